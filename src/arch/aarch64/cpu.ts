@@ -1,0 +1,486 @@
+// AArch64 CPU state and the glue the instruction handlers use.
+//
+// 64-bit values are lo/hi int32 pairs (DESIGN.md §8: BigInt on the hot path costs 3x). General register n lives
+// in xlo[n]/xhi[n]; slot 31 holds the *current* stack pointer (SP_EL0 or SP_EL1 depending on PSTATE.SPSel and
+// the EL), the banked copy of the other one is kept in spEl0/spEl1 and swapped on mode changes. Reading
+// register 31 as XZR is the handler's business (it knows from the encoding which of SP/XZR it means).
+//
+// Control flow: the run loop sets nextLo/nextHi to pc + 4 before calling an instruction's executor; a branch
+// overwrites them. A synchronous exception is entered immediately by `takeException` and then signalled by
+// throwing EXCEPTION_TAKEN so the executor stops where it is; the loop commits nothing else of that step.
+
+import type { AddressSpace } from "../../core/memory.js";
+import { BusError } from "../../core/memory.js";
+import type { VirtualClock } from "../../core/clock.js";
+import {
+  fieldI32Array,
+  fieldNumber,
+  fieldU32,
+  StateError,
+  type StateFields,
+  type Stateful,
+} from "../../core/state.js";
+import { SystemRegisters } from "./sysregs.js";
+import type { Exec } from "./decoder.js";
+
+/** Thrown (a single preallocated object, so throwing is cheap) after an exception has been entered. */
+export const EXCEPTION_TAKEN = { exceptionTaken: true } as const;
+
+export const enum AccessKind {
+  Read = 0,
+  Write = 1,
+  Fetch = 2,
+}
+
+/** Exception classes (ESR_ELx.EC) used by the CPU. */
+export const enum EC {
+  Unknown = 0x00,
+  WfxTrap = 0x01,
+  FpAccess = 0x07,
+  IllegalState = 0x0e,
+  Svc64 = 0x15,
+  Hvc64 = 0x16,
+  Smc64 = 0x17,
+  SysReg = 0x18,
+  InsnAbortLower = 0x20,
+  InsnAbortSame = 0x21,
+  PcAlign = 0x22,
+  DataAbortLower = 0x24,
+  DataAbortSame = 0x25,
+  SpAlign = 0x26,
+  Serror = 0x2f,
+  BreakpointLower = 0x30,
+  BreakpointSame = 0x31,
+  SoftStepLower = 0x32,
+  SoftStepSame = 0x33,
+  WatchpointLower = 0x34,
+  WatchpointSame = 0x35,
+  Brk = 0x3c,
+}
+
+export const enum VectorKind {
+  Sync = 0,
+  Irq = 1,
+  Fiq = 2,
+  SError = 3,
+}
+
+/** Hooks the board installs: PSCI over HVC, diagnostics. */
+export interface CpuHooks {
+  /** HVC #imm at EL1. Return true when handled (PSCI); false makes HVC undefined, as with no EL2. */
+  hvc(cpu: Cpu, imm16: number): boolean;
+  /** Called once per distinct unimplemented encoding, with its address. */
+  reportUndefined(pcLo: number, pcHi: number, insn: number): void;
+}
+
+export class Cpu implements Stateful {
+  readonly stateName = "cpu0";
+  readonly stateVersion = 1;
+
+  /** General registers X0..X30 (lo/hi halves); slot 31 = current SP. */
+  readonly xlo = new Int32Array(32);
+  readonly xhi = new Int32Array(32);
+  /** FP/SIMD registers V0..V31: 4 words each, word 0 the least significant. */
+  readonly vregs = new Int32Array(128);
+  fpcr = 0;
+  fpsr = 0;
+
+  // PSTATE
+  nf = 0;
+  zf = 0;
+  cf = 0;
+  vf = 0;
+  /** D, A, I, F mask bits as PSTATE bits [9:6] >> 6: D=8, A=4, I=2, F=1. */
+  daif = 0xf;
+  el = 1;
+  spsel = 1;
+  /** Banked stack pointers (the current one lives in slot 31). */
+  spEl0Lo = 0;
+  spEl0Hi = 0;
+  spEl1Lo = 0;
+  spEl1Hi = 0;
+
+  pcLo = 0;
+  pcHi = 0;
+  nextLo = 0;
+  nextHi = 0;
+
+  /** Exclusive monitor: physical address and size of the last load-exclusive, -1 when open. */
+  exclusiveAddr = -1;
+  exclusiveSize = 0;
+
+  /** WFI: waiting for an interrupt. */
+  halted = false;
+  /** Interrupt inputs, driven by the interrupt controller. */
+  irqLine = false;
+  fiqLine = false;
+
+  readonly sys: SystemRegisters;
+  hooks: CpuHooks;
+  /** Scratch high half returned by read64. */
+  hi = 0;
+
+  /** Decoded-instruction cache: one array of 1024 executors per RAM page. */
+  readonly codeCache: (Exec[] | undefined)[];
+
+  constructor(
+    readonly bus: AddressSpace,
+    readonly clock: VirtualClock,
+    hooks: CpuHooks,
+  ) {
+    this.hooks = hooks;
+    this.sys = new SystemRegisters(this);
+    this.codeCache = new Array(bus.ram.pageCount);
+    bus.ram.onCodeWrite = (page) => {
+      this.codeCache[page] = undefined;
+    };
+    this.reset();
+  }
+
+  reset(): void {
+    this.xlo.fill(0);
+    this.xhi.fill(0);
+    this.vregs.fill(0);
+    this.fpcr = 0;
+    this.fpsr = 0;
+    this.nf = this.zf = this.cf = this.vf = 0;
+    this.daif = 0xf;
+    this.el = 1;
+    this.spsel = 1;
+    this.spEl0Lo = this.spEl0Hi = this.spEl1Lo = this.spEl1Hi = 0;
+    this.pcLo = this.pcHi = 0;
+    this.exclusiveAddr = -1;
+    this.halted = false;
+    this.sys.reset();
+  }
+
+  // ---- PSTATE helpers -----------------------------------------------------------------------------------
+
+  /** NZCV as the 4-bit value of PSTATE[31:28]. */
+  get nzcv(): number {
+    return (this.nf << 3) | (this.zf << 2) | (this.cf << 1) | this.vf;
+  }
+  set nzcv(v: number) {
+    this.nf = (v >> 3) & 1;
+    this.zf = (v >> 2) & 1;
+    this.cf = (v >> 1) & 1;
+    this.vf = v & 1;
+  }
+
+  /** The PSTATE as SPSR would hold it (AArch64 format). */
+  get pstate(): number {
+    return ((this.nzcv << 28) | (this.daif << 6) | (this.el << 2) | this.spsel) >>> 0;
+  }
+
+  /** Saves slot 31 into the bank of the SP currently selected. */
+  private storeCurrentSp(): void {
+    if (this.el === 0 || this.spsel === 0) {
+      this.spEl0Lo = this.xlo[31];
+      this.spEl0Hi = this.xhi[31];
+    } else {
+      this.spEl1Lo = this.xlo[31];
+      this.spEl1Hi = this.xhi[31];
+    }
+  }
+  private loadCurrentSp(): void {
+    if (this.el === 0 || this.spsel === 0) {
+      this.xlo[31] = this.spEl0Lo;
+      this.xhi[31] = this.spEl0Hi;
+    } else {
+      this.xlo[31] = this.spEl1Lo;
+      this.xhi[31] = this.spEl1Hi;
+    }
+  }
+  /** Changes EL and/or SPSel, banking the stack pointer. */
+  setMode(el: number, spsel: number): void {
+    this.storeCurrentSp();
+    this.el = el;
+    this.spsel = spsel;
+    this.loadCurrentSp();
+  }
+  /** SP_EL0 / SP_EL1 as the MSR/MRS views see them (whichever is banked or current). */
+  readSpEl(which: 0 | 1): [number, number] {
+    this.storeCurrentSp();
+    return which === 0 ? [this.spEl0Lo >>> 0, this.spEl0Hi >>> 0] : [this.spEl1Lo >>> 0, this.spEl1Hi >>> 0];
+  }
+  writeSpEl(which: 0 | 1, lo: number, hi: number): void {
+    this.storeCurrentSp();
+    if (which === 0) {
+      this.spEl0Lo = lo | 0;
+      this.spEl0Hi = hi | 0;
+    } else {
+      this.spEl1Lo = lo | 0;
+      this.spEl1Hi = hi | 0;
+    }
+    this.loadCurrentSp();
+  }
+
+  /** Evaluates an A64 condition code (ConditionHolds in the Arm ARM). */
+  condition(cond: number): boolean {
+    let r: boolean;
+    switch (cond >> 1) {
+      case 0:
+        r = this.zf === 1;
+        break;
+      case 1:
+        r = this.cf === 1;
+        break;
+      case 2:
+        r = this.nf === 1;
+        break;
+      case 3:
+        r = this.vf === 1;
+        break;
+      case 4:
+        r = this.cf === 1 && this.zf === 0;
+        break;
+      case 5:
+        r = this.nf === this.vf;
+        break;
+      case 6:
+        r = this.nf === this.vf && this.zf === 0;
+        break;
+      default:
+        r = true;
+    }
+    if ((cond & 1) === 1 && cond !== 0xf) r = !r;
+    return r;
+  }
+
+  // ---- exceptions ---------------------------------------------------------------------------------------
+
+  /**
+   * Enters an exception at EL1 (the only exception level Rewind's virt CPU implements) and sets the next PC to
+   * the vector. `retLo/retHi` is the preferred return address.
+   */
+  enterException(kind: VectorKind, retLo: number, retHi: number, esr?: number, far?: [number, number]): void {
+    const fromEl = this.el;
+    let offset: number;
+    if (fromEl === 0) offset = 0x400;
+    else offset = this.spsel ? 0x200 : 0x000;
+    offset += kind * 0x80;
+    const sys = this.sys;
+    sys.spsrEl1 = this.pstate;
+    sys.elrEl1Lo = retLo >>> 0;
+    sys.elrEl1Hi = retHi >>> 0;
+    if (esr !== undefined) sys.esrEl1 = esr >>> 0;
+    if (far) {
+      sys.farEl1Lo = far[0] >>> 0;
+      sys.farEl1Hi = far[1] >>> 0;
+    }
+    this.setMode(1, 1);
+    this.daif = 0xf;
+    this.exclusiveAddr = -1;
+    this.halted = false;
+    const lo = (sys.vbarEl1Lo & ~0x7ff) >>> 0;
+    const sum = lo + offset;
+    this.nextLo = sum >>> 0;
+    this.nextHi = (sys.vbarEl1Hi + (sum > 0xffffffff ? 1 : 0)) >>> 0;
+  }
+
+  /** A synchronous exception taken by the current instruction (ELR = this instruction unless `retNext`). */
+  syncException(ec: number, iss: number, retNext = false, far?: [number, number], il = 1): never {
+    const esr = ((ec << 26) | (il << 25) | (iss & 0x1ffffff)) >>> 0;
+    const retLo = retNext ? this.nextLo : this.pcLo;
+    const retHi = retNext ? this.nextHi : this.pcHi;
+    this.enterException(VectorKind.Sync, retLo, retHi, esr, far);
+    throw EXCEPTION_TAKEN;
+  }
+
+  /** FP/SIMD instructions trap (EC 0x07) unless CPACR_EL1.FPEN allows them at this EL. Call before touching V regs. */
+  checkFpEnabled(): void {
+    const fpen = (this.sys.cpacr >>> 20) & 3;
+    if (fpen === 3 || (fpen === 1 && this.el === 1)) return;
+    this.syncException(EC.FpAccess, 0x1e00000);
+  }
+
+  /** Undefined Instruction (EC 0). */
+  undefinedInstruction(): never {
+    return this.syncException(EC.Unknown, 0);
+  }
+
+  // ---- memory ---------------------------------------------------------------------------------------------
+
+  /**
+   * Translates a virtual address to a physical one for an access (MMU off: flat, 40-bit physical range as the
+   * Cortex-A53's ID_AA64MMFR0.PARange). Faults enter the abort exception and throw EXCEPTION_TAKEN.
+   */
+  translate(lo: number, hi: number, access: AccessKind): number {
+    if (this.sys.mmuEnabled) return this.sys.mmuUnsupported(lo, hi, access);
+    hi >>>= 0;
+    if (hi > 0xff) return this.addressSizeFault(lo, hi, access);
+    return hi * 4294967296 + (lo >>> 0);
+  }
+
+  private addressSizeFault(lo: number, hi: number, access: AccessKind): never {
+    // Address size fault, level 0 (DFSC/IFSC 0b000000).
+    return this.abort(lo, hi, access, 0x00);
+  }
+
+  /** Enters an instruction or data abort with the given fault status code. */
+  abort(lo: number, hi: number, access: AccessKind, fsc: number): never {
+    const lower = this.el === 0;
+    if (access === AccessKind.Fetch) {
+      return this.syncException(lower ? EC.InsnAbortLower : EC.InsnAbortSame, fsc, false, [lo, hi]);
+    }
+    const wnr = access === AccessKind.Write ? 1 << 6 : 0;
+    return this.syncException(lower ? EC.DataAbortLower : EC.DataAbortSame, fsc | wnr, false, [lo, hi]);
+  }
+
+  /** Synchronous external abort for an access to an unmapped physical address (as QEMU's virt does). */
+  private busAbort(lo: number, hi: number, access: AccessKind): never {
+    return this.abort(lo, hi, access, 0x10);
+  }
+
+  read8(lo: number, hi: number): number {
+    const pa = this.translate(lo, hi, AccessKind.Read);
+    try {
+      return this.bus.read8(pa);
+    } catch (e) {
+      if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
+      throw e;
+    }
+  }
+  read16(lo: number, hi: number): number {
+    const pa = this.translate(lo, hi, AccessKind.Read);
+    try {
+      return this.bus.read16(pa);
+    } catch (e) {
+      if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
+      throw e;
+    }
+  }
+  read32(lo: number, hi: number): number {
+    const pa = this.translate(lo, hi, AccessKind.Read);
+    try {
+      return this.bus.read32(pa);
+    } catch (e) {
+      if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
+      throw e;
+    }
+  }
+  /** Returns the low half; the high half is in `this.hi`. */
+  read64(lo: number, hi: number): number {
+    const pa = this.translate(lo, hi, AccessKind.Read);
+    try {
+      const r = this.bus.read64(pa);
+      this.hi = this.bus.hi;
+      return r;
+    } catch (e) {
+      if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
+      throw e;
+    }
+  }
+  write8(lo: number, hi: number, v: number): void {
+    const pa = this.translate(lo, hi, AccessKind.Write);
+    this.checkExclusiveClear(pa);
+    try {
+      this.bus.write8(pa, v);
+    } catch (e) {
+      if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
+      throw e;
+    }
+  }
+  write16(lo: number, hi: number, v: number): void {
+    const pa = this.translate(lo, hi, AccessKind.Write);
+    this.checkExclusiveClear(pa);
+    try {
+      this.bus.write16(pa, v);
+    } catch (e) {
+      if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
+      throw e;
+    }
+  }
+  write32(lo: number, hi: number, v: number): void {
+    const pa = this.translate(lo, hi, AccessKind.Write);
+    this.checkExclusiveClear(pa);
+    try {
+      this.bus.write32(pa, v);
+    } catch (e) {
+      if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
+      throw e;
+    }
+  }
+  write64(lo: number, hi: number, vlo: number, vhi: number): void {
+    const pa = this.translate(lo, hi, AccessKind.Write);
+    this.checkExclusiveClear(pa);
+    try {
+      this.bus.write64(pa, vlo >>> 0, vhi >>> 0);
+    } catch (e) {
+      if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
+      throw e;
+    }
+  }
+
+  /** With one CPU the only way to lose a reservation is an exception, CLREX or a new load-exclusive; stores
+   * by this CPU to the reserved granule do not clear it architecturally, so nothing happens here. Kept as the
+   * hook where a second CPU or DMA would clear it. */
+  private checkExclusiveClear(_pa: number): void {}
+
+  // ---- state ----------------------------------------------------------------------------------------------
+
+  saveState(): StateFields {
+    this.storeCurrentSp();
+    return {
+      xlo: Int32Array.from(this.xlo),
+      xhi: Int32Array.from(this.xhi),
+      vregs: Int32Array.from(this.vregs),
+      fpcr: this.fpcr >>> 0,
+      fpsr: this.fpsr >>> 0,
+      nzcv: this.nzcv,
+      daif: this.daif,
+      el: this.el,
+      spsel: this.spsel,
+      spEl0: Int32Array.of(this.spEl0Lo, this.spEl0Hi),
+      spEl1: Int32Array.of(this.spEl1Lo, this.spEl1Hi),
+      pc: Int32Array.of(this.pcLo, this.pcHi),
+      exclusiveAddr: this.exclusiveAddr,
+      exclusiveSize: this.exclusiveSize,
+      halted: this.halted ? 1 : 0,
+      sys: this.sys.saveState(),
+    };
+  }
+
+  loadState(f: StateFields): void {
+    const s = "cpu0";
+    this.xlo.set(fieldI32Array(f, "xlo", s, 32));
+    this.xhi.set(fieldI32Array(f, "xhi", s, 32));
+    this.vregs.set(fieldI32Array(f, "vregs", s, 128));
+    this.fpcr = fieldU32(f, "fpcr", s);
+    this.fpsr = fieldU32(f, "fpsr", s);
+    this.nzcv = fieldU32(f, "nzcv", s) & 0xf;
+    this.daif = fieldU32(f, "daif", s) & 0xf;
+    const el = fieldU32(f, "el", s);
+    const spsel = fieldU32(f, "spsel", s);
+    if (el > 1 || spsel > 1) throw new StateError(`cpu0: impossible EL ${el} / SPSel ${spsel}`);
+    this.el = el;
+    this.spsel = spsel;
+    const sp0 = fieldI32Array(f, "spEl0", s, 2);
+    const sp1 = fieldI32Array(f, "spEl1", s, 2);
+    this.spEl0Lo = sp0[0];
+    this.spEl0Hi = sp0[1];
+    this.spEl1Lo = sp1[0];
+    this.spEl1Hi = sp1[1];
+    const pc = fieldI32Array(f, "pc", s, 2);
+    this.pcLo = pc[0] >>> 0;
+    this.pcHi = pc[1] >>> 0;
+    this.exclusiveAddr = fieldNumber(f, "exclusiveAddr", s);
+    this.exclusiveSize = fieldNumber(f, "exclusiveSize", s);
+    this.halted = fieldNumber(f, "halted", s) !== 0;
+    const sys = f.sys;
+    if (typeof sys !== "object" || sys === null || Array.isArray(sys) || ArrayBuffer.isView(sys))
+      throw new StateError("cpu0: field sys must be a field set");
+    this.sys.loadState(sys as StateFields);
+    this.codeCache.fill(undefined);
+  }
+}
+
+// ---- helpers shared by instruction handlers ------------------------------------------------------------
+
+/** Adds a signed 32-bit-safe offset (|off| < 2^31) to a lo/hi pair; returns lo, writes hi to out[0]. */
+export function addOffset(lo: number, hi: number, off: number, out: Int32Array): number {
+  const sum = (lo >>> 0) + off;
+  const carry = Math.floor(sum / 4294967296);
+  out[0] = (hi + carry) | 0;
+  return sum >>> 0;
+}

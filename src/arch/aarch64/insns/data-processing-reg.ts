@@ -1,0 +1,3 @@
+import type { InsnSpec } from "../decoder.js";
+
+export const DP_REG: InsnSpec[] = [];

@@ -1,0 +1,3 @@
+import type { InsnSpec } from "../decoder.js";
+
+export const SIMD_MOVES: InsnSpec[] = [];

@@ -1,0 +1,102 @@
+// The A64 interpreter: fetch, decode (cached per physical page), execute, count.
+//
+// One step (docs/icount.md) is exactly one of:
+//   - taking a pending, unmasked asynchronous exception (IRQ/FIQ): PC moves to the vector, no instruction runs;
+//   - executing the instruction at PC, whether it completes or raises a synchronous exception (a faulting
+//     load, SVC, an undefined encoding and a prefetch abort on the fetch itself all count as one step).
+// A WFI that finds nothing to do counts one step and leaves the CPU halted; a halted CPU executes no steps
+// until an interrupt is pending (the board moves virtual time to the next deadline meanwhile).
+
+import { PAGE_BITS } from "../../core/memory.js";
+import { AccessKind, Cpu, EXCEPTION_TAKEN, VectorKind } from "./cpu.js";
+import type { Decoder, Exec } from "./decoder.js";
+import { a64Decoder } from "./insns/index.js";
+
+const WORDS_PER_PAGE = 1 << (PAGE_BITS - 2);
+
+export class Interpreter {
+  readonly decoder: Decoder;
+  private readonly reportedUndefined = new Set<number>();
+
+  constructor(readonly cpu: Cpu) {
+    this.decoder = a64Decoder();
+  }
+
+  /** True when an interrupt would be taken at the next step boundary. */
+  interruptPending(): boolean {
+    const c = this.cpu;
+    return (c.irqLine && (c.daif & 2) === 0) || (c.fiqLine && (c.daif & 1) === 0);
+  }
+
+  /** Executes one step. Returns false if the CPU is halted in WFI with no interrupt to wake it (no step taken). */
+  step(): boolean {
+    const c = this.cpu;
+    if (c.halted) {
+      if (!c.irqLine && !c.fiqLine) return false;
+      c.halted = false;
+    }
+    if (this.interruptPending()) {
+      const fiq = c.fiqLine && (c.daif & 1) === 0;
+      c.enterException(fiq ? VectorKind.Fiq : VectorKind.Irq, c.pcLo, c.pcHi);
+      c.pcLo = c.nextLo;
+      c.pcHi = c.nextHi;
+      c.clock.icount++;
+      return true;
+    }
+    const pcLo = c.pcLo;
+    const pcHi = c.pcHi;
+    const sum = pcLo + 4;
+    c.nextLo = sum >>> 0;
+    c.nextHi = sum > 0xffffffff ? (pcHi + 1) >>> 0 : pcHi;
+    try {
+      if ((pcLo & 3) !== 0) c.syncException(0x22, 0, false, [pcLo, pcHi]);
+      const exec = this.fetch(pcLo, pcHi);
+      exec(c);
+    } catch (e) {
+      if (e !== EXCEPTION_TAKEN) throw e;
+    }
+    c.pcLo = c.nextLo;
+    c.pcHi = c.nextHi;
+    c.clock.icount++;
+    return true;
+  }
+
+  /** The executor for the instruction at a virtual PC (faults enter a prefetch abort and throw). */
+  fetch(pcLo: number, pcHi: number): Exec {
+    const c = this.cpu;
+    const pa = c.translate(pcLo, pcHi, AccessKind.Fetch);
+    const ram = c.bus.ram;
+    const off = pa - ram.base;
+    if (off < 0 || off + 4 > ram.size) return c.abort(pcLo, pcHi, AccessKind.Fetch, 0x10);
+    const page = off >>> PAGE_BITS;
+    let cache = c.codeCache[page];
+    if (!cache) {
+      cache = new Array<Exec>(WORDS_PER_PAGE);
+      c.codeCache[page] = cache;
+      ram.codePages[page] = 1;
+    }
+    const slot = (off >>> 2) & (WORDS_PER_PAGE - 1);
+    let exec = cache[slot];
+    if (!exec) {
+      exec = this.build(ram.view.getUint32(off, true), pcLo, pcHi);
+      cache[slot] = exec;
+    }
+    return exec;
+  }
+
+  private build(insn: number, pcLo: number, pcHi: number): Exec {
+    const d = this.decoder.decode(insn);
+    if (!d) {
+      if (!this.reportedUndefined.has(insn)) {
+        this.reportedUndefined.add(insn);
+        this.cpu.hooks.reportUndefined(pcLo, pcHi, insn);
+      }
+      return undefinedInstruction;
+    }
+    return d.spec.build(d.fields, insn);
+  }
+}
+
+function undefinedInstruction(c: Cpu): void {
+  c.undefinedInstruction();
+}

@@ -1,0 +1,121 @@
+// The virtual clock: guest time is a pure function of the instruction count.
+//
+//   virtual ns = (icount + idleTicks) << shift
+//
+// `icount` counts steps (see docs/icount.md). `idleTicks` is time that passed while the CPU waited in WFI:
+// instead of spinning, the CPU jumps the clock to the next timer deadline. Both are part of the saved state,
+// so time is reproduced exactly by replay and checkpoint restore.
+
+import { fieldNumber, StateError, type StateFields, type Stateful } from "./state.js";
+
+export type TimerCallback = () => void;
+
+/** A deadline on the virtual clock, owned by a device. Timers are identified by name in saved state. */
+export class Timer {
+  /** Deadline in ticks (icount units), or -1 when not armed. */
+  deadline = -1;
+  constructor(
+    readonly name: string,
+    private readonly clock: VirtualClock,
+    readonly callback: TimerCallback,
+  ) {}
+
+  /** Arms the timer to fire when virtual time reaches `ns` (rounded up to the next tick). */
+  setNs(ns: number): void {
+    const ticks = Math.ceil(ns / this.clock.nsPerTick);
+    this.setTicks(Math.max(ticks, this.clock.ticks));
+  }
+  setTicks(ticks: number): void {
+    this.deadline = ticks;
+    this.clock.reschedule();
+  }
+  cancel(): void {
+    if (this.deadline < 0) return;
+    this.deadline = -1;
+    this.clock.reschedule();
+  }
+  get armed(): boolean {
+    return this.deadline >= 0;
+  }
+}
+
+export class VirtualClock implements Stateful {
+  readonly stateName = "clock";
+  readonly stateVersion = 1;
+
+  /** Number of steps executed since reset. */
+  icount = 0;
+  /** Virtual time skipped while idle (WFI), in ticks. */
+  idleTicks = 0;
+  /** The earliest armed deadline in ticks, or Infinity. Checked by the run loop after every step. */
+  nextDeadline = Infinity;
+  private readonly timers: Timer[] = [];
+
+  constructor(readonly shift: number) {
+    if (!Number.isInteger(shift) || shift < 0 || shift > 10) throw new RangeError(`icount shift ${shift} out of range 0..10`);
+  }
+
+  get nsPerTick(): number {
+    return 2 ** this.shift;
+  }
+  /** Virtual time in ticks (icount units). */
+  get ticks(): number {
+    return this.icount + this.idleTicks;
+  }
+  get ns(): number {
+    return this.ticks * this.nsPerTick;
+  }
+
+  createTimer(name: string, callback: TimerCallback): Timer {
+    if (this.timers.some((t) => t.name === name)) throw new Error(`duplicate timer name ${name}`);
+    const t = new Timer(name, this, callback);
+    this.timers.push(t);
+    return t;
+  }
+
+  reschedule(): void {
+    let next = Infinity;
+    for (const t of this.timers) if (t.deadline >= 0 && t.deadline < next) next = t.deadline;
+    this.nextDeadline = next;
+  }
+
+  /** Fires every timer whose deadline has passed, in deadline order then creation order (deterministic). */
+  runDue(): void {
+    const now = this.ticks;
+    while (this.nextDeadline <= now) {
+      let due: Timer | undefined;
+      for (const t of this.timers) if (t.deadline >= 0 && t.deadline <= now && (!due || t.deadline < due.deadline)) due = t;
+      if (!due) break;
+      due.deadline = -1;
+      this.reschedule();
+      due.callback();
+    }
+  }
+
+  /** Idle until the next deadline (WFI with nothing pending). Returns false when no timer is armed. */
+  skipToNextDeadline(): boolean {
+    if (this.nextDeadline === Infinity) return false;
+    const gap = this.nextDeadline - this.ticks;
+    if (gap > 0) this.idleTicks += gap;
+    return true;
+  }
+
+  saveState(): StateFields {
+    const timers: StateFields = {};
+    for (const t of this.timers) timers[t.name] = t.deadline;
+    return { icount: this.icount, idleTicks: this.idleTicks, shift: this.shift, timers: timers as StateFields };
+  }
+
+  loadState(f: StateFields): void {
+    const shift = fieldNumber(f, "shift", "clock");
+    if (shift !== this.shift) throw new StateError(`clock: state was saved with icount shift ${shift}, machine uses ${this.shift}`);
+    this.icount = fieldNumber(f, "icount", "clock");
+    this.idleTicks = fieldNumber(f, "idleTicks", "clock");
+    const timers = f.timers;
+    if (typeof timers !== "object" || timers === null || Array.isArray(timers) || ArrayBuffer.isView(timers))
+      throw new StateError("clock: timers must be a field set");
+    for (const t of this.timers) t.deadline = fieldNumber(timers as StateFields, t.name, "clock.timers");
+    this.reschedule();
+  }
+}
+

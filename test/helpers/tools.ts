@@ -1,0 +1,19 @@
+import { spawnSync } from "node:child_process";
+
+const cache = new Map<string, boolean>();
+
+/** True when an executable is on PATH. */
+export function hasTool(name: string): boolean {
+  let ok = cache.get(name);
+  if (ok === undefined) {
+    ok = spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
+    cache.set(name, ok);
+  }
+  return ok;
+}
+
+/** Returns a skip reason for node:test (`{ skip: missingTool("qemu-img") }`), or false when the tool exists. */
+export function missingTool(...names: string[]): string | false {
+  const missing = names.filter((n) => !hasTool(n));
+  return missing.length ? `needs ${missing.join(", ")} (Debian package not installed)` : false;
+}

@@ -184,8 +184,11 @@ function readValue(r: Reader, depth: number): StateValue {
       return true;
     case Tag.False:
       return false;
-    case Tag.Big:
-      return BigInt("0x" + r.str());
+    case Tag.Big: {
+      const text = r.str();
+      if (!/^-?[0-9a-f]+$/.test(text)) throw new StateError("bad 64-bit value in machine state");
+      return text.startsWith("-") ? -BigInt("0x" + text.slice(1)) : BigInt("0x" + text);
+    }
     case Tag.Str:
       return r.str();
     case Tag.Bytes:

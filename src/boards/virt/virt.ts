@@ -1,0 +1,185 @@
+// The AArch64 `virt` board: RAM, a Cortex-A53, GICv2, the generic timer, PL011, PL031 and PSCI, wired as
+// QEMU 7.2's `-M virt -cpu cortex-a53` without EL2/EL3, booting an ELF, a Linux Image or a raw image.
+
+import { VirtualClock } from "../../core/clock.js";
+import { IrqLine } from "../../core/irq.js";
+import type { Machine, StopReason } from "../../core/machine.js";
+import { AddressSpace, Ram } from "../../core/memory.js";
+import type { Stateful } from "../../core/state.js";
+import { Cpu, type CpuHooks } from "../../arch/aarch64/cpu.js";
+import { GenericTimer } from "../../arch/aarch64/generic-timer.js";
+import { Interpreter } from "../../arch/aarch64/interpreter.js";
+import { GicV2 } from "../../devices/gicv2.js";
+import { Pl011, PL011_MMIO_SIZE } from "../../devices/pl011.js";
+import { Pl031 } from "../../devices/pl031.js";
+import { handlePsciCall } from "../../devices/psci.js";
+import { planBoot, type BootPlan } from "../loaders.js";
+import { buildVirtDtb, prepareUserDtb, VIRT_MEMMAP } from "./dtb.js";
+
+export interface VirtConfig {
+  ramSize: number;
+  icountShift: number;
+  kernel: { name: string; bytes: Uint8Array };
+  initrd?: { name: string; bytes: Uint8Array };
+  /** A user-supplied device tree (-dtb). */
+  dtb?: { name: string; bytes: Uint8Array };
+  append?: string;
+  /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by the board. */
+  rtcBootSeconds: number;
+  /** Where the UART's transmitted bytes go. */
+  serialOut: (byte: number) => void;
+  /** Diagnostics (unimplemented instructions, boot warnings): one line each. */
+  log: (line: string) => void;
+}
+
+// Interrupt numbers (GIC INTIDs): SPI n is 32 + n; the timer PPIs are fixed by the architecture.
+const INTID_UART = 32 + VIRT_MEMMAP.uart.irq;
+const INTID_RTC = 32 + VIRT_MEMMAP.rtc.irq;
+const INTID_VTIMER = 27;
+const INTID_PTIMER = 30;
+
+export class VirtMachine implements Machine {
+  readonly clock: VirtualClock;
+  readonly ram: Ram;
+  readonly bus: AddressSpace;
+  readonly cpu: Cpu;
+  readonly interp: Interpreter;
+  readonly gic: GicV2;
+  readonly uart: Pl011;
+  readonly rtc: Pl031;
+  readonly timer: GenericTimer;
+  readonly stateParts: readonly Stateful[];
+  readonly boot: BootPlan;
+
+  /** Why the machine must stop at the next step boundary (set by PSCI and requestStop). */
+  private pendingStop: StopReason | undefined;
+  /** -no-reboot: a guest reset stops the machine instead of rebooting it. */
+  noReboot = false;
+  private readonly reportedUndefined = new Set<string>();
+
+  constructor(readonly config: VirtConfig) {
+    this.clock = new VirtualClock(config.icountShift);
+    this.ram = new Ram(VIRT_MEMMAP.ram.base, config.ramSize);
+    this.bus = new AddressSpace(this.ram);
+    const hooks: CpuHooks = {
+      hvc: (cpu) =>
+        handlePsciCall(cpu, {
+          systemOff: () => this.stopAtBoundary("poweroff"),
+          systemReset: () => this.stopAtBoundary("reset"),
+          cpuOff: () => this.stopAtBoundary("poweroff"),
+        }),
+      reportUndefined: (lo, hi, insn) => this.reportUndefined(lo, hi, insn),
+    };
+    this.cpu = new Cpu(this.bus, this.clock, hooks);
+    this.interp = new Interpreter(this.cpu);
+    this.gic = new GicV2((irq, fiq) => {
+      this.cpu.irqLine = irq;
+      this.cpu.fiqLine = fiq;
+    });
+    this.bus.map("gic-distributor", VIRT_MEMMAP.gicDist.base, VIRT_MEMMAP.gicDist.size, this.gic.distributor);
+    this.bus.map("gic-cpu-interface", VIRT_MEMMAP.gicCpu.base, VIRT_MEMMAP.gicCpu.size, this.gic.cpuInterface);
+    this.timer = new GenericTimer(this.clock, new IrqLine(this.gic, INTID_PTIMER), new IrqLine(this.gic, INTID_VTIMER));
+    this.cpu.sys.timer = this.timer;
+    this.uart = new Pl011(new IrqLine(this.gic, INTID_UART), config.serialOut);
+    this.bus.map("pl011", VIRT_MEMMAP.uart.base, PL011_MMIO_SIZE, this.uart);
+    this.rtc = new Pl031(this.clock, new IrqLine(this.gic, INTID_RTC), config.rtcBootSeconds);
+    this.bus.map("pl031", VIRT_MEMMAP.rtc.base, VIRT_MEMMAP.rtc.size, this.rtc);
+    this.stateParts = [this.clock, this.cpu, this.gic, this.uart, this.rtc, this.ram];
+
+    this.boot = this.planBoot();
+    for (const w of this.boot.warnings) config.log(`warning: ${w}`);
+    this.loadBootImages();
+  }
+
+  private planBoot(): BootPlan {
+    const c = this.config;
+    const ram = { base: VIRT_MEMMAP.ram.base, size: c.ramSize };
+    return planBoot({
+      kernel: c.kernel.bytes,
+      kernelName: c.kernel.name,
+      initrd: c.initrd?.bytes,
+      initrdName: c.initrd?.name,
+      ram,
+      makeDtb: ({ initrd }) => {
+        const params = { ramBase: ram.base, ramSize: ram.size, bootargs: c.append, initrd };
+        if (c.dtb) return prepareUserDtb(c.dtb.bytes, params);
+        return buildVirtDtb({ ...params, devices: [{ kind: "pl031" }] });
+      },
+    });
+  }
+
+  /** Writes the boot blobs into RAM and sets the boot registers (power-on and system reset). */
+  private loadBootImages(): void {
+    for (const b of this.boot.blobs) {
+      if (!b.inRam) continue; // QEMU would put it in flash at 0, which this board does not model
+      this.ram.load(b.addr - this.ram.base, b.bytes);
+    }
+    const r = this.boot.regs;
+    const cpu = this.cpu;
+    cpu.reset();
+    cpu.pcLo = r.pc >>> 0;
+    cpu.pcHi = Math.floor(r.pc / 4294967296) >>> 0;
+    const x = [r.x0, r.x1, r.x2, r.x3];
+    x.forEach((v, i) => {
+      cpu.xlo[i] = v >>> 0;
+      cpu.xhi[i] = Math.floor(v / 4294967296) >>> 0;
+    });
+    // QEMU's reset leaves PSTATE = 0x400003c5: EL1h, DAIF masked and the Z flag set.
+    cpu.nzcv = 0b0100;
+  }
+
+  /** System reset (PSCI SYSTEM_RESET without -no-reboot, QMP system_reset): as QEMU, reload the images and
+   * reset the CPU and the GIC; the PL011 and PL031 have no reset in QEMU 7.2 and keep their state. */
+  systemReset(): void {
+    this.gic.reset();
+    this.loadBootImages();
+  }
+
+  private stopAtBoundary(reason: StopReason): void {
+    this.pendingStop ??= reason;
+  }
+
+  requestStop(): void {
+    this.stopAtBoundary("stopped");
+  }
+
+  pc(): bigint {
+    return (BigInt(this.cpu.pcHi >>> 0) << 32n) | BigInt(this.cpu.pcLo >>> 0);
+  }
+
+  run(icountLimit: number): StopReason {
+    const clock = this.clock;
+    const interp = this.interp;
+    while (clock.icount < icountLimit) {
+      if (clock.nextDeadline <= clock.ticks) clock.runDue();
+      if (!interp.step()) {
+        // Halted in WFI: jump virtual time to the next deadline, or give up until outside input arrives.
+        if (!clock.skipToNextDeadline()) return "idle";
+        continue;
+      }
+      if (this.pendingStop !== undefined) {
+        const reason = this.pendingStop;
+        this.pendingStop = undefined;
+        if (reason === "reset" && !this.noReboot) {
+          this.systemReset();
+          continue;
+        }
+        return reason;
+      }
+    }
+    return "limit";
+  }
+
+  private reportUndefined(lo: number, hi: number, insn: number): void {
+    const pc = `0x${((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16)}`;
+    const key = `${insn}`;
+    if (this.reportedUndefined.has(key)) return;
+    this.reportedUndefined.add(key);
+    if (insn === -1) {
+      this.config.log(`guest enabled the MMU at ${pc}: stage 1 translation is not implemented yet; accesses fault`);
+      return;
+    }
+    const word = (insn >>> 0).toString(16).padStart(8, "0");
+    this.config.log(`unimplemented instruction ${word} (${this.interp.decoder.disassemble(insn)}) at ${pc}: raised as Undefined Instruction in the guest`);
+  }
+}

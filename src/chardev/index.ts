@@ -1,0 +1,11 @@
+export * from "./backend.js";
+export * from "./spec.js";
+export { openChardev, ChardevSet } from "./open.js";
+export { NullBackend } from "./null.js";
+export { FileBackend } from "./file.js";
+export { StdioBackend } from "./stdio.js";
+export { SocketBackend, prepareUnixPath } from "./socket.js";
+export { PipeBackend } from "./pipe.js";
+export { LogfileTee } from "./logfile.js";
+export { MuxBackend, MuxPort, muxHelpText, DEFAULT_ESCAPE_CHAR, type MuxHooks } from "./mux.js";
+export { startMonitorStub } from "./monitor-stub.js";

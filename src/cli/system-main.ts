@@ -141,6 +141,11 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
       const reason = machine.run(machine.clock.icount + SLICE);
       flushSerial();
       if (reason === "poweroff" || reason === "reset") break;
+      if (reason === "stuck") {
+        log(`guest stopped making progress at icount ${machine.clock.icount}: ${machine.stuckReason}`);
+        status = 1;
+        break;
+      }
       if (reason === "idle") {
         if (serialIn.length === 0 && !quit) await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;

@@ -17,7 +17,9 @@ export type StopReason =
   /** A breakpoint or watchpoint hit (see the machine's debug state for which). */
   | "debug"
   /** requestStop() was called. */
-  | "stopped";
+  | "stopped"
+  /** The guest can never make progress again (e.g. its exception vectors are unmapped). */
+  | "stuck";
 
 export interface Machine {
   readonly clock: VirtualClock;

@@ -18,6 +18,14 @@ export interface Flags {
   vf: number;
 }
 
+/**
+ * Read mask for a source register where 31 means XZR: handlers read `xlo[n] & mask`, so XZR reads as zero
+ * without a branch (slot 31 holds the SP, which such an encoding never sees).
+ */
+export function zrMask(n: number): number {
+  return n === 31 ? 0 : -1;
+}
+
 // ---- add / subtract ------------------------------------------------------------------------------------
 
 /** AddWithCarry(a, b, carry) for 64 bits: sets NZCV, returns the low half (high half in resultHi).
@@ -294,7 +302,11 @@ export function smulh64(al: number, ah: number, bl: number, bh: number): number 
 
 const TWO52 = 4503599627370496;
 
-/** Unsigned 64-bit division (UDIV); division by zero gives 0 as the Arm ARM specifies. */
+/**
+ * Unsigned 64-bit division (UDIV); division by zero gives 0 as the Arm ARM specifies. Exact with doubles:
+ * every division below works on integers under 2^52, where floor(a / b) cannot round up to the next integer
+ * (that would need (q + 1) * b >= 2^53, and (q + 1) * b <= a + b).
+ */
 export function udiv64(al: number, ah: number, bl: number, bh: number): number {
   al >>>= 0;
   ah >>>= 0;
@@ -312,48 +324,37 @@ export function udiv64(al: number, ah: number, bl: number, bh: number): number {
   }
   const a = ah * TWO32 + al;
   const b = bh * TWO32 + bl;
-  // For integers below 2^52, floor(a / b) in doubles is exact: rounding can only reach the next integer when
-  // (q + 1) * b >= 2^53, and (q + 1) * b <= a + b < 2^53.
   if (a < TWO52 && b < TWO52) {
     const q = Math.floor(a / b);
     resultHi = Math.floor(q / TWO32) | 0;
     return q | 0;
   }
-  return udivLong(al, ah, bl, bh);
-}
-
-/** Restoring binary division for operands of 52 bits and more (rare); at most 64 steps, no allocation. */
-function udivLong(al: number, ah: number, bl: number, bh: number): number {
-  if (ah < bh || (ah === bh && al < bl)) {
-    resultHi = 0;
-    return 0;
+  if (bh === 0) {
+    // A 32-bit divisor: schoolbook division in 16-bit digits keeps each partial dividend below 2^48.
+    const qh = Math.floor(ah / bl);
+    let r = ah - qh * bl;
+    let t = r * 65536 + (al >>> 16);
+    const q1 = Math.floor(t / bl);
+    r = t - q1 * bl;
+    t = r * 65536 + (al & 0xffff);
+    const q0 = Math.floor(t / bl);
+    resultHi = qh | 0;
+    return (q1 * 65536 + q0) | 0;
   }
-  // The quotient has at most (bits(a) - bits(b) + 1) bits; align b under the top of a.
-  const bitsA = ah !== 0 ? 64 - Math.clz32(ah) : 32 - Math.clz32(al);
-  const bitsB = bh !== 0 ? 64 - Math.clz32(bh) : 32 - Math.clz32(bl);
-  let k = bitsA - bitsB;
-  let dl = lsl64(bl, bh, k) >>> 0;
-  let dh = resultHi >>> 0;
-  let rl = al;
-  let rh = ah;
-  let ql = 0;
-  let qh = 0;
-  for (; k >= 0; k--) {
-    // q <<= 1
-    qh = ((qh << 1) | (ql >>> 31)) >>> 0;
-    ql = (ql << 1) >>> 0;
-    if (rh > dh || (rh === dh && rl >= dl)) {
-      const lo = rl - dl;
-      rh = (rh - dh - (lo < 0 ? 1 : 0)) >>> 0;
-      rl = lo >>> 0;
-      ql = (ql | 1) >>> 0;
-    }
-    // d >>= 1
-    dl = ((dl >>> 1) | (dh << 31)) >>> 0;
-    dh = dh >>> 1;
+  // A divisor of 2^32 or more: the quotient fits 32 bits, and the double estimate from the rounded operands is
+  // within 1 of it. Start one below (so q * b cannot exceed a) and correct with the exact remainder.
+  let q = Math.floor(a / b) - 1;
+  if (q < 0) q = 0;
+  const pl = mul64(q | 0, 0, bl, bh);
+  let rl = sub64(al, ah, pl, resultHi) >>> 0;
+  let rh = resultHi >>> 0;
+  while (rh > bh || (rh === bh && rl >= bl)) {
+    rl = sub64(rl, rh, bl, bh) >>> 0;
+    rh = resultHi >>> 0;
+    q++;
   }
-  resultHi = qh | 0;
-  return ql | 0;
+  resultHi = 0;
+  return q | 0;
 }
 
 /** Signed 64-bit division (SDIV), rounding toward zero; x / 0 = 0 and INT64_MIN / -1 = INT64_MIN. */

@@ -71,6 +71,8 @@ export interface CpuHooks {
   hvc(cpu: Cpu, imm16: number): boolean;
   /** Called once per distinct unimplemented encoding, with its address. */
   reportUndefined(pcLo: number, pcHi: number, insn: number): void;
+  /** The CPU can make no progress at all (an exception vector itself cannot be fetched). */
+  guestStuck?(reason: string): void;
 }
 
 export class Cpu implements Stateful {
@@ -321,10 +323,22 @@ export class Cpu implements Stateful {
   abort(lo: number, hi: number, access: AccessKind, fsc: number): never {
     const lower = this.el === 0;
     if (access === AccessKind.Fetch) {
+      this.checkVectorFetch(lo, hi);
       return this.syncException(lower ? EC.InsnAbortLower : EC.InsnAbortSame, fsc, false, [lo, hi]);
     }
     const wnr = access === AccessKind.Write ? 1 << 6 : 0;
     return this.syncException(lower ? EC.DataAbortLower : EC.DataAbortSame, fsc | wnr, false, [lo, hi]);
+  }
+
+  /** A prefetch abort on an exception vector re-enters the same vector forever: tell the board. */
+  private checkVectorFetch(lo: number, hi: number): void {
+    const off = (lo >>> 0) - (this.sys.vbarEl1Lo >>> 0);
+    if ((hi >>> 0) !== (this.sys.vbarEl1Hi >>> 0) || off < 0 || off >= 0x800) return;
+    const vbar = ((BigInt(this.sys.vbarEl1Hi >>> 0) << 32n) | BigInt(this.sys.vbarEl1Lo >>> 0)).toString(16);
+    this.hooks.guestStuck?.(
+      `cannot fetch the exception vector at 0x${((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16)} ` +
+        `(VBAR_EL1 = 0x${vbar}; nothing executable is mapped there): every exception re-enters it`,
+    );
   }
 
   /** Synchronous external abort for an access to an unmapped physical address (as QEMU's virt does). */

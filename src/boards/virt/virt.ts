@@ -55,6 +55,8 @@ export class VirtMachine implements Machine {
   private pendingStop: StopReason | undefined;
   /** -no-reboot: a guest reset stops the machine instead of rebooting it. */
   noReboot = false;
+  /** Why the guest is stuck, when run() returned "stuck". */
+  stuckReason = "";
   private readonly reportedUndefined = new Set<string>();
 
   constructor(readonly config: VirtConfig) {
@@ -69,6 +71,11 @@ export class VirtMachine implements Machine {
           cpuOff: () => this.stopAtBoundary("poweroff"),
         }),
       reportUndefined: (lo, hi, insn) => this.reportUndefined(lo, hi, insn),
+      guestStuck: (reason) => {
+        if (this.pendingStop !== undefined) return;
+        this.stuckReason = reason;
+        this.stopAtBoundary("stuck");
+      },
     };
     this.cpu = new Cpu(this.bus, this.clock, hooks);
     this.interp = new Interpreter(this.cpu);

@@ -20,15 +20,11 @@ import {
   resultHi,
   ror32,
   ror64,
+  zrMask,
 } from "../alu.js";
 import { imm, insn, reg, target, u64 } from "../disasm-util.js";
 
 const nop: Exec = () => {};
-
-/** Read mask for an XZR-capable source register. */
-export function zrMask(n: number): number {
-  return n === 31 ? 0 : -1;
-}
 
 // ---- PC-relative addressing ----------------------------------------------------------------------------
 

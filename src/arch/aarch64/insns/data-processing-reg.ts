@@ -40,9 +40,9 @@ import {
   asr64,
   ror64,
   ror32,
+  zrMask,
 } from "../alu.js";
 import { COND_NAMES, EXTEND_NAMES, SHIFT_NAMES, imm, insn, reg } from "../disasm-util.js";
-import { zrMask } from "./data-processing-imm.js";
 
 const nop: Exec = () => {};
 
@@ -225,6 +225,25 @@ function buildAddSubShifted(sub: boolean, setFlags: boolean) {
       return (c: Cpu) => {
         const s = (c.xlo[n] >>> 0) + (c.xlo[m] >>> 0);
         const h = c.xhi[n] + c.xhi[m];
+        c.xlo[d] = s;
+        c.xhi[d] = s > 0xffffffff ? h + 1 : h;
+      };
+    }
+    if (type === 0 && amt < 32 && n !== 31 && m !== 31) {
+      // add x0, x1, x2, lsl #3: the address arithmetic of array indexing, with the shift inline.
+      const back = 32 - amt;
+      if (sub)
+        return (c: Cpu) => {
+          const ml = c.xlo[m];
+          const s = (c.xlo[n] >>> 0) - ((ml << amt) >>> 0);
+          const h = c.xhi[n] - ((c.xhi[m] << amt) | (ml >>> back));
+          c.xlo[d] = s;
+          c.xhi[d] = s < 0 ? h - 1 : h;
+        };
+      return (c: Cpu) => {
+        const ml = c.xlo[m];
+        const s = (c.xlo[n] >>> 0) + ((ml << amt) >>> 0);
+        const h = c.xhi[n] + ((c.xhi[m] << amt) | (ml >>> back));
         c.xlo[d] = s;
         c.xhi[d] = s > 0xffffffff ? h + 1 : h;
       };

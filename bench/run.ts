@@ -1,0 +1,7 @@
+// `npm run bench`: every benchmark, printed. Pass names to run some: `npm run bench -- mips`.
+import { benchMips, printMips } from "./mips.js";
+
+const only = new Set(process.argv.slice(2));
+const want = (name: string) => only.size === 0 || only.has(name);
+
+if (want("mips")) printMips(benchMips(only.has("quick") ? "compute-small.elf" : "compute.elf"));

@@ -25,8 +25,11 @@ export interface Machine {
   readonly clock: VirtualClock;
   /** Every guest-visible part, in a fixed order (the order of saved sections). */
   readonly stateParts: readonly Stateful[];
-  /** Runs until clock.icount reaches `icountLimit` or something stops it first. */
-  run(icountLimit: number): StopReason;
+  /**
+   * Runs until the first step boundary where clock.icount >= icountLimit and clock.ticks >= ticksLimit (due
+   * timers at that boundary have fired), or until something stops it first.
+   */
+  run(icountLimit: number, ticksLimit?: number): StopReason;
   /** Asks a running run() to return at the next step boundary. */
   requestStop(): void;
   /** The guest program counter, for front ends (as an unsigned 64-bit value). */

@@ -116,6 +116,26 @@ test("division: udiv64/sdiv64 in every path (32-bit, below 2^52, long), udiv32/s
     assert.equal(u32(alu.udiv32(lo(a), lo(b))), b32 === 0n ? 0n : a32 / b32);
     assert.equal(u32(alu.sdiv32(lo(a), lo(b))), b32 === 0n ? 0n : (sint(a32, 32) / sint(b32, 32)) & 0xffffffffn);
   }
+  // Exact multiples and their neighbours in each path: q * b - 1, q * b, q * b + b - 1.
+  for (let i = 0; i < 5000; i++) {
+    const b = r.bool() ? (r.u64() >> BigInt(r.int(64))) | 1n : BigInt(r.next()) + 1n;
+    const qmax = MASK64 / b;
+    const q = qmax >> BigInt(r.int(64));
+    for (const a of [q * b - 1n, q * b, q * b + b - 1n]) {
+      if (a < 0n || a > MASK64) continue;
+      assert.equal(r64(alu.udiv64(lo(a), hi(a), lo(b), hi(b))), a / b, `${a} / ${b}`);
+    }
+  }
+  for (const [a, b] of [
+    [MASK64, 0x1_0000_0000n],
+    [MASK64, 0xffff_ffffn],
+    [MASK64, 0x1_0000_0001n],
+    [MASK64 - 1n, MASK64],
+    [1n << 63n, 3n],
+    [(1n << 52n) - 1n, 1n],
+    [1n << 52n, (1n << 52n) - 1n],
+  ])
+    assert.equal(r64(alu.udiv64(lo(a), hi(a), lo(b), hi(b))), a / b, `${a} / ${b}`);
   assert.equal(r64(alu.sdiv64(0, -0x80000000, -1, -1)), 1n << 63n, "INT64_MIN / -1");
   assert.equal(u32(alu.sdiv32(-0x80000000, -1)), 0x80000000n, "INT32_MIN / -1");
   assert.equal(r64(alu.udiv64(-1, -1, 1, 0)), MASK64);

@@ -122,6 +122,12 @@ export class Cpu implements Stateful {
   /** Scratch high half returned by read64. */
   hi = 0;
 
+  /** Bumped whenever a cached fetch translation or decoded page may be stale (code write, state load, MMU
+   * change): the interpreter's one-entry fetch cache compares it. */
+  fetchGeneration = 0;
+  /** Set by anything inside a step that must end the current burst (PSCI power-off, breakpoint hooks). */
+  endBurst = false;
+
   /** Decoded-instruction cache: one array of 1024 executors per RAM page. */
   readonly codeCache: (Exec[] | undefined)[];
 
@@ -135,6 +141,7 @@ export class Cpu implements Stateful {
     this.codeCache = new Array(bus.ram.pageCount);
     bus.ram.onCodeWrite = (page) => {
       this.codeCache[page] = undefined;
+      this.fetchGeneration++;
     };
     this.reset();
   }
@@ -486,6 +493,7 @@ export class Cpu implements Stateful {
       throw new StateError("cpu0: field sys must be a field set");
     this.sys.loadState(sys as StateFields);
     this.codeCache.fill(undefined);
+    this.fetchGeneration++;
   }
 }
 

@@ -20,8 +20,9 @@ export interface InsnSpec {
   guard?: (f: Fields) => boolean;
   /** Returns the executor for one instruction word (called once per word, then cached). */
   build: (f: Fields, insn: number) => Exec;
-  /** Assembly text for diagnostics; the default prints the row name and its fields. */
-  disasm?: (f: Fields, insn: number) => string;
+  /** Assembly text for diagnostics; the default prints the row name and its fields. `pc` (the instruction's
+   * address) lets PC-relative forms print their target. */
+  disasm?: (f: Fields, insn: number, pc?: bigint) => string;
 }
 
 interface FieldSlot {
@@ -111,10 +112,10 @@ export class Decoder {
     return undefined;
   }
 
-  disassemble(insn: number): string {
+  disassemble(insn: number, pc?: bigint): string {
     const d = this.decode(insn);
     if (!d) return `.inst 0x${(insn >>> 0).toString(16).padStart(8, "0")} (undefined)`;
-    if (d.spec.disasm) return d.spec.disasm(d.fields, insn >>> 0);
+    if (d.spec.disasm) return d.spec.disasm(d.fields, insn >>> 0, pc);
     const args = Object.entries(d.fields).map(([k, v]) => `${k}=${v}`);
     return `${d.spec.name} ${args.join(" ")}`.trim();
   }

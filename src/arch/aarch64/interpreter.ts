@@ -7,7 +7,7 @@
 // A WFI that finds nothing to do counts one step and leaves the CPU halted; a halted CPU executes no steps
 // until an interrupt is pending (the board moves virtual time to the next deadline meanwhile).
 
-import { PAGE_BITS } from "../../core/memory.js";
+import { PAGE_BITS, PAGE_SIZE } from "../../core/memory.js";
 import { AccessKind, Cpu, EXCEPTION_TAKEN, VectorKind } from "./cpu.js";
 import type { Decoder, Exec } from "./decoder.js";
 import { a64Decoder } from "./insns/index.js";
@@ -49,7 +49,6 @@ export class Interpreter {
     c.nextLo = sum >>> 0;
     c.nextHi = sum > 0xffffffff ? (pcHi + 1) >>> 0 : pcHi;
     try {
-      if ((pcLo & 3) !== 0) c.syncException(0x22, 0, false, [pcLo, pcHi]);
       const exec = this.fetch(pcLo, pcHi);
       exec(c);
     } catch (e) {
@@ -61,9 +60,74 @@ export class Interpreter {
     return true;
   }
 
+  /**
+   * Executes up to `budget` steps in one tight loop and returns how many ran. Stops early when the CPU halts
+   * with nothing pending or when a step sets cpu.endBurst. The caller guarantees no timer is due within the
+   * budget, so nothing outside the CPU changes during a burst.
+   */
+  runBurst(budget: number): number {
+    const c = this.cpu;
+    const clock = c.clock;
+    const ram = c.bus.ram;
+    // One-entry fetch cache: the decoded page of the last fetch, valid while the generation is unchanged.
+    let cachedHi = -1;
+    let cachedPage = -1;
+    let cachedGen = -1;
+    let cached: Exec[] | undefined;
+    let done = 0;
+    while (done < budget) {
+      if (c.halted) {
+        if (!c.irqLine && !c.fiqLine) break;
+        c.halted = false;
+      }
+      if ((c.irqLine && (c.daif & 2) === 0) || (c.fiqLine && (c.daif & 1) === 0)) {
+        const fiq = c.fiqLine && (c.daif & 1) === 0;
+        c.enterException(fiq ? VectorKind.Fiq : VectorKind.Irq, c.pcLo, c.pcHi);
+        c.pcLo = c.nextLo;
+        c.pcHi = c.nextHi;
+        clock.icount++;
+        done++;
+        continue;
+      }
+      const pcLo = c.pcLo;
+      const pcHi = c.pcHi;
+      const sum = pcLo + 4;
+      c.nextLo = sum >>> 0;
+      c.nextHi = sum > 0xffffffff ? (pcHi + 1) >>> 0 : pcHi;
+      try {
+        let exec: Exec | undefined;
+        if (pcHi === cachedHi && pcLo >>> PAGE_BITS === cachedPage && cachedGen === c.fetchGeneration && cached !== undefined) {
+          exec = cached[(pcLo >>> 2) & (WORDS_PER_PAGE - 1)];
+          if (exec === undefined) exec = this.fetch(pcLo, pcHi);
+        } else {
+          exec = this.fetch(pcLo, pcHi);
+          if (!c.sys.mmuEnabled && (pcLo & 3) === 0) {
+            cachedGen = c.fetchGeneration;
+            cachedHi = pcHi;
+            cachedPage = pcLo >>> PAGE_BITS;
+            cached = c.codeCache[(pcHi * 4294967296 + (pcLo >>> 0) - ram.base) / PAGE_SIZE];
+          }
+        }
+        exec(c);
+      } catch (e) {
+        if (e !== EXCEPTION_TAKEN) throw e;
+      }
+      c.pcLo = c.nextLo;
+      c.pcHi = c.nextHi;
+      clock.icount++;
+      done++;
+      if (c.endBurst) {
+        c.endBurst = false;
+        break;
+      }
+    }
+    return done;
+  }
+
   /** The executor for the instruction at a virtual PC (faults enter a prefetch abort and throw). */
   fetch(pcLo: number, pcHi: number): Exec {
     const c = this.cpu;
+    if ((pcLo & 3) !== 0) c.syncException(0x22, 0, false, [pcLo, pcHi]);
     const pa = c.translate(pcLo, pcHi, AccessKind.Fetch);
     const ram = c.bus.ram;
     const off = pa - ram.base;

@@ -126,6 +126,11 @@ export class SystemRegisters {
     this.csselr = this.afsr0 = this.afsr1 = 0;
   }
 
+  /** Cached translations (the interpreter's fetch cache) are stale after an MMU control change. */
+  translationChanged(): void {
+    this.cpu.fetchGeneration++;
+  }
+
   get mmuEnabled(): boolean {
     return (this.sctlr & 1) !== 0;
   }
@@ -332,6 +337,7 @@ function buildTable(): SysregDef[] {
       },
       write: (s, lo) => {
         s.sctlr = lo >>> 0;
+        s.translationChanged();
       },
     },
     word("ACTLR_EL1", k(3, 0, 1, 0, 1), 1, "actlr"),

@@ -144,6 +144,7 @@ export class VirtMachine implements Machine {
 
   private stopAtBoundary(reason: StopReason): void {
     this.pendingStop ??= reason;
+    this.cpu.endBurst = true;
   }
 
   requestStop(): void {
@@ -154,15 +155,25 @@ export class VirtMachine implements Machine {
     return (BigInt(this.cpu.pcHi >>> 0) << 32n) | BigInt(this.cpu.pcLo >>> 0);
   }
 
-  run(icountLimit: number): StopReason {
+  run(icountLimit: number, ticksLimit = 0): StopReason {
     const clock = this.clock;
     const interp = this.interp;
-    while (clock.icount < icountLimit) {
+    for (;;) {
+      // Boundary order (docs/icount.md): due timers fire, then the loop may stop (inputs are delivered by the
+      // caller at this point), then the next step runs.
       if (clock.nextDeadline <= clock.ticks) clock.runDue();
-      if (!interp.step()) {
+      if (clock.icount >= icountLimit && clock.ticks >= ticksLimit) return "limit";
+      // Run a burst of steps up to the limit or the next deadline, whichever comes first.
+      let budget = icountLimit - clock.icount;
+      if (budget <= 0) budget = 1; // past the icount limit, waiting for the ticks limit
+      const toDeadline = clock.nextDeadline - clock.ticks;
+      if (toDeadline < budget) budget = toDeadline;
+      if (interp.runBurst(budget) === 0) {
         // Halted in WFI: jump virtual time to the next deadline, or give up until outside input arrives.
-        if (!clock.skipToNextDeadline()) return "idle";
-        continue;
+        if (this.pendingStop === undefined) {
+          if (!clock.skipToNextDeadline()) return "idle";
+          continue;
+        }
       }
       if (this.pendingStop !== undefined) {
         const reason = this.pendingStop;
@@ -174,11 +185,11 @@ export class VirtMachine implements Machine {
         return reason;
       }
     }
-    return "limit";
   }
 
   private reportUndefined(lo: number, hi: number, insn: number): void {
-    const pc = `0x${((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16)}`;
+    const pcValue = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    const pc = `0x${pcValue.toString(16)}`;
     const key = `${insn}`;
     if (this.reportedUndefined.has(key)) return;
     this.reportedUndefined.add(key);
@@ -187,6 +198,6 @@ export class VirtMachine implements Machine {
       return;
     }
     const word = (insn >>> 0).toString(16).padStart(8, "0");
-    this.config.log(`unimplemented instruction ${word} (${this.interp.decoder.disassemble(insn)}) at ${pc}: raised as Undefined Instruction in the guest`);
+    this.config.log(`unimplemented instruction ${word} (${this.interp.decoder.disassemble(insn, pcValue)}) at ${pc}: raised as Undefined Instruction in the guest`);
   }
 }

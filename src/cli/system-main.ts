@@ -1,20 +1,17 @@
-// `rewind-system-<arch>`: QEMU's command line in front of a Rewind machine.
+// `rewind-system-<arch>`: QEMU's command line in front of a Rewind session.
 
 import { writeFileSync } from "node:fs";
 import { ChardevSet, ChardevError, type CharBackend } from "../chardev/index.js";
 import { startMonitorStub } from "../chardev/monitor-stub.js";
 import { BootError } from "../boards/elf.js";
-import { readBootFile } from "../boards/loaders.js";
-import { VirtMachine } from "../boards/virt/virt.js";
 import { buildVirtDtb } from "../boards/virt/dtb.js";
 import { FdtError } from "../core/fdt.js";
+import { RecordingError } from "../replay/format-types.js";
+import { EventKind } from "../replay/format-types.js";
+import { SessionError, type StopEvent } from "../session/api.js";
 import { OptionError, parseQemuArgs } from "./qemu-options.js";
 import type { MachineOptions } from "./machine-options.js";
-
-/** Instructions per slice between host event-loop turns (~10 ms of guest time at interpreter speed). */
-const SLICE = 200_000;
-/** Virtual time per instruction when no -icount is given (QEMU's `shift=auto` would adapt; Rewind is fixed). */
-const DEFAULT_SHIFT = 3;
+import { prepareMachine, SetupError, type PreparedMachine } from "./machine-setup.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -25,14 +22,25 @@ function refuseUnimplemented(o: MachineOptions): void {
   const later = (what: string) => {
     throw new UsageError(`${what} is not supported yet by this version of Rewind`);
   };
-  if (o.replay.mode !== "none") later(`-icount rr=${o.replay.mode}`);
   if (o.gdb) later("-gdb/-s (the GDB server)");
   if (o.monitors.some((m) => m.mode === "control")) later("-qmp/-mon mode=control (QMP)");
   if (o.bios) later("-bios on the virt board");
 }
 
+/** Errors a user caused (bad options, files, recordings): one line, no stack trace. */
+function userError(e: unknown): string | undefined {
+  if (e instanceof OptionError) return e.message;
+  if (e instanceof UsageError || e instanceof SetupError || e instanceof BootError || e instanceof FdtError || e instanceof RecordingError || e instanceof ChardevError || e instanceof SessionError)
+    return e.message;
+  return undefined;
+}
+
 export async function systemMain(argv: readonly string[]): Promise<number> {
   const program = "rewind-system-aarch64";
+  const fail = (msg: string) => {
+    process.stderr.write(msg.startsWith(program) ? `${msg}\n` : `${program}: ${msg}\n`);
+    return 1;
+  };
   let options: MachineOptions;
   try {
     const outcome = parseQemuArgs(argv);
@@ -44,14 +52,8 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
     for (const w of options.warnings) process.stderr.write(`${program}: warning: ${w}\n`);
     refuseUnimplemented(options);
   } catch (e) {
-    if (e instanceof OptionError) {
-      process.stderr.write(`${e.message}\n`);
-      return 1;
-    }
-    if (e instanceof UsageError) {
-      process.stderr.write(`${program}: ${e.message}\n`);
-      return 1;
-    }
+    const msg = userError(e);
+    if (msg !== undefined) return fail(msg);
     throw e;
   }
 
@@ -60,105 +62,116 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
       writeFileSync(options.machine.dumpdtb, buildVirtDtb({ ramSize: options.ramBytes, bootargs: options.append, devices: [{ kind: "pl031" }] }));
       return 0;
     } catch (e) {
-      process.stderr.write(`${program}: cannot write device tree: ${(e as Error).message}\n`);
-      return 1;
+      return fail(`cannot write device tree: ${(e as Error).message}`);
     }
   }
-  if (!options.kernel) {
-    process.stderr.write(`${program}: no -kernel given: the virt board needs a guest to run (try guests/aarch64/hello.elf)\n`);
-    return 1;
-  }
 
-  let machine: VirtMachine;
   const log = (line: string) => process.stderr.write(`${program}: ${line}\n`);
+  // Guest console output is buffered per slice and written when the event loop runs.
   const serialBytes: number[] = [];
-  try {
-    const kernel = { name: options.kernel, bytes: readBootFile(options.kernel, "kernel") };
-    const initrd = options.initrd ? { name: options.initrd, bytes: readBootFile(options.initrd, "initrd") } : undefined;
-    const dtb = options.dtb ? { name: options.dtb, bytes: readBootFile(options.dtb, "dtb") } : undefined;
-    machine = new VirtMachine({
-      ramSize: options.ramBytes,
-      icountShift: typeof options.icount?.shift === "number" ? options.icount.shift : DEFAULT_SHIFT,
-      kernel,
-      initrd,
-      dtb,
-      append: options.append,
-      rtcBootSeconds: Math.floor(Date.now() / 1000),
-      serialOut: (b) => serialBytes.push(b),
-      log,
-    });
-    machine.noReboot = options.noReboot;
-  } catch (e) {
-    if (e instanceof BootError || e instanceof FdtError) {
-      process.stderr.write(`${program}: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
-
-  let quit = false;
-  let wake: (() => void) | undefined;
-  const serialIn: number[] = [];
-  let chardevs: ChardevSet;
-  try {
-    chardevs = await ChardevSet.open(options.chardevs, {
-      onQuit: () => {
-        quit = true;
-        wake?.();
-      },
-    });
-  } catch (e) {
-    if (e instanceof ChardevError) {
-      process.stderr.write(`${program}: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
-  // Monitors attach before serial ports so that, on a mux, the serial port ends up with the keyboard.
-  for (const mon of options.monitors) startMonitorStub(chardevs.frontend(mon.chardev, "monitor"), { onQuit: () => ((quit = true), wake?.()) });
-  const serial: CharBackend | undefined = options.serials[0] !== undefined ? chardevs.frontend(options.serials[0], "serial0") : undefined;
-  serial?.setReceiver((data) => {
-    for (const b of data) serialIn.push(b);
-    wake?.();
-  });
-
+  let serial: CharBackend | undefined;
+  let flushScheduled = false;
   const flushSerial = () => {
+    flushScheduled = false;
     if (serialBytes.length === 0) return;
     serial?.write(Uint8Array.from(serialBytes));
     serialBytes.length = 0;
   };
+  const serialOut = (b: number) => {
+    serialBytes.push(b);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushSerial);
+    }
+  };
+
+  let prepared: PreparedMachine;
+  try {
+    prepared = prepareMachine(options, { serialOut, log });
+  } catch (e) {
+    const msg = userError(e);
+    if (msg !== undefined) return fail(msg);
+    throw e;
+  }
+  const { session, machine } = prepared;
+  if (prepared.replay) for (const w of prepared.replay.warnings) log(`warning: ${w}`);
+
+  let quitting: string | undefined;
+  const requestQuit = (why: string) => {
+    quitting ??= why;
+    session.pause();
+  };
+  let chardevs: ChardevSet;
+  try {
+    chardevs = await ChardevSet.open(options.chardevs, { onQuit: () => requestQuit("quit") });
+  } catch (e) {
+    prepared.writer?.abort();
+    prepared.close();
+    const msg = userError(e);
+    if (msg !== undefined) return fail(msg);
+    throw e;
+  }
+  // Monitors attach before serial ports so that, on a mux, the serial port ends up with the keyboard.
+  for (const mon of options.monitors) startMonitorStub(chardevs.frontend(mon.chardev, "monitor"), { onQuit: () => requestQuit("quit") });
+  serial = options.serials[0] !== undefined ? chardevs.frontend(options.serials[0], "serial0") : undefined;
+  serial?.setReceiver((data) => session.submitInput(EventKind.SerialRx, [...data].map((b) => Uint8Array.of(b))));
+  const onSignal = () => requestQuit("signal");
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
 
   let status = 0;
   try {
     if (options.startPaused) {
       log("started paused (-S) with no debugger or monitor to resume it; waiting until terminated");
-      await new Promise<void>((resolve) => (wake = resolve));
+      while (quitting === undefined) await new Promise((r) => setTimeout(r, 100));
     }
-    for (;;) {
-      if (quit) break;
-      // Host input reaches the guest only here, between slices (record/replay will log it at this icount).
-      while (serialIn.length > 0 && machine.uart.canReceive()) machine.uart.receive(serialIn.shift()!);
-      const reason = machine.run(machine.clock.icount + SLICE);
+    while (quitting === undefined) {
+      const ev: StopEvent = await session.cont();
       flushSerial();
-      if (reason === "poweroff" || reason === "reset") break;
-      if (reason === "stuck") {
-        log(`guest stopped making progress at icount ${machine.clock.icount}: ${machine.stuckReason}`);
-        status = 1;
-        break;
-      }
-      if (reason === "idle") {
-        if (serialIn.length === 0 && !quit) await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        continue;
-      }
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (ev.kind === "interrupted") continue; // a quit request: the loop condition ends it
+      status = reportEnd(ev, prepared, log);
+      break;
     }
+    if (quitting !== undefined) session.finishRecording(quitting);
   } catch (e) {
     flushSerial();
-    log(`internal error at icount ${machine.clock.icount}, pc 0x${machine.pc().toString(16)}: ${(e as Error).stack ?? e}`);
-    status = 2;
+    const msg = userError(e);
+    if (msg !== undefined) log(msg);
+    else log(`internal error at icount ${machine.clock.icount}, pc 0x${machine.pc().toString(16)}: ${(e as Error).stack ?? e}`);
+    status = msg !== undefined ? 1 : 2;
+    prepared.writer?.abort();
   } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
+    flushSerial();
+    prepared.close();
     await chardevs.closeAll();
   }
   return status;
+}
+
+/** How a run ended, in one line where it is worth saying; returns the exit status. */
+function reportEnd(ev: StopEvent, p: PreparedMachine, log: (l: string) => void): number {
+  switch (ev.kind) {
+    case "poweroff":
+      return 0;
+    case "replay-end": {
+      const r = p.replay!;
+      if (r.truncated) log(`replayed up to icount ${p.session.icount()}: the recording ends there (its writer was interrupted)`);
+      if (r.finalDigest && p.session.digest() !== r.finalDigest) {
+        log(`replay finished at icount ${p.session.icount()} but the final machine state differs from the recording's`);
+        return 1;
+      }
+      return 0;
+    }
+    case "stuck":
+      log(`guest stopped making progress at icount ${p.session.icount()}: ${ev.message}`);
+      return 1;
+    case "diverged":
+      log(ev.message);
+      return 1;
+    default:
+      log(`machine stopped: ${ev.kind}`);
+      return 1;
+  }
 }

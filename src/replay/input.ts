@@ -96,6 +96,12 @@ export class InputRouter {
     this.next = lo;
   }
 
+  /** Replay: continue delivery from event index `index` (a position saved with a checkpoint). */
+  seekReplayIndex(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index > this.events.length) throw new Error(`bad replay position ${index}`);
+    this.next = index;
+  }
+
   /** Index of the next replay event (saved with checkpoints). */
   get replayPosition(): number {
     return this.next;

@@ -127,6 +127,10 @@ export class Cpu implements Stateful {
   fetchGeneration = 0;
   /** Set by anything inside a step that must end the current burst (PSCI power-off, breakpoint hooks). */
   endBurst = false;
+  /** Set when a breakpoint or watchpoint stopped the burst; the board reports "debug" and clears it. */
+  debugStop = false;
+  /** Watchpoint hook: called after every guest data access while set (null on the fast path). */
+  watchHook: ((lo: number, hi: number, size: number, isWrite: boolean) => void) | null = null;
 
   /** Decoded-instruction cache: one array of 1024 executors per RAM page. */
   readonly codeCache: (Exec[] | undefined)[];
@@ -356,7 +360,9 @@ export class Cpu implements Stateful {
   read8(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
     try {
-      return this.bus.read8(pa);
+      const v = this.bus.read8(pa);
+      if (this.watchHook !== null) this.watchHook(lo, hi, 1, false);
+      return v;
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
       throw e;
@@ -365,7 +371,9 @@ export class Cpu implements Stateful {
   read16(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
     try {
-      return this.bus.read16(pa);
+      const v = this.bus.read16(pa);
+      if (this.watchHook !== null) this.watchHook(lo, hi, 2, false);
+      return v;
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
       throw e;
@@ -374,7 +382,9 @@ export class Cpu implements Stateful {
   read32(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
     try {
-      return this.bus.read32(pa);
+      const v = this.bus.read32(pa);
+      if (this.watchHook !== null) this.watchHook(lo, hi, 4, false);
+      return v;
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
       throw e;
@@ -386,6 +396,7 @@ export class Cpu implements Stateful {
     try {
       const r = this.bus.read64(pa);
       this.hi = this.bus.hi;
+      if (this.watchHook !== null) this.watchHook(lo, hi, 8, false);
       return r;
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
@@ -397,6 +408,7 @@ export class Cpu implements Stateful {
     this.checkExclusiveClear(pa);
     try {
       this.bus.write8(pa, v);
+      if (this.watchHook !== null) this.watchHook(lo, hi, 1, true);
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
       throw e;
@@ -407,6 +419,7 @@ export class Cpu implements Stateful {
     this.checkExclusiveClear(pa);
     try {
       this.bus.write16(pa, v);
+      if (this.watchHook !== null) this.watchHook(lo, hi, 2, true);
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
       throw e;
@@ -417,6 +430,7 @@ export class Cpu implements Stateful {
     this.checkExclusiveClear(pa);
     try {
       this.bus.write32(pa, v);
+      if (this.watchHook !== null) this.watchHook(lo, hi, 4, true);
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
       throw e;
@@ -427,6 +441,7 @@ export class Cpu implements Stateful {
     this.checkExclusiveClear(pa);
     try {
       this.bus.write64(pa, vlo >>> 0, vhi >>> 0);
+      if (this.watchHook !== null) this.watchHook(lo, hi, 8, true);
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
       throw e;

@@ -17,6 +17,9 @@ const WORDS_PER_PAGE = 1 << (PAGE_BITS - 2);
 export class Interpreter {
   readonly decoder: Decoder;
   private readonly reportedUndefined = new Set<number>();
+  /** Breakpoints by the low 32 bits of their address (null: none, the fast path); `breakpointAt` confirms. */
+  breakpoints: Set<number> | null = null;
+  breakpointAt: (lo: number, hi: number) => boolean = () => true;
 
   constructor(readonly cpu: Cpu) {
     this.decoder = a64Decoder();
@@ -91,6 +94,11 @@ export class Interpreter {
       }
       const pcLo = c.pcLo;
       const pcHi = c.pcHi;
+      // A breakpoint stops the burst before its instruction executes (after any interrupt was taken).
+      if (this.breakpoints !== null && this.breakpoints.has(pcLo) && this.breakpointAt(pcLo, pcHi)) {
+        c.debugStop = true;
+        break;
+      }
       const sum = pcLo + 4;
       c.nextLo = sum >>> 0;
       c.nextHi = sum > 0xffffffff ? (pcHi + 1) >>> 0 : pcHi;

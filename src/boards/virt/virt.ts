@@ -3,7 +3,7 @@
 
 import { VirtualClock } from "../../core/clock.js";
 import { IrqLine } from "../../core/irq.js";
-import type { Machine, StopReason } from "../../core/machine.js";
+import type { StopReason } from "../../core/machine.js";
 import { AddressSpace, Ram } from "../../core/memory.js";
 import type { Stateful } from "../../core/state.js";
 import { Cpu, type CpuHooks } from "../../arch/aarch64/cpu.js";
@@ -14,6 +14,11 @@ import { Pl011, PL011_MMIO_SIZE } from "../../devices/pl011.js";
 import { Pl031 } from "../../devices/pl031.js";
 import { handlePsciCall } from "../../devices/psci.js";
 import { planBoot, type BootPlan } from "../loaders.js";
+import { Aarch64Debug } from "../../arch/aarch64/debug.js";
+import { AARCH64_REGISTER_FILE } from "../../arch/aarch64/register-file.js";
+import { EventKind } from "../../replay/format-types.js";
+import type { InputChannel } from "../../replay/input.js";
+import type { SessionMachine } from "../../session/target.js";
 import { buildVirtDtb, prepareUserDtb, VIRT_MEMMAP } from "./dtb.js";
 
 export interface VirtConfig {
@@ -38,7 +43,7 @@ const INTID_RTC = 32 + VIRT_MEMMAP.rtc.irq;
 const INTID_VTIMER = 27;
 const INTID_PTIMER = 30;
 
-export class VirtMachine implements Machine {
+export class VirtMachine implements SessionMachine {
   readonly clock: VirtualClock;
   readonly ram: Ram;
   readonly bus: AddressSpace;
@@ -49,7 +54,9 @@ export class VirtMachine implements Machine {
   readonly rtc: Pl031;
   readonly timer: GenericTimer;
   readonly stateParts: readonly Stateful[];
+  readonly nonRamParts: readonly Stateful[];
   readonly boot: BootPlan;
+  readonly debug: Aarch64Debug;
 
   /** Why the machine must stop at the next step boundary (set by PSCI and requestStop). */
   private pendingStop: StopReason | undefined;
@@ -91,7 +98,9 @@ export class VirtMachine implements Machine {
     this.bus.map("pl011", VIRT_MEMMAP.uart.base, PL011_MMIO_SIZE, this.uart);
     this.rtc = new Pl031(this.clock, new IrqLine(this.gic, INTID_RTC), config.rtcBootSeconds);
     this.bus.map("pl031", VIRT_MEMMAP.rtc.base, VIRT_MEMMAP.rtc.size, this.rtc);
-    this.stateParts = [this.clock, this.cpu, this.gic, this.uart, this.rtc, this.ram];
+    this.nonRamParts = [this.clock, this.cpu, this.gic, this.uart, this.rtc];
+    this.stateParts = [...this.nonRamParts, this.ram];
+    this.debug = new Aarch64Debug(this.cpu, this.interp, AARCH64_REGISTER_FILE);
 
     this.boot = this.planBoot();
     for (const w of this.boot.warnings) config.log(`warning: ${w}`);
@@ -151,6 +160,36 @@ export class VirtMachine implements Machine {
     this.stopAtBoundary("stopped");
   }
 
+  /** Inputs from outside the machine, each delivered only through the session's input router. */
+  inputChannels(): InputChannel[] {
+    return [
+      {
+        kind: EventKind.SerialRx,
+        name: "serial0 (PL011 receive)",
+        ready: () => this.uart.canReceive(),
+        deliver: (payload) => {
+          for (const b of payload) this.uart.receive(b);
+        },
+      },
+      {
+        kind: EventKind.SystemReset,
+        name: "system reset request",
+        ready: () => true,
+        deliver: () => this.systemReset(),
+      },
+    ];
+  }
+
+  readPhysical(pa: number, length: number): Uint8Array {
+    return this.bus.readBytes(pa, length);
+  }
+
+  writePhysical(pa: number, data: Uint8Array): void {
+    const off = this.bus.ramOffset(pa, data.length);
+    if (off < 0) throw new RangeError(`physical range 0x${pa.toString(16)}+${data.length} is not RAM`);
+    this.ram.load(off, data);
+  }
+
   pc(): bigint {
     return (BigInt(this.cpu.pcHi >>> 0) << 32n) | BigInt(this.cpu.pcLo >>> 0);
   }
@@ -168,7 +207,12 @@ export class VirtMachine implements Machine {
       if (budget <= 0) budget = 1; // past the icount limit, waiting for the ticks limit
       const toDeadline = clock.nextDeadline - clock.ticks;
       if (toDeadline < budget) budget = toDeadline;
-      if (interp.runBurst(budget) === 0) {
+      const ran = interp.runBurst(budget);
+      if (this.cpu.debugStop) {
+        this.cpu.debugStop = false;
+        return "debug";
+      }
+      if (ran === 0) {
         // Halted in WFI: jump virtual time to the next deadline, or give up until outside input arrives.
         if (this.pendingStop === undefined) {
           if (!clock.skipToNextDeadline()) return "idle";

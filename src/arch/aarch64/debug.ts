@@ -1,0 +1,71 @@
+// The debugger's view of the AArch64 CPU for the session: breakpoints checked before each instruction,
+// watchpoints on data accesses, side-effect-free address translation and the GDB register file.
+
+import type { RegisterInfo } from "../../session/api.js";
+import type { CpuDebug } from "../../session/target.js";
+import type { Cpu } from "./cpu.js";
+import type { Interpreter } from "./interpreter.js";
+
+/** Register access in GDB's numbering (see gdb-registers.ts). */
+export interface RegisterFile {
+  registers(): readonly RegisterInfo[];
+  read(cpu: Cpu, regnum: number): Uint8Array | undefined;
+  write(cpu: Cpu, regnum: number, value: Uint8Array): boolean;
+}
+
+const TWO32 = 4294967296n;
+
+export class Aarch64Debug implements CpuDebug {
+  readonly arch = "aarch64" as const;
+
+  constructor(
+    private readonly cpu: Cpu,
+    private readonly interp: Interpreter,
+    private readonly regs: RegisterFile,
+  ) {}
+
+  registers(): readonly RegisterInfo[] {
+    return this.regs.registers();
+  }
+  readRegister(regnum: number): Uint8Array | undefined {
+    return this.regs.read(this.cpu, regnum);
+  }
+  writeRegister(regnum: number, value: Uint8Array): boolean {
+    const ok = this.regs.write(this.cpu, regnum, value);
+    if (ok) this.cpu.fetchGeneration++;
+    return ok;
+  }
+
+  translate(addr: bigint): number | undefined {
+    if (addr < 0n || addr >= 1n << 64n) return undefined;
+    // Stage 1 translation is not implemented yet: with the MMU on nothing is reachable for the debugger.
+    if (this.cpu.sys.mmuEnabled) return undefined;
+    if (addr >= 1n << 40n) return undefined;
+    return Number(addr);
+  }
+
+  setBreakpoints(addrs: readonly bigint[] | null): void {
+    if (!addrs || addrs.length === 0) {
+      this.interp.breakpoints = null;
+      return;
+    }
+    const los = new Set<number>();
+    const full = new Set<bigint>(addrs);
+    for (const a of addrs) los.add(Number(a % TWO32));
+    this.interp.breakpoints = los;
+    this.interp.breakpointAt = (lo, hi) => full.has(BigInt(hi >>> 0) * TWO32 + BigInt(lo >>> 0));
+  }
+
+  pc(): bigint {
+    return BigInt(this.cpu.pcHi >>> 0) * TWO32 + BigInt(this.cpu.pcLo >>> 0);
+  }
+
+  setWatchHook(hook: ((addr: bigint, size: number, isWrite: boolean) => void) | null): void {
+    this.cpu.watchHook = hook ? (lo, hi, size, isWrite) => hook(BigInt(hi >>> 0) * TWO32 + BigInt(lo >>> 0), size, isWrite) : null;
+  }
+
+  stopAfterStep(): void {
+    this.cpu.debugStop = true;
+    this.cpu.endBurst = true;
+  }
+}

@@ -1,0 +1,191 @@
+// Checkpoints of a replaying machine, with RAM copy-on-write by page.
+//
+// A checkpoint holds the encoded state of every part except RAM, plus copies of the RAM pages written since
+// the checkpoint before it in time. The content of page p at checkpoint k is therefore the copy in the latest
+// checkpoint j <= k that holds p (the first checkpoint holds every non-zero page). Checkpoints may be added
+// anywhere in the timeline and removed (merging their pages into their successor), so the store can stay dense
+// around the current position and thin out further away within a memory budget (DESIGN.md §3).
+
+import { PAGE_SIZE, type Ram } from "../core/memory.js";
+import { decodeState, encodeState, loadSections, saveSections, type Stateful } from "../core/state.js";
+
+export interface Checkpoint {
+  icount: number;
+  ticks: number;
+  /** Encoded state of every part except RAM. */
+  state: Uint8Array;
+  /** RAM pages written since the previous checkpoint in time, with their content at this checkpoint. */
+  pages: Map<number, Uint8Array>;
+  /** Opaque data the owner restores with the checkpoint (e.g. the replay input position). */
+  extra: number;
+}
+
+export interface CheckpointStats {
+  count: number;
+  pages: number;
+  bytes: number;
+}
+
+export class CheckpointStore {
+  /** In increasing (icount, ticks) order. */
+  private readonly list: Checkpoint[] = [];
+  /** The checkpoint the current RAM descends from: RAM = its content + the pages dirtied since. */
+  private base: Checkpoint | undefined;
+  private bytes = 0;
+
+  constructor(
+    private readonly ram: Ram,
+    /** Every state part except RAM, in saved-section order. */
+    private readonly parts: readonly Stateful[],
+    /** Memory budget for checkpoint data in bytes. */
+    readonly budget: number,
+  ) {}
+
+  get checkpoints(): readonly Checkpoint[] {
+    return this.list;
+  }
+
+  stats(): CheckpointStats {
+    let pages = 0;
+    for (const c of this.list) pages += c.pages.size;
+    return { count: this.list.length, pages, bytes: this.bytes };
+  }
+
+  /** The latest checkpoint at or before (icount, ticks). */
+  atOrBefore(icount: number, ticks = Infinity): Checkpoint | undefined {
+    let lo = 0;
+    let hi = this.list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = this.list[mid];
+      if (c.icount < icount || (c.icount === icount && c.ticks <= ticks)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 ? this.list[lo - 1] : undefined;
+  }
+
+  /** The earliest checkpoint strictly after `icount`. */
+  after(icount: number): Checkpoint | undefined {
+    return this.list.find((c) => c.icount > icount);
+  }
+
+  has(icount: number, ticks: number): boolean {
+    const c = this.atOrBefore(icount, ticks);
+    return c !== undefined && c.icount === icount && c.ticks === ticks;
+  }
+
+  /** Captures the machine now (at a step boundary). The first capture stores every non-zero page. */
+  capture(icount: number, ticks: number, extra: number): Checkpoint {
+    const existing = this.atOrBefore(icount, ticks);
+    if (existing && existing.icount === icount && existing.ticks === ticks) {
+      this.adoptBase(existing);
+      return existing;
+    }
+    const pages = new Map<number, Uint8Array>();
+    const dirty = this.ram.dirty;
+    const first = this.list.length === 0;
+    for (let p = 0; p < this.ram.pageCount; p++) {
+      if (first ? !this.pageIsZero(p) : dirty[p] !== 0) pages.set(p, this.ram.bytes.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
+    }
+    dirty.fill(0);
+    const cp: Checkpoint = { icount, ticks, state: encodeState(saveSections(this.parts)), pages, extra };
+    const at = this.list.findIndex((c) => c.icount > icount || (c.icount === icount && c.ticks > ticks));
+    // A checkpoint inserted before others must hold every page that differs from its predecessor; it does,
+    // because the current RAM descends from `base`, which is its predecessor (capture happens only while
+    // executing forward from base).
+    if (at < 0) this.list.push(cp);
+    else this.list.splice(at, 0, cp);
+    this.bytes += cp.state.length + pages.size * PAGE_SIZE;
+    this.base = cp;
+    return cp;
+  }
+
+  /** Makes an existing checkpoint the base without restoring (the machine is exactly at it). */
+  private adoptBase(cp: Checkpoint): void {
+    // Pages dirtied since the old base are exactly the pages that differ from cp only if we executed from the
+    // old base to cp; that is the case here (capture is called at the current position).
+    this.ram.dirty.fill(0);
+    this.base = cp;
+  }
+
+  /** Restores the machine to checkpoint `cp` exactly. */
+  restore(cp: Checkpoint): void {
+    const ram = this.ram;
+    // Pages that may differ between now and cp: dirtied since base, plus every page stored by a checkpoint
+    // between base and cp in time (either direction).
+    const touched = new Set<number>();
+    for (let p = 0; p < ram.pageCount; p++) if (ram.dirty[p] !== 0) touched.add(p);
+    const baseIndex = this.base ? this.list.indexOf(this.base) : -1;
+    const cpIndex = this.list.indexOf(cp);
+    if (cpIndex < 0) throw new Error("restoring a checkpoint that is not in the store");
+    if (baseIndex < 0) {
+      for (let p = 0; p < ram.pageCount; p++) touched.add(p);
+    } else {
+      const lo = Math.min(baseIndex, cpIndex);
+      const hi = Math.max(baseIndex, cpIndex);
+      for (let i = lo + 1; i <= hi; i++) for (const p of this.list[i].pages.keys()) touched.add(p);
+    }
+    for (const p of touched) {
+      const content = this.pageAt(p, cpIndex);
+      if (content) ram.bytes.set(content, p * PAGE_SIZE);
+      else ram.bytes.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+    }
+    ram.dirty.fill(0);
+    ram.invalidateAllCode();
+    loadSections(this.parts, decodeState(cp.state));
+    this.base = cp;
+  }
+
+  private pageAt(page: number, index: number): Uint8Array | undefined {
+    for (let i = index; i >= 0; i--) {
+      const c = this.list[i].pages.get(page);
+      if (c) return c;
+    }
+    return undefined;
+  }
+
+  private pageIsZero(p: number): boolean {
+    const words = new Uint32Array(this.ram.bytes.buffer, p * PAGE_SIZE, PAGE_SIZE / 4);
+    for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+    return true;
+  }
+
+  /**
+   * Keeps the store within its budget: removes checkpoints far from `position`, keeping roughly exponential
+   * spacing (the gap allowed grows with the distance from the position). The first and the last checkpoint and
+   * the current base always stay.
+   */
+  thin(position: number, minSpacing: number): void {
+    while (this.bytes > this.budget && this.list.length > 3) {
+      // Remove the checkpoint whose gap to its predecessor is smallest relative to its distance from the
+      // current position: dense near the position, sparse far away.
+      let victim = -1;
+      let best = Infinity;
+      for (let i = 1; i < this.list.length - 1; i++) {
+        const c = this.list[i];
+        if (c === this.base) continue;
+        const gap = c.icount - this.list[i - 1].icount;
+        const score = gap / (Math.abs(c.icount - position) + minSpacing);
+        if (score < best) {
+          best = score;
+          victim = i;
+        }
+      }
+      if (victim < 0) return;
+      this.remove(victim);
+    }
+  }
+
+  /** Removes a checkpoint that has a successor, handing its pages to the successor. */
+  private remove(index: number): void {
+    const victim = this.list[index];
+    const next = this.list[index + 1];
+    let dropped = 0;
+    for (const [p, content] of victim.pages) {
+      if (next.pages.has(p)) dropped++;
+      else next.pages.set(p, content);
+    }
+    this.bytes -= victim.state.length + dropped * PAGE_SIZE;
+    this.list.splice(index, 1);
+  }
+}

@@ -202,6 +202,27 @@ export class MachineSession implements DebugSession {
     });
   }
 
+  /**
+   * Runs forward to `icount` ignoring breakpoints (scripted recordings, tests). Resolves with undefined when it
+   * got there, or with why it stopped earlier; "idle" means the guest waits for input that has not arrived.
+   */
+  async runTo(icount: number): Promise<StopEvent | "idle" | undefined> {
+    let result: StopEvent | "idle" | undefined;
+    await this.exclusive(async () => {
+      for (;;) {
+        const r = this.forward({ target: icount, debug: "none", budget: this.slice });
+        if (r === "slice") {
+          this.record?.flush();
+          await yieldToHost();
+          continue;
+        }
+        result = r === "target" ? undefined : r;
+        return typeof r === "object" ? r : { kind: "step" };
+      }
+    });
+    return result;
+  }
+
   async reverseStep(): Promise<StopEvent> {
     return this.exclusive(async () => {
       this.requireReplay("reverse step");
@@ -430,7 +451,12 @@ export class MachineSession implements DebugSession {
             return hit;
           }
           case "poweroff":
-            if (this.mode === "replay") return { kind: "replay-end" };
+            // In replay the recording ends here too; the loop top reports the target or the end.
+            if (this.mode === "replay") {
+              if (clock.icount < this.replay!.end.icount)
+                return { kind: "diverged", message: `the guest powered off at icount ${clock.icount}, before the recording's end (${this.replay!.end.icount})` };
+              continue;
+            }
             this.poweredOff = true;
             this.finishRecording("poweroff");
             return { kind: "poweroff" };

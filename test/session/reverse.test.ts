@@ -1,0 +1,122 @@
+// The reverse engine's contracts (DESIGN.md §2-3): step then reverse-step is bit-identical, seek(n) gives the
+// forward run's state at n, reverse-continue lands on the last breakpoint/watchpoint hit before now.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { readElfSymbols, Symbolizer } from "../../src/boards/elf-symbols.js";
+import { recordSession, replaySession, tempDir, guestPath } from "../helpers/sessions.js";
+
+async function recorded(guest: string): Promise<string> {
+  const file = join(tempDir(), "rec.bin");
+  const rec = recordSession(guest, file, { digestInterval: 1_000 });
+  assert.equal((await rec.session.cont()).kind, "poweroff");
+  return file;
+}
+
+const symbols = (guest: string) => new Symbolizer(readElfSymbols(readFileSync(guestPath(guest))));
+
+test("seek(n) reproduces the forward run's digest at n, in any order, from checkpoints", async () => {
+  const file = await recorded("ticks.elf");
+  const forward = replaySession("ticks.elf", file);
+  const points = [0, 1, 17, 999, 1000, 2500, 4000, 5300];
+  const expected = new Map<number, string>();
+  for (const n of points) {
+    await forward.session.seek(n); // forward only: always ahead of the previous point
+    expected.set(n, forward.session.digest());
+  }
+  const rep = replaySession("ticks.elf", file, { checkpointInterval: 700 });
+  for (const n of [5300, 17, 4000, 0, 2500, 1000, 999, 1]) {
+    await rep.session.seek(n);
+    assert.equal(rep.session.icount(), n);
+    assert.equal(rep.session.digest(), expected.get(n), `digest at ${n}`);
+  }
+});
+
+test("step then reverse step is bit-identical; reverse step at 0 reports replay-begin", async () => {
+  const file = await recorded("ticks.elf");
+  const rep = replaySession("ticks.elf", file, { checkpointInterval: 500 });
+  assert.deepEqual(await rep.session.reverseStep(), { kind: "replay-begin" });
+  for (const n of [0, 3, 499, 500, 501, 2222, 5000]) {
+    await rep.session.seek(n);
+    const before = rep.session.digest();
+    assert.equal((await rep.session.step()).kind, "step");
+    assert.equal(rep.session.icount(), n + 1);
+    assert.equal((await rep.session.reverseStep()).kind, "step");
+    assert.equal(rep.session.icount(), n);
+    assert.equal(rep.session.digest(), before, `at ${n}`);
+  }
+});
+
+test("ten steps forward then ten back visit the same PCs in reverse order", async () => {
+  const file = await recorded("hello.elf");
+  const rep = replaySession("hello.elf", file);
+  const pcs: bigint[] = [];
+  for (let i = 0; i < 10; i++) {
+    pcs.push(rep.machine.pc());
+    await rep.session.step();
+  }
+  for (const pc of pcs.reverse()) {
+    await rep.session.reverseStep();
+    assert.equal(rep.machine.pc(), pc);
+  }
+  assert.equal(rep.session.icount(), 0);
+});
+
+test("reverse continue stops at each earlier breakpoint hit, newest first, then at the beginning", async () => {
+  const file = await recorded("ticks.elf");
+  const handler = symbols("ticks.elf").lookup("handle_irq")!.value;
+  // Forward: where are the hits?
+  const fwd = replaySession("ticks.elf", file);
+  fwd.session.addBreakpoint("hw", handler, 4);
+  const hits: number[] = [];
+  for (;;) {
+    const ev = await fwd.session.cont();
+    if (ev.kind !== "breakpoint") break;
+    assert.equal(fwd.machine.pc(), handler);
+    hits.push(fwd.session.icount());
+  }
+  assert.equal(hits.length, 10); // ten timer interrupts
+  const rep = replaySession("ticks.elf", file, { checkpointInterval: 1_000 });
+  await rep.session.seek(rep.session.replayEnd!);
+  rep.session.addBreakpoint("hw", handler, 4);
+  for (const expected of [...hits].reverse()) {
+    const ev = await rep.session.reverseCont();
+    assert.deepEqual(ev, { kind: "breakpoint", type: "hw", addr: handler });
+    assert.equal(rep.session.icount(), expected);
+  }
+  assert.deepEqual(await rep.session.reverseCont(), { kind: "replay-begin" });
+  assert.equal(rep.session.icount(), 0);
+});
+
+test("a write watchpoint finds the store that corrupted buggy.elf's data, forwards and backwards", async () => {
+  const file = await recorded("buggy.elf");
+  const sym = symbols("buggy.elf");
+  const inventory = sym.lookup("inventory")!;
+  // inventory[3].id: see guests/aarch64/buggy.c (struct item { int id; ...}, 16-byte records? read its size)
+  const itemSize = Number(inventory.size) / 4;
+  const id3 = inventory.value + BigInt(3 * itemSize);
+  const rep = replaySession("buggy.elf", file, { checkpointInterval: 1_000 });
+  await rep.session.seek(rep.session.replayEnd!);
+  rep.session.addWatchpoint("write", id3, 4);
+  const ev = await rep.session.reverseCont();
+  assert.deepEqual(ev, { kind: "watchpoint", type: "write", addr: id3 });
+  // The corrupting store is in copy_name (the instruction just before the stop).
+  const where = sym.describe(rep.machine.pc() - 4n);
+  assert.match(where, /^copy_name\+/);
+  const stopAt = rep.session.icount();
+  // Forward from the beginning, the same watchpoint triggers at the same place... after the initial store of
+  // the legitimate id, which happens earlier.
+  await rep.session.seek(0);
+  const first = await rep.session.cont();
+  assert.equal(first.kind, "watchpoint");
+  assert.ok(rep.session.icount() < stopAt);
+  let last = rep.session.icount();
+  for (;;) {
+    const e = await rep.session.cont();
+    if (e.kind !== "watchpoint") break;
+    last = rep.session.icount();
+  }
+  assert.equal(last, stopAt);
+});

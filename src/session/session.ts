@@ -79,6 +79,9 @@ interface Hit {
 type ForwardResult = StopEvent | "target" | "slice" | "idle";
 
 const DEFAULT_SLICE = 200_000;
+/** Checkpoint spacing just behind a seek target, so that further reverse steps from there stay cheap. */
+const FINE_CHECKPOINT_INTERVAL = 20_000;
+const FINE_WINDOW = 10 * FINE_CHECKPOINT_INTERVAL;
 
 export class MachineSession implements DebugSession {
   readonly machine: SessionMachine;
@@ -100,6 +103,9 @@ export class MachineSession implements DebugSession {
   private readonly breakpoints: Breakpoint[] = [];
   private readonly watchpoints: Watchpoint[] = [];
   private replayBreak: number | undefined;
+  /** [from, to): where checkpoints are taken at the fine interval (just behind the last seek target). */
+  private denseFrom = 0;
+  private denseTo = 0;
   private pendingWatchHit: StopEvent | undefined;
   private inputWaiter: (() => void) | undefined;
   private finished = false;
@@ -112,7 +118,7 @@ export class MachineSession implements DebugSession {
     this.record = opts.record;
     this.replay = opts.replay;
     this.digestInterval = opts.digestInterval ?? 50_000_000;
-    this.checkpointInterval = opts.checkpointInterval ?? 1_000_000;
+    this.checkpointInterval = opts.checkpointInterval ?? 200_000;
     this.slice = opts.slice ?? DEFAULT_SLICE;
     this.inputs = new InputRouter(this.machine.clock, opts.mode);
     for (const ch of this.machine.inputChannels()) this.inputs.addChannel(ch);
@@ -516,7 +522,11 @@ export class MachineSession implements DebugSession {
     if (!this.checkpoints) return Infinity;
     const icount = this.machine.clock.icount;
     const prev = this.checkpoints.atOrBefore(icount);
-    const due = (prev ? prev.icount : 0) + this.checkpointInterval;
+    const dense = icount >= this.denseFrom && icount < this.denseTo;
+    const interval = dense ? Math.min(FINE_CHECKPOINT_INTERVAL, this.checkpointInterval) : this.checkpointInterval;
+    let due = (prev ? prev.icount : 0) + interval;
+    // Entering the dense window: the first fine checkpoint is due where the window starts.
+    if (!dense && icount < this.denseFrom && this.denseFrom < due) due = this.denseFrom;
     const next = this.checkpoints.after(icount);
     // No need for a new checkpoint if an existing one comes before the next due point.
     return next && next.icount <= due ? Infinity : due;
@@ -577,6 +587,9 @@ export class MachineSession implements DebugSession {
     if (!cp) throw new SessionError("no checkpoint to seek from");
     const fromHere = clock.icount <= n && cp.icount <= clock.icount;
     if (!fromHere) this.restore(cp);
+    // Reverse steps tend to follow a seek: keep checkpoints fine-grained just behind the target.
+    this.denseFrom = Math.max(0, n - FINE_WINDOW);
+    this.denseTo = n;
     if (clock.icount < n) {
       const r = this.forward({ target: n, debug: "none" });
       if (r !== "target") {

@@ -1,0 +1,70 @@
+// Reverse-debugging latency vs position in the recording: `bs` (reverse step) and `bc` (reverse continue to a
+// breakpoint near the start) at several depths, and the memory the checkpoints use. Prints numbers only.
+
+import { join } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
+import { VirtMachine } from "../src/boards/virt/virt.js";
+import { MachineSession } from "../src/session/session.js";
+import { RecordingWriter } from "../src/replay/format-writer.js";
+import { RecordingReader } from "../src/replay/format-reader.js";
+import { RecordingSink, replaySource } from "../src/replay/recording.js";
+import { readElfSymbols, Symbolizer } from "../src/boards/elf-symbols.js";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+function machine(kernel: string): VirtMachine {
+  return new VirtMachine({
+    ramSize: 128 << 20, icountShift: 7, kernel: { name: kernel, bytes: readFileSync(kernel) },
+    rtcBootSeconds: 0, serialOut: () => {}, log: () => {},
+  });
+}
+
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function benchReverse(guest = "compute.elf", depths = [1e4, 1e6, 1e8]): Promise<void> {
+  const kernel = join(ROOT, "guests/aarch64", guest);
+  const dir = mkdtempSync(join(tmpdir(), "rewind-bench-"));
+  const file = join(dir, "rec.bin");
+  try {
+    const m = machine(kernel);
+    const writer = RecordingWriter.create(file, { config: { board: "virt", cpu: "cortex-a53", ramSize: 128 << 20, icountShift: 7, append: "", drives: [], rtcBootSeconds: 0 } });
+    const rec = new MachineSession({ machine: m, mode: "record", record: new RecordingSink(writer, () => ({ icount: m.clock.icount, ticks: m.clock.ticks })) });
+    let t0 = process.hrtime.bigint();
+    await rec.cont();
+    const total = m.clock.icount;
+    console.log(`reverse debugging on ${guest}: recorded ${total.toLocaleString("en-US")} instructions in ${(ms(t0) / 1000).toFixed(1)} s`);
+
+    const rm = machine(kernel);
+    const session = new MachineSession({ machine: rm, mode: "replay", replay: replaySource(RecordingReader.open(file), file) });
+    const mainAddr = new Symbolizer(readElfSymbols(readFileSync(kernel))).lookup("_start")!.value;
+    console.log("  depth (instructions)   seek there   bs median (10)   bc to _start    checkpoints");
+    for (const depth of depths.filter((d) => d < total)) {
+      t0 = process.hrtime.bigint();
+      await session.seek(depth);
+      const seekMs = ms(t0);
+      const bs: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        t0 = process.hrtime.bigint();
+        await session.reverseStep();
+        bs.push(ms(t0));
+      }
+      session.addBreakpoint("hw", mainAddr, 4);
+      t0 = process.hrtime.bigint();
+      const ev = await session.reverseCont();
+      const bcMs = ms(t0);
+      session.removeBreakpoint("hw", mainAddr, 4);
+      if (ev.kind !== "breakpoint") throw new Error(`bc ended with ${ev.kind}`);
+      const st = session.checkpointStats()!;
+      console.log(
+        `  ${depth.toExponential(0).padStart(20)}   ${seekMs.toFixed(0).padStart(7)} ms   ${median(bs).toFixed(1).padStart(11)} ms   ${bcMs.toFixed(0).padStart(8)} ms   ${st.count} (${(st.bytes / 1048576).toFixed(1)} MiB)`,
+      );
+      await session.seek(depth); // back where we were, for the next depth
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -12,6 +12,7 @@ import { SessionError, type StopEvent } from "../session/api.js";
 import { OptionError, parseQemuArgs } from "./qemu-options.js";
 import type { MachineOptions } from "./machine-options.js";
 import { prepareMachine, SetupError, type PreparedMachine } from "./machine-setup.js";
+import { serveGdbOnChardev } from "../gdb/listen.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -22,7 +23,6 @@ function refuseUnimplemented(o: MachineOptions): void {
   const later = (what: string) => {
     throw new UsageError(`${what} is not supported yet by this version of Rewind`);
   };
-  if (o.gdb) later("-gdb/-s (the GDB server)");
   if (o.monitors.some((m) => m.mode === "control")) later("-qmp/-mon mode=control (QMP)");
   if (o.bios) later("-bios on the virt board");
 }
@@ -97,9 +97,11 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
   if (prepared.replay) for (const w of prepared.replay.warnings) log(`warning: ${w}`);
 
   let quitting: string | undefined;
+  let wakeMain: (() => void) | undefined;
   const requestQuit = (why: string) => {
     quitting ??= why;
     session.pause();
+    wakeMain?.();
   };
   let chardevs: ChardevSet;
   try {
@@ -119,20 +121,37 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
   process.on("SIGTERM", onSignal);
   process.on("SIGHUP", onSignal);
 
+  // Front ends (GDB, QMP) drive the session themselves once they take over.
+  const closers: (() => void)[] = [];
+  if (options.gdb) closers.push(serveGdbOnChardev(session, chardevs.frontend(options.gdb.chardev, "gdb"), { log }).close);
+  const frontEnds = closers.length > 0;
+  session.on("shutdown", () => {
+    quitting ??= "shutdown";
+    wakeMain?.();
+  });
+
   let status = 0;
   try {
-    if (options.startPaused) {
-      log("started paused (-S) with no debugger or monitor to resume it; waiting until terminated");
-      while (quitting === undefined) await new Promise((r) => setTimeout(r, 100));
+    if (options.startPaused && !frontEnds) log("started paused (-S) with no debugger or monitor to resume it; waiting until terminated");
+    if (!options.startPaused) {
+      // Run until the guest ends, the user quits, or a front end interrupts and takes over.
+      for (;;) {
+        const ev: StopEvent = await session.cont();
+        flushSerial();
+        if (ev.kind === "interrupted") {
+          if (quitting !== undefined || frontEnds) break;
+          continue;
+        }
+        if (frontEnds && (ev.kind === "replay-end" || ev.kind === "replay-break")) break; // stay for the debugger
+        status = reportEnd(ev, prepared, log);
+        quitting ??= "end";
+        break;
+      }
     }
-    while (quitting === undefined) {
-      const ev: StopEvent = await session.cont();
-      flushSerial();
-      if (ev.kind === "interrupted") continue; // a quit request: the loop condition ends it
-      status = reportEnd(ev, prepared, log);
-      break;
-    }
-    if (quitting !== undefined) session.finishRecording(quitting);
+    // A front end is in control (or -S without one): wait until someone quits or the guest shuts down.
+    while (quitting === undefined) await new Promise<void>((r) => ((wakeMain = r), setTimeout(r, 200)));
+    if (quitting !== "end" && quitting !== "shutdown") session.finishRecording(quitting);
+    if (quitting === "shutdown") session.finishRecording("poweroff");
   } catch (e) {
     flushSerial();
     const msg = userError(e);
@@ -141,6 +160,7 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
     status = msg !== undefined ? 1 : 2;
     prepared.writer?.abort();
   } finally {
+    for (const close of closers) close();
     process.off("SIGTERM", onSignal);
     process.off("SIGHUP", onSignal);
     flushSerial();

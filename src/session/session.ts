@@ -20,6 +20,7 @@ import {
   type WatchpointType,
 } from "./api.js";
 import type { SessionMachine } from "./target.js";
+import { WATCH_STOP } from "../arch/aarch64/cpu.js";
 
 /** What a recording session writes (implemented over the recording format writer). */
 export interface RecordSink {
@@ -107,6 +108,11 @@ export class MachineSession implements DebugSession {
   private denseFrom = 0;
   private denseTo = 0;
   private pendingWatchHit: StopEvent | undefined;
+  /** How a watchpoint hit is reported: before the access (forward, as GDB on AArch64 expects) or after it
+   * (reverse continue: the state just after the access). */
+  private watchTiming: "before" | "after" = "before";
+  /** The icount of the last forward watchpoint stop: resuming from there executes that access first. */
+  private watchStopIcount = -1;
   private inputWaiter: (() => void) | undefined;
   private finished = false;
   /** The guest powered off (live/record). */
@@ -172,7 +178,7 @@ export class MachineSession implements DebugSession {
   async step(): Promise<StopEvent> {
     return this.exclusive(async () => {
       if (this.mode === "replay" && this.atReplayEnd()) return { kind: "replay-end" };
-      const r = this.forward({ target: this.icount() + 1, debug: "watch-only" });
+      const r = this.forward({ target: this.icount() + 1, debug: this.resumingFromWatch() ? "none" : "watch-only" });
       return r === "target" || r === "slice" || r === "idle" ? { kind: "step" } : r;
     });
   }
@@ -182,8 +188,9 @@ export class MachineSession implements DebugSession {
       this.setRunning();
       try {
         // Resuming from a breakpoint: execute its instruction first, then stop at breakpoints again.
-        if (this.breakpointAtPc()) {
-          const first = this.forward({ target: this.icount() + 1, debug: "watch-only" });
+        const fromWatch = this.resumingFromWatch();
+        if (this.breakpointAtPc() || fromWatch) {
+          const first = this.forward({ target: this.icount() + 1, debug: fromWatch ? "none" : "watch-only" });
           if (first !== "target" && first !== "slice" && first !== "idle") return first;
         }
         for (;;) {
@@ -398,6 +405,7 @@ export class MachineSession implements DebugSession {
     const useWatch = opts.debug !== "none" && this.watchpoints.length > 0;
     m.debug.setBreakpoints(useBreakpoints ? this.breakpoints.map((b) => b.addr) : null);
     m.debug.setWatchHook(useWatch ? (a, s, w) => this.onAccess(a, s, w) : null);
+    this.watchTiming = opts.collect ? "after" : "before";
     try {
       for (;;) {
         const event = this.atBoundary();
@@ -454,6 +462,7 @@ export class MachineSession implements DebugSession {
               }
               continue;
             }
+            if (hit.kind === "watchpoint") this.watchStopIcount = clock.icount;
             return hit;
           }
           case "poweroff":
@@ -554,6 +563,7 @@ export class MachineSession implements DebugSession {
       if (w.type === "write" && !isWrite) continue;
       if (w.type === "read" && isWrite) continue;
       this.pendingWatchHit ??= { kind: "watchpoint", type: w.type, addr: w.addr };
+      if (this.watchTiming === "before") throw WATCH_STOP;
       this.machine.debug.stopAfterStep();
       return;
     }
@@ -568,6 +578,11 @@ export class MachineSession implements DebugSession {
     const pc = this.machine.debug.pc();
     const bp = this.breakpoints.find((b) => b.addr === pc);
     return { kind: "breakpoint", type: bp?.type ?? "sw", addr: pc };
+  }
+
+  /** True when the machine sits on an access it was stopped before by a watchpoint (resume executes it). */
+  private resumingFromWatch(): boolean {
+    return this.watchStopIcount === this.icount() && this.watchpoints.length > 0;
   }
 
   private breakpointAtPc(): boolean {

@@ -106,17 +106,21 @@ test("a write watchpoint finds the store that corrupted buggy.elf's data, forwar
   const where = sym.describe(rep.machine.pc() - 4n);
   assert.match(where, /^copy_name\+/);
   const stopAt = rep.session.icount();
-  // Forward from the beginning, the same watchpoint triggers at the same place... after the initial store of
-  // the legitimate id, which happens earlier.
+  // Forward from the beginning the same watchpoint stops *before* each store (as GDB expects on AArch64):
+  // first the legitimate id, last the corrupting store, one instruction before the reverse stop.
   await rep.session.seek(0);
   const first = await rep.session.cont();
   assert.equal(first.kind, "watchpoint");
-  assert.ok(rep.session.icount() < stopAt);
+  assert.ok(rep.session.icount() < stopAt - 1);
   let last = rep.session.icount();
   for (;;) {
+    const before = rep.session.digest();
     const e = await rep.session.cont();
     if (e.kind !== "watchpoint") break;
+    assert.notEqual(rep.session.digest(), before); // resuming executes the store it stopped before
     last = rep.session.icount();
   }
-  assert.equal(last, stopAt);
+  assert.equal(last, stopAt - 1);
+  await rep.session.seek(last);
+  assert.equal(sym.describe(rep.machine.pc()), where);
 });

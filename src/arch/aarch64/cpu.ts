@@ -25,6 +25,8 @@ import type { Exec } from "./decoder.js";
 
 /** Thrown (a single preallocated object, so throwing is cheap) after an exception has been entered. */
 export const EXCEPTION_TAKEN = { exceptionTaken: true } as const;
+/** Thrown by a watchpoint hook to stop before the current instruction (see Cpu.watchHook). */
+export const WATCH_STOP = { watchStop: true } as const;
 
 export const enum AccessKind {
   Read = 0,
@@ -129,8 +131,14 @@ export class Cpu implements Stateful {
   endBurst = false;
   /** Set when a breakpoint or watchpoint stopped the burst; the board reports "debug" and clears it. */
   debugStop = false;
-  /** Watchpoint hook: called after every guest data access while set (null on the fast path). */
+  /**
+   * Watchpoint hook, called before every guest data access while set (null on the fast path). It may throw
+   * WATCH_STOP to stop *before* the instruction: the interpreter then undoes the instruction's earlier stores
+   * (undoLog) and leaves PC and icount on it, which is where GDB expects a forward watchpoint stop on AArch64.
+   */
   watchHook: ((lo: number, hi: number, size: number, isWrite: boolean) => void) | null = null;
+  /** Stores of the current instruction while watchpoints are active: [physical address, old bytes]. */
+  readonly undoLog: [number, Uint8Array][] = [];
 
   /** Decoded-instruction cache: one array of 1024 executors per RAM page. */
   readonly codeCache: (Exec[] | undefined)[];
@@ -341,6 +349,24 @@ export class Cpu implements Stateful {
     return this.syncException(lower ? EC.DataAbortLower : EC.DataAbortSame, fsc | wnr, false, [lo, hi]);
   }
 
+  /** Watchpoint check before an access; remembers what a store will overwrite so it can be undone. */
+  private watched(lo: number, hi: number, pa: number, size: number, isWrite: boolean): void {
+    this.watchHook!(lo, hi, size, isWrite);
+    if (isWrite) {
+      const off = this.bus.ramOffset(pa, size);
+      if (off >= 0) this.undoLog.push([pa, this.bus.ram.bytes.slice(off, off + size)]);
+    }
+  }
+
+  /** Reverts the stores of an instruction stopped by WATCH_STOP (newest first). */
+  undoStores(): void {
+    for (let i = this.undoLog.length - 1; i >= 0; i--) {
+      const [pa, old] = this.undoLog[i];
+      this.bus.ram.load(pa - this.bus.ram.base, old);
+    }
+    this.undoLog.length = 0;
+  }
+
   /** A prefetch abort on an exception vector re-enters the same vector forever: tell the board. */
   private checkVectorFetch(lo: number, hi: number): void {
     const off = (lo >>> 0) - (this.sys.vbarEl1Lo >>> 0);
@@ -359,10 +385,9 @@ export class Cpu implements Stateful {
 
   read8(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
+    if (this.watchHook !== null) this.watched(lo, hi, pa, 1, false);
     try {
-      const v = this.bus.read8(pa);
-      if (this.watchHook !== null) this.watchHook(lo, hi, 1, false);
-      return v;
+      return this.bus.read8(pa);
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
       throw e;
@@ -370,10 +395,9 @@ export class Cpu implements Stateful {
   }
   read16(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
+    if (this.watchHook !== null) this.watched(lo, hi, pa, 2, false);
     try {
-      const v = this.bus.read16(pa);
-      if (this.watchHook !== null) this.watchHook(lo, hi, 2, false);
-      return v;
+      return this.bus.read16(pa);
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
       throw e;
@@ -381,10 +405,9 @@ export class Cpu implements Stateful {
   }
   read32(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
+    if (this.watchHook !== null) this.watched(lo, hi, pa, 4, false);
     try {
-      const v = this.bus.read32(pa);
-      if (this.watchHook !== null) this.watchHook(lo, hi, 4, false);
-      return v;
+      return this.bus.read32(pa);
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
       throw e;
@@ -393,10 +416,10 @@ export class Cpu implements Stateful {
   /** Returns the low half; the high half is in `this.hi`. */
   read64(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
+    if (this.watchHook !== null) this.watched(lo, hi, pa, 8, false);
     try {
       const r = this.bus.read64(pa);
       this.hi = this.bus.hi;
-      if (this.watchHook !== null) this.watchHook(lo, hi, 8, false);
       return r;
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
@@ -405,10 +428,10 @@ export class Cpu implements Stateful {
   }
   write8(lo: number, hi: number, v: number): void {
     const pa = this.translate(lo, hi, AccessKind.Write);
+    if (this.watchHook !== null) this.watched(lo, hi, pa, 1, true);
     this.checkExclusiveClear(pa);
     try {
       this.bus.write8(pa, v);
-      if (this.watchHook !== null) this.watchHook(lo, hi, 1, true);
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
       throw e;
@@ -416,10 +439,10 @@ export class Cpu implements Stateful {
   }
   write16(lo: number, hi: number, v: number): void {
     const pa = this.translate(lo, hi, AccessKind.Write);
+    if (this.watchHook !== null) this.watched(lo, hi, pa, 2, true);
     this.checkExclusiveClear(pa);
     try {
       this.bus.write16(pa, v);
-      if (this.watchHook !== null) this.watchHook(lo, hi, 2, true);
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
       throw e;
@@ -427,10 +450,10 @@ export class Cpu implements Stateful {
   }
   write32(lo: number, hi: number, v: number): void {
     const pa = this.translate(lo, hi, AccessKind.Write);
+    if (this.watchHook !== null) this.watched(lo, hi, pa, 4, true);
     this.checkExclusiveClear(pa);
     try {
       this.bus.write32(pa, v);
-      if (this.watchHook !== null) this.watchHook(lo, hi, 4, true);
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
       throw e;
@@ -438,10 +461,10 @@ export class Cpu implements Stateful {
   }
   write64(lo: number, hi: number, vlo: number, vhi: number): void {
     const pa = this.translate(lo, hi, AccessKind.Write);
+    if (this.watchHook !== null) this.watched(lo, hi, pa, 8, true);
     this.checkExclusiveClear(pa);
     try {
       this.bus.write64(pa, vlo >>> 0, vhi >>> 0);
-      if (this.watchHook !== null) this.watchHook(lo, hi, 8, true);
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
       throw e;

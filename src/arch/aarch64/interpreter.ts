@@ -8,7 +8,7 @@
 // until an interrupt is pending (the board moves virtual time to the next deadline meanwhile).
 
 import { PAGE_BITS, PAGE_SIZE } from "../../core/memory.js";
-import { AccessKind, Cpu, EXCEPTION_TAKEN, VectorKind } from "./cpu.js";
+import { AccessKind, Cpu, EXCEPTION_TAKEN, VectorKind, WATCH_STOP } from "./cpu.js";
 import type { Decoder, Exec } from "./decoder.js";
 import { a64Decoder } from "./insns/index.js";
 
@@ -51,15 +51,22 @@ export class Interpreter {
     const sum = pcLo + 4;
     c.nextLo = sum >>> 0;
     c.nextHi = sum > 0xffffffff ? (pcHi + 1) >>> 0 : pcHi;
+    c.clock.icount++; // counted before it executes, as in runBurst
     try {
       const exec = this.fetch(pcLo, pcHi);
+      if (c.watchHook !== null) c.undoLog.length = 0;
       exec(c);
     } catch (e) {
+      if (e === WATCH_STOP) {
+        c.undoStores();
+        c.clock.icount--;
+        c.debugStop = true;
+        return true;
+      }
       if (e !== EXCEPTION_TAKEN) throw e;
     }
     c.pcLo = c.nextLo;
     c.pcHi = c.nextHi;
-    c.clock.icount++;
     return true;
   }
 
@@ -102,6 +109,9 @@ export class Interpreter {
       const sum = pcLo + 4;
       c.nextLo = sum >>> 0;
       c.nextHi = sum > 0xffffffff ? (pcHi + 1) >>> 0 : pcHi;
+      // The step is counted before it executes: an instruction that reads the clock (CNTVCT, an RTC) sees the
+      // time at its own completion, as with QEMU's icount. A fetch that faults is a step too.
+      clock.icount++;
       try {
         let exec: Exec | undefined;
         if (pcHi === cachedHi && pcLo >>> PAGE_BITS === cachedPage && cachedGen === c.fetchGeneration && cached !== undefined) {
@@ -116,13 +126,20 @@ export class Interpreter {
             cached = c.codeCache[(pcHi * 4294967296 + (pcLo >>> 0) - ram.base) / PAGE_SIZE];
           }
         }
+        if (c.watchHook !== null) c.undoLog.length = 0;
         exec(c);
       } catch (e) {
+        if (e === WATCH_STOP) {
+          // Stop before this instruction: nothing of it happened.
+          c.undoStores();
+          clock.icount--;
+          c.debugStop = true;
+          break;
+        }
         if (e !== EXCEPTION_TAKEN) throw e;
       }
       c.pcLo = c.nextLo;
       c.pcHi = c.nextHi;
-      clock.icount++;
       done++;
       if (c.endBurst) {
         c.endBurst = false;

@@ -15,7 +15,7 @@ import { Pl031 } from "../../devices/pl031.js";
 import { handlePsciCall } from "../../devices/psci.js";
 import { planBoot, type BootPlan } from "../loaders.js";
 import { Aarch64Debug } from "../../arch/aarch64/debug.js";
-import { AARCH64_REGISTER_FILE } from "../../arch/aarch64/register-file.js";
+import { AARCH64_GDB_REGISTERS, readAarch64Register, writeAarch64Register } from "../../arch/aarch64/gdb-registers.js";
 import { EventKind } from "../../replay/format-types.js";
 import type { InputChannel } from "../../replay/input.js";
 import type { SessionMachine } from "../../session/target.js";
@@ -100,7 +100,11 @@ export class VirtMachine implements SessionMachine {
     this.bus.map("pl031", VIRT_MEMMAP.rtc.base, VIRT_MEMMAP.rtc.size, this.rtc);
     this.nonRamParts = [this.clock, this.cpu, this.gic, this.uart, this.rtc];
     this.stateParts = [...this.nonRamParts, this.ram];
-    this.debug = new Aarch64Debug(this.cpu, this.interp, AARCH64_REGISTER_FILE);
+    this.debug = new Aarch64Debug(this.cpu, this.interp, {
+      registers: () => AARCH64_GDB_REGISTERS,
+      read: readAarch64Register,
+      write: writeAarch64Register,
+    });
 
     this.boot = this.planBoot();
     for (const w of this.boot.warnings) config.log(`warning: ${w}`);

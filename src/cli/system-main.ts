@@ -13,6 +13,7 @@ import { OptionError, parseQemuArgs } from "./qemu-options.js";
 import type { MachineOptions } from "./machine-options.js";
 import { prepareMachine, SetupError, type PreparedMachine } from "./machine-setup.js";
 import { serveGdbOnChardev } from "../gdb/listen.js";
+import { attachQmp } from "../qmp/server.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -23,7 +24,6 @@ function refuseUnimplemented(o: MachineOptions): void {
   const later = (what: string) => {
     throw new UsageError(`${what} is not supported yet by this version of Rewind`);
   };
-  if (o.monitors.some((m) => m.mode === "control")) later("-qmp/-mon mode=control (QMP)");
   if (o.bios) later("-bios on the virt board");
 }
 
@@ -114,7 +114,14 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
     throw e;
   }
   // Monitors attach before serial ports so that, on a mux, the serial port ends up with the keyboard.
-  for (const mon of options.monitors) startMonitorStub(chardevs.frontend(mon.chardev, "monitor"), { onQuit: () => requestQuit("quit") });
+  const closers: (() => void)[] = [];
+  for (const mon of options.monitors) {
+    const port = chardevs.frontend(mon.chardev, mon.mode === "control" ? "qmp" : "monitor");
+    if (mon.mode === "control") {
+      const qmp = attachQmp(port, session, { pretty: mon.pretty, name: options.name, onQuit: () => requestQuit("quit") });
+      closers.push(() => qmp.detach());
+    } else startMonitorStub(port, { onQuit: () => requestQuit("quit") });
+  }
   serial = options.serials[0] !== undefined ? chardevs.frontend(options.serials[0], "serial0") : undefined;
   serial?.setReceiver((data) => session.submitInput(EventKind.SerialRx, [...data].map((b) => Uint8Array.of(b))));
   const onSignal = () => requestQuit("signal");
@@ -122,7 +129,6 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
   process.on("SIGHUP", onSignal);
 
   // Front ends (GDB, QMP) drive the session themselves once they take over.
-  const closers: (() => void)[] = [];
   if (options.gdb) closers.push(serveGdbOnChardev(session, chardevs.frontend(options.gdb.chardev, "gdb"), { log }).close);
   const frontEnds = closers.length > 0;
   session.on("shutdown", () => {

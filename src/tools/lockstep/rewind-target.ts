@@ -16,6 +16,7 @@ export class RewindTarget implements LockstepTarget {
       ramSize: 128 << 20,
       icountShift: Number(shift),
       kernel: { name: opts.kernel, bytes: readFileSync(opts.kernel) },
+      dtb: opts.dtb ? { name: opts.dtb, bytes: readFileSync(opts.dtb) } : undefined,
       rtcBootSeconds: 0,
       serialOut: (b) => (this.output += String.fromCharCode(b)),
       log: (l) => process.stderr.write(`rewind: ${l}\n`),
@@ -28,7 +29,10 @@ export class RewindTarget implements LockstepTarget {
 
   step(): StepStatus {
     const m = this.machine;
-    const reason = m.run(m.clock.icount + 1);
+    let reason = m.run(m.clock.icount + 1);
+    // QEMU's gdbstub does not report a step that halts in WFI until the CPU has woken and run the next
+    // instruction; Rewind counts WFI as a step of its own. Mirror QEMU here so the two stay comparable.
+    if (reason === "limit" && m.cpu.halted) reason = m.run(m.clock.icount + 1);
     return reason === "poweroff" || reason === "stuck" ? "exited" : "running";
   }
 

@@ -71,6 +71,8 @@ export interface RewindTargetOptions {
   icount: string;
   machine: string;
   cpu: string;
+  /** A device tree file both sides load (`-dtb`), so guests that read it see the same bytes. */
+  dtb?: string;
 }
 
 /** Register names in comparison order: x0..x30, sp, pc, cpsr, v0..v31, fpsr, fpcr, then system registers. */

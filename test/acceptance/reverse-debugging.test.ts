@@ -1,0 +1,150 @@
+// A TypeScript port of QEMU's reverse-debugging acceptance test (../shared/reference): record while polling
+// query-replay, replay under the GDB stub, 10 steps forward saving PCs, 10 reverse steps checking them,
+// replay-break near the end, continue, hardware breakpoints at the saved PCs, reverse-continue onto the last.
+// It runs against Rewind and, when installed, against qemu-system-aarch64 itself, proving the port faithful.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { RspClient } from "../../src/gdb/rsp-client.js";
+import { QmpTestClient } from "../qmp/qmp-client.js";
+import { missingTool } from "../helpers/tools.js";
+import { ROOT, guestPath, tempDir } from "../helpers/sessions.js";
+
+const STEPS = 10;
+const REG_PC = 32;
+
+interface Emulator {
+  name: string;
+  system: string[];
+  img: string[];
+}
+
+const REWIND: Emulator = {
+  name: "rewind",
+  system: [process.execPath, join(ROOT, "bin/rewind-system-aarch64.js")],
+  img: [process.execPath, join(ROOT, "bin/rewind-img.js")],
+};
+const QEMU: Emulator = { name: "qemu", system: ["qemu-system-aarch64"], img: ["qemu-img"] };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(path: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} did not appear`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function launch(emu: Emulator, dir: string, record: boolean, kernel: string, gdbPort?: number): { proc: ChildProcess; qmpPath: string; stderr: () => string } {
+  const qmpPath = join(dir, record ? "qmp-rec.sock" : "qmp-rep.sock");
+  const args = [
+    ...emu.system.slice(1),
+    "-machine", "virt", "-cpu", "cortex-a53", "-display", "none", "-vga", "none",
+    "-chardev", `file,id=ser0,path=${join(dir, record ? "serial-rec.log" : "serial-rep.log")}`, "-serial", "chardev:ser0",
+    "-qmp", `unix:${qmpPath},server=on,wait=off`,
+    "-icount", `shift=7,rr=${record ? "record" : "replay"},rrfile=${join(dir, "replay.bin")},rrsnapshot=init`,
+    "-net", "none", "-drive", `file=${join(dir, "disk.qcow2")},if=none`,
+    "-kernel", kernel,
+  ];
+  if (!record) args.push("-gdb", `tcp:127.0.0.1:${gdbPort}`, "-S");
+  const proc = spawn(emu.system[0], args, { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  proc.stderr!.on("data", (d) => (err += d));
+  return { proc, qmpPath, stderr: () => err };
+}
+
+async function shutdown(proc: ChildProcess, qmp: QmpTestClient): Promise<void> {
+  const exited = new Promise((r) => proc.once("exit", r));
+  try {
+    await qmp.cmd("quit");
+  } catch {
+    /* the emulator may close first */
+  }
+  qmp.close();
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (proc.exitCode === null) proc.kill("SIGKILL");
+}
+
+const pcOf = (reply: string) => {
+  let n = 0n;
+  for (let i = reply.length - 2; i >= 0; i -= 2) n = (n << 8n) | BigInt(parseInt(reply.slice(i, i + 2), 16));
+  return n;
+};
+
+async function reverseDebugging(emu: Emulator, kernel: string): Promise<void> {
+  const dir = tempDir(`rewind-acceptance-${emu.name}-`);
+  const img = spawnSync(emu.img[0], [...emu.img.slice(1), "create", "-f", "qcow2", join(dir, "disk.qcow2"), "128M"], { encoding: "utf8" });
+  assert.equal(img.status, 0, img.stderr);
+
+  // Record, polling query-replay until more than STEPS instructions ran.
+  const rec = launch(emu, dir, true, kernel);
+  await waitFor(rec.qmpPath);
+  const qmp = await QmpTestClient.ready({ path: rec.qmpPath });
+  let lastIcount = 0;
+  const deadline = Date.now() + 30_000;
+  while ((lastIcount = (await qmp.cmd("query-replay")).reply.return.icount) <= STEPS) {
+    assert.ok(Date.now() < deadline, `icount stuck at ${lastIcount}: ${rec.stderr()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const info = (await qmp.cmd("query-replay")).reply.return;
+  assert.equal(info.mode, "record");
+  await shutdown(rec.proc, qmp);
+
+  // Replay under the GDB stub.
+  const port = await freePort();
+  const rep = launch(emu, dir, false, kernel, port);
+  await waitFor(rep.qmpPath);
+  const vm = await QmpTestClient.ready({ path: rep.qmpPath });
+  assert.equal((await vm.cmd("query-replay")).reply.return.mode, "play");
+  const g = await RspClient.connect("127.0.0.1", port, { timeoutMs: 30_000 });
+  try {
+    const features = await g.cmd("qSupported");
+    if (features.includes("qXfer:features:read+")) assert.match(await g.cmd("qXfer:features:read:target.xml:0,ffb"), /aarch64/);
+    assert.match(features, /ReverseStep\+/);
+    assert.match(features, /ReverseContinue\+/);
+
+    const steps: bigint[] = [];
+    for (let i = 0; i < STEPS; i++) {
+      steps.push(pcOf(await g.cmd(`p${REG_PC.toString(16)}`)));
+      assert.equal(await g.cmd("s"), "T05thread:01;");
+    }
+    for (const addr of [...steps].reverse()) {
+      assert.equal(await g.cmd("bs"), "T05thread:01;");
+      assert.equal(pcOf(await g.cmd(`p${REG_PC.toString(16)}`)), addr);
+    }
+
+    // Seek towards the end with a replay breakpoint: continue returns with SIGINT.
+    const br = (await vm.cmd("replay-break", { icount: lastIcount - 1 })).reply;
+    assert.deepEqual(br, { return: {}, id: br.id });
+    assert.equal(await g.cmd("c"), "T02thread:01;");
+
+    for (const addr of steps) assert.equal(await g.cmd(`Z1,${addr.toString(16)},1`), "OK");
+    assert.equal(await g.cmd("bc"), "T05thread:01;");
+    assert.equal(pcOf(await g.cmd(`p${REG_PC.toString(16)}`)), steps[STEPS - 1]);
+  } finally {
+    g.close();
+    await shutdown(rep.proc, vm);
+  }
+}
+
+// echo.elf waits for input in WFI after its prompt: a recording that stays alive until QMP quit.
+const BUNDLED = guestPath("echo.elf");
+
+test("seed flow against Rewind on a bundled guest", { timeout: 120_000 }, () => reverseDebugging(REWIND, BUNDLED));
+
+test("seed flow against qemu-system-aarch64 on the same guest (the port is faithful)", { skip: missingTool("qemu-system-aarch64", "qemu-img"), timeout: 120_000 }, () =>
+  reverseDebugging(QEMU, BUNDLED),
+);

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 import { rewindMain } from "../dist/src/cli/rewind.js";
 
-process.exitCode = rewindMain(process.argv.slice(2));
+process.exitCode = await rewindMain(process.argv.slice(2));

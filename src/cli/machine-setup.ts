@@ -38,7 +38,7 @@ export interface SetupHooks {
   log: (line: string) => void;
 }
 
-export function prepareMachine(o: MachineOptions, hooks: SetupHooks): PreparedMachine {
+export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: readonly string[] = []): PreparedMachine {
   if (!o.kernel) throw new SetupError("no -kernel given: the virt board needs a guest to run (try guests/aarch64/hello.elf)");
   const shift = typeof o.icount?.shift === "number" ? o.icount.shift : DEFAULT_SHIFT;
   const mode = o.replay.mode === "none" ? "live" : o.replay.mode;
@@ -68,6 +68,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks): PreparedMa
       drives: o.drives.map((d, i): DriveIdentity => ({ id: d.id, file: d.file, format: drives[i].format, virtualSize: drives[i].size })),
       snapshot: o.replay.snapshot,
       rtcBootSeconds: Math.floor(Date.now() / 1000),
+      launch: { argv: [...argv], cwd: process.cwd(), program: o.program },
     };
 
     let reading: ReturnType<typeof RecordingReader.open> | undefined;

@@ -1,11 +1,15 @@
-// `rewind`: the friendly front door. Subcommands grow with the product (record, replay, debug...).
+// `rewind`: the friendly front door over the same machinery as rewind-system-aarch64.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { VirtMachine } from "../boards/virt/virt.js";
 import { machineDigest } from "../core/machine.js";
+import { RecordingReader } from "../replay/format-reader.js";
+import { RecordingError } from "../replay/format-types.js";
 import { REWIND_VERSION } from "./qemu-options.js";
+import { systemMain } from "./system-main.js";
+import { demo } from "./demo.js";
 
 /** Bundled guests, found relative to this module (dist/src/cli -> repository root). */
 export const GUESTS_DIR = fileURLToPath(new URL("../../../guests/aarch64/", import.meta.url));
@@ -13,10 +17,13 @@ export const GUESTS_DIR = fileURLToPath(new URL("../../../guests/aarch64/", impo
 const HELP = `usage: rewind <command> [options]
 
 commands:
-  demo [GUEST]     run a bundled guest (default: buggy) and explain what happened
-  guests           list the bundled guests
-  help             this text
-  version          print the version
+  demo                      record the bundled buggy guest, then go back in time to the store that corrupted it
+  run GUEST                 run a guest (a bundled name or an ELF/Image path) and describe the run
+  record GUEST [-o FILE]    record a guest's execution (console on this terminal; Ctrl-A x stops)
+         [--shift N] [-- QEMU-OPTIONS...]
+  replay FILE [--gdb PORT]  replay a recording; with --gdb, wait paused for gdb-multiarch on 127.0.0.1:PORT
+  guests                    list the bundled guests
+  help, version
 
 The QEMU-compatible emulator is 'rewind-system-aarch64' (try: rewind-system-aarch64 -h).
 `;
@@ -26,17 +33,22 @@ const GUESTS: Record<string, string> = {
   compute: "integer workload (~300M instructions) ending in a checksum; the benchmark",
   "compute-small": "the compute workload with 4 rounds (~6.7M instructions)",
   ticks: "GICv2 + architected timer interrupts, WFI between ten ticks",
-  echo: "interactive: echoes lines you type, uppercased (needs a terminal: use rewind-system-aarch64)",
-  buggy: "a C program with a memory-corruption bug, built with debug info",
+  echo: "interactive: echoes the lines you type, uppercased; 'quit' powers off",
+  buggy: "a C program with a memory-corruption bug, built with debug info (the demo)",
 };
 
-function demo(args: string[]): number {
-  const name = args[0] ?? "buggy";
-  if (!(name in GUESTS) || name === "echo") {
-    process.stderr.write(`rewind demo: unknown guest '${name}' (choose one of: ${Object.keys(GUESTS).filter((g) => g !== "echo").join(", ")})\n`);
-    return 1;
-  }
-  const path = join(GUESTS_DIR, `${name}.elf`);
+class CliError extends Error {}
+
+function guestFile(name: string): string {
+  if (name in GUESTS) return join(GUESTS_DIR, `${name}.elf`);
+  if (existsSync(name)) return resolve(name);
+  throw new CliError(`no guest '${name}': give a bundled guest (${Object.keys(GUESTS).join(", ")}) or a file`);
+}
+
+function run(args: string[]): number {
+  const [name, ...rest] = args;
+  if (!name || rest.length) throw new CliError("usage: rewind run GUEST");
+  const path = guestFile(name);
   const out: number[] = [];
   const machine = new VirtMachine({
     ramSize: 128 << 20,
@@ -53,45 +65,113 @@ function demo(args: string[]): number {
     if (out.length) process.stdout.write("  | " + Buffer.from(out).toString("latin1").replace(/\r/g, ""));
     out.length = 0;
   };
-  process.stdout.write(`Rewind ${REWIND_VERSION}: booting guests/aarch64/${name}.elf on an emulated AArch64 'virt' machine (Cortex-A53, 128 MiB)\n`);
-  process.stdout.write(`guest console:\n`);
+  process.stdout.write(`Rewind ${REWIND_VERSION}: ${name} on an emulated AArch64 'virt' machine (Cortex-A53, 128 MiB)\n`);
   const t0 = process.hrtime.bigint();
-  let reason = machine.run(Number.MAX_SAFE_INTEGER);
+  const reason = machine.run(Number.MAX_SAFE_INTEGER);
   flush();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (reason === "idle") reason = "idle";
   const icount = machine.clock.icount;
-  process.stdout.write(`\nwhat happened:\n`);
-  process.stdout.write(`  the guest ${reason === "poweroff" ? "powered the machine off (PSCI SYSTEM_OFF)" : `stopped (${reason})`} after ${icount.toLocaleString("en-US")} instructions\n`);
-  process.stdout.write(`  virtual time: ${(machine.clock.ns / 1e6).toFixed(3)} ms (icount shift 7: 128 ns per instruction)\n`);
-  process.stdout.write(`  host time: ${ms.toFixed(1)} ms (${(icount / ms / 1000).toFixed(1)} guest MIPS)\n`);
-  process.stdout.write(`  final pc: 0x${machine.pc().toString(16)}; machine state digest: ${machineDigest(machine).slice(0, 16)}\n`);
-  process.stdout.write(`  run it again and the digest is the same: execution is a pure function of the guest and its inputs.\n`);
-  if (name === "buggy")
-    process.stdout.write(`\n  The guest found its own data corrupted. Reverse debugging (coming next) will walk back in time\n  to the store that did it: see guests/aarch64/buggy.c.\n`);
-  return reason === "poweroff" ? 0 : 1;
+  const how = reason === "poweroff" ? "powered off (PSCI SYSTEM_OFF)" : reason === "idle" ? "waits for input (use rewind-system-aarch64 or rewind record to type)" : `stopped (${reason})`;
+  process.stdout.write(`\nthe guest ${how} after ${icount.toLocaleString("en-US")} instructions\n`);
+  process.stdout.write(`virtual time ${(machine.clock.ns / 1e6).toFixed(3)} ms; host time ${ms.toFixed(1)} ms (${(icount / ms / 1000).toFixed(1)} guest MIPS)\n`);
+  process.stdout.write(`final pc 0x${machine.pc().toString(16)}; machine state digest ${machineDigest(machine).slice(0, 16)}\n`);
+  return reason === "poweroff" || reason === "idle" ? 0 : 1;
 }
 
-export function rewindMain(argv: string[]): number {
+async function record(args: string[]): Promise<number> {
+  let output = "recording.rwr";
+  let shift = "7";
+  let guest: string | undefined;
+  const extra: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      extra.push(...args.slice(i + 1));
+      break;
+    }
+    if (a === "-o" || a === "--output") output = args[++i] ?? "";
+    else if (a === "--shift") shift = args[++i] ?? "";
+    else if (a.startsWith("-")) throw new CliError(`record: unknown option '${a}'`);
+    else if (guest === undefined) guest = a;
+    else throw new CliError(`record: more than one guest given ('${guest}', '${a}')`);
+  }
+  if (!guest) throw new CliError("usage: rewind record GUEST [-o FILE] [--shift N] [-- QEMU-OPTIONS...]");
+  if (!output) throw new CliError("record: -o needs a file name");
+  if (!/^\d+$/.test(shift)) throw new CliError(`record: --shift needs a number, not '${shift}'`);
+  // The console is this terminal unless the extra QEMU options say where it goes.
+  const console = extra.some((a) => ["-serial", "-display", "-nographic", "-chardev"].includes(a)) ? [] : ["-nographic"];
+  const argv = ["-M", "virt", "-cpu", "cortex-a53", ...console, "-kernel", guestFile(guest), "-icount", `shift=${shift},rr=record,rrfile=${output}`, ...extra];
+  process.stderr.write(`rewind: recording to ${output} (Ctrl-A x stops the recording)\n`);
+  const status = await systemMain(argv);
+  if (status === 0 && existsSync(output)) {
+    const r = RecordingReader.open(output);
+    process.stderr.write(`rewind: recorded ${(r.trailer?.finalIcount ?? 0).toLocaleString("en-US")} instructions (${r.events.length} inputs) in ${output}; replay it with: rewind replay ${output}\n`);
+  }
+  return status;
+}
+
+async function replay(args: string[]): Promise<number> {
+  let file: string | undefined;
+  let gdbPort: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--gdb") gdbPort = args[++i] ?? "";
+    else if (a.startsWith("-")) throw new CliError(`replay: unknown option '${a}'`);
+    else if (file === undefined) file = a;
+    else throw new CliError("replay: give one recording");
+  }
+  if (!file) throw new CliError("usage: rewind replay FILE [--gdb PORT]");
+  if (gdbPort !== undefined && !/^\d+$/.test(gdbPort)) throw new CliError(`replay: --gdb needs a port number, not '${gdbPort}'`);
+  const rec = RecordingReader.open(file);
+  const launch = rec.header.config.launch;
+  if (!launch) throw new CliError(`'${file}' does not say how it was started; replay it with rewind-system-aarch64 and the options it was recorded with`);
+  const abs = isAbsolute(file) ? file : resolve(file);
+  // The recorded command line, with the recording switched to replay of this file; paths are relative to where
+  // it was recorded.
+  const argv = launch.argv.map((a) =>
+    /(^|,)rr=record(,|$)/.test(a) ? a.replace(/rr=record/, "rr=replay").replace(/rrfile=(([^,]|,,)*)/, `rrfile=${abs.replace(/,/g, ",,")}`) : a,
+  );
+  if (gdbPort !== undefined) argv.push("-gdb", `tcp::${gdbPort}`, "-S");
+  if (existsSync(launch.cwd)) process.chdir(launch.cwd);
+  if (gdbPort !== undefined) process.stderr.write(`rewind: replaying ${file}; waiting for GDB on 127.0.0.1:${gdbPort} (target remote :${gdbPort})\n`);
+  return systemMain(argv);
+}
+
+export async function rewindMain(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case "demo":
-      return demo(rest);
-    case "guests":
-      for (const [g, what] of Object.entries(GUESTS)) process.stdout.write(`  ${g.padEnd(14)} ${what}\n`);
-      return 0;
-    case undefined:
-    case "help":
-    case "-h":
-    case "--help":
-      process.stdout.write(HELP);
-      return 0;
-    case "version":
-    case "--version":
-      process.stdout.write(`rewind ${REWIND_VERSION}\n`);
-      return 0;
-    default:
-      process.stderr.write(`rewind: unknown command '${cmd}'\n${HELP}`);
+  try {
+    switch (cmd) {
+      case "demo":
+        if (rest.length) throw new CliError("demo takes no arguments (to run another guest: rewind run GUEST)");
+        return await demo(GUESTS_DIR);
+      case "run":
+        return run(rest);
+      case "record":
+        return await record(rest);
+      case "replay":
+        return await replay(rest);
+      case "guests":
+        for (const [g, what] of Object.entries(GUESTS)) process.stdout.write(`  ${g.padEnd(14)} ${what}\n`);
+        return 0;
+      case undefined:
+      case "help":
+      case "-h":
+      case "--help":
+        process.stdout.write(HELP);
+        return 0;
+      case "version":
+      case "--version":
+        process.stdout.write(`rewind ${REWIND_VERSION}\n`);
+        return 0;
+      default:
+        process.stderr.write(`rewind: unknown command '${cmd}'\n${HELP}`);
+        return 1;
+    }
+  } catch (e) {
+    if (e instanceof CliError || e instanceof RecordingError) {
+      process.stderr.write(`rewind: ${e.message}\n`);
       return 1;
+    }
+    throw e;
   }
 }

@@ -87,7 +87,7 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
 
   let prepared: PreparedMachine;
   try {
-    prepared = prepareMachine(options, { serialOut, log });
+    prepared = prepareMachine(options, { serialOut, log }, argv);
   } catch (e) {
     const msg = userError(e);
     if (msg !== undefined) return fail(msg);

@@ -24,6 +24,8 @@ export interface RecordingConfig {
   rtcBootSeconds: number;
   /** Room for later additions without a format version bump; compared key by key on replay. */
   extra?: Record<string, unknown>;
+  /** How the recording was started (informational, never compared): lets `rewind replay FILE` relaunch it. */
+  launch?: { argv: string[]; cwd: string; program: string };
 }
 
 export interface ImageIdentity {

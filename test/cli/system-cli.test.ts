@@ -85,18 +85,39 @@ test("-h lists the options and -version names Rewind", () => {
   assert.match(run(["-version"]).stdout, /Rewind/);
 });
 
-test("rewind demo runs the bundled buggy guest and explains what happened", () => {
+test("rewind demo records the buggy guest and walks back to the corrupting store", () => {
   const r = run(["demo"], "", REWIND);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /memory corruption!/);
-  assert.match(r.stdout, /powered the machine off \(PSCI SYSTEM_OFF\) after [\d,]+ instructions/);
-  const digest = /digest: ([0-9a-f]{16})/.exec(r.stdout)?.[1];
+  assert.match(r.stdout, /changes inventory\[3\]\.id from 1004 to 768/);
+  assert.match(r.stdout, /<copy_name\+0x[0-9a-f]+>\s+strb\s+wzr, \[x0\]/);
+  assert.match(r.stdout, /call stack: copy_name\+0x[0-9a-f]+ {2}<- {2}rename_item/);
+});
+
+test("rewind run describes a run; the digest is the same every time", () => {
+  const a = run(["run", "hello"], "", REWIND);
+  assert.equal(a.status, 0, a.stderr);
+  assert.match(a.stdout, /powered off \(PSCI SYSTEM_OFF\) after [\d,]+ instructions/);
+  const digest = /digest ([0-9a-f]{16})/.exec(a.stdout)?.[1];
   assert.ok(digest);
-  // Determinism: a second run ends in the same machine state.
-  assert.equal(/digest: ([0-9a-f]{16})/.exec(run(["demo"], "", REWIND).stdout)?.[1], digest);
+  assert.equal(/digest ([0-9a-f]{16})/.exec(run(["run", "hello"], "", REWIND).stdout)?.[1], digest);
+});
+
+test("rewind record then rewind replay FILE: the recording carries its configuration", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rewind-cli-"));
+  const file = join(dir, "echo.rwr");
+  const rec = run(["record", "echo", "-o", file, "--", "-serial", "stdio", "-display", "none"], "one\ntwo\nquit\n", REWIND);
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.match(rec.stderr, /recorded [\d,]+ instructions \(\d+ inputs\)/);
+  const rep = run(["replay", file], "", REWIND);
+  assert.equal(rep.status, 0, rep.stderr);
+  assert.equal(rep.stdout, rec.stdout);
+  assert.match(rep.stdout, /2: TWO/);
 });
 
 test("rewind rejects unknown commands and guests clearly", () => {
   assert.match(run(["frob"], "", REWIND).stderr, /unknown command 'frob'/);
-  assert.match(run(["demo", "nope"], "", REWIND).stderr, /unknown guest 'nope'/);
+  assert.match(run(["run", "nope"], "", REWIND).stderr, /no guest 'nope'/);
+  assert.match(run(["demo", "extra"], "", REWIND).stderr, /demo takes no arguments/);
+  assert.match(run(["replay", "/nonexistent.rwr"], "", REWIND).stderr, /nonexistent\.rwr/);
 });

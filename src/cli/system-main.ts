@@ -148,7 +148,11 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
           if (quitting !== undefined || frontEnds) break;
           continue;
         }
-        if (frontEnds && (ev.kind === "replay-end" || ev.kind === "replay-break")) break; // stay for the debugger
+        if (frontEnds && ev.kind !== "poweroff") {
+          // Stay for the debugger or monitor; say why the machine stopped when it is not obvious.
+          if (ev.kind === "stuck" || ev.kind === "diverged") log(ev.kind === "stuck" ? `guest stopped making progress at icount ${session.icount()}: ${ev.message}` : ev.message);
+          break;
+        }
         status = reportEnd(ev, prepared, log);
         quitting ??= "end";
         break;

@@ -7,11 +7,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { RspClient } from "../../src/gdb/rsp-client.js";
 import { QmpTestClient } from "../qmp/qmp-client.js";
-import { missingTool } from "../helpers/tools.js";
+import { freePort, missingTool } from "../helpers/tools.js";
 import { ROOT, guestPath, tempDir } from "../helpers/sessions.js";
 
 const STEPS = 10;
@@ -29,16 +28,6 @@ const REWIND: Emulator = {
   img: [process.execPath, join(ROOT, "bin/rewind-img.js")],
 };
 const QEMU: Emulator = { name: "qemu", system: ["qemu-system-aarch64"], img: ["qemu-img"] };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(path: string, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;

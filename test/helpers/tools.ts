@@ -17,3 +17,15 @@ export function missingTool(...names: string[]): string | false {
   const missing = names.filter((n) => !hasTool(n));
   return missing.length ? `needs ${missing.join(", ")} (Debian package not installed)` : false;
 }
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for emulators started by tests). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}

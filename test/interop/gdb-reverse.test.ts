@@ -5,23 +5,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { missingTool } from "../helpers/tools.js";
+import { freePort, missingTool } from "../helpers/tools.js";
 import { ROOT, guestPath, tempDir } from "../helpers/sessions.js";
 
 const BIN = join(ROOT, "bin/rewind-system-aarch64.js");
 const skip = missingTool("gdb-multiarch");
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const BASE = ["-M", "virt", "-cpu", "cortex-a53", "-display", "none", "-serial", "null", "-kernel", guestPath("buggy.elf")];
 

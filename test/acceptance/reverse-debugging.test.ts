@@ -134,6 +134,16 @@ const BUNDLED = guestPath("echo.elf");
 
 test("seed flow against Rewind on a bundled guest", { timeout: 120_000 }, () => reverseDebugging(REWIND, BUNDLED));
 
+// The Debian arm64 kernel, as the reference boots Fedora's: scripts/fetch-debian-kernel.sh puts it here.
+const LINUX = process.env.REWIND_LINUX_KERNEL ?? join(ROOT, ".cache/kernels/vmlinuz-arm64");
+const noLinux = existsSync(LINUX) ? false : "needs the Debian arm64 kernel: run scripts/fetch-debian-kernel.sh";
+
+test("seed flow against Rewind on the Debian arm64 Linux kernel", { skip: noLinux, timeout: 300_000 }, () => reverseDebugging(REWIND, LINUX));
+
+test("seed flow against qemu-system-aarch64 on the Debian arm64 Linux kernel", { skip: noLinux || missingTool("qemu-system-aarch64", "qemu-img"), timeout: 300_000 }, () =>
+  reverseDebugging(QEMU, LINUX),
+);
+
 test("seed flow against qemu-system-aarch64 on the same guest (the port is faithful)", { skip: missingTool("qemu-system-aarch64", "qemu-img"), timeout: 120_000 }, () =>
   reverseDebugging(QEMU, BUNDLED),
 );

@@ -136,6 +136,8 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
     wakeMain?.();
   });
 
+  const progress = startProgress(options, prepared);
+
   let status = 0;
   try {
     if (options.startPaused && !frontEnds) log("started paused (-S) with no debugger or monitor to resume it; waiting until terminated");
@@ -170,6 +172,7 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
     status = msg !== undefined ? 1 : 2;
     prepared.writer?.abort();
   } finally {
+    progress.stop();
     for (const close of closers) close();
     process.off("SIGTERM", onSignal);
     process.off("SIGHUP", onSignal);
@@ -204,4 +207,30 @@ function reportEnd(ev: StopEvent, p: PreparedMachine, log: (l: string) => void):
       log(`machine stopped: ${ev.kind}`);
       return 1;
   }
+}
+
+/**
+ * A one-line progress display on stderr for long record/replay runs, when stderr is a terminal that the guest's
+ * console does not share.
+ */
+function startProgress(o: MachineOptions, p: PreparedMachine): { stop(): void } {
+  const serialOnStdio = o.serials.some((id) => o.chardevs.find((c) => c.id === id)?.backend === "stdio");
+  if (!process.stderr.isTTY || serialOnStdio || o.replay.mode === "none") return { stop() {} };
+  const t0 = Date.now();
+  const show = () => {
+    const n = p.session.icount();
+    const secs = (Date.now() - t0) / 1000;
+    const rate = secs > 0 ? ` (${(n / secs / 1e6).toFixed(1)} MIPS)` : "";
+    const what = p.replay
+      ? `replaying: ${n.toLocaleString("en-US")} of ${p.replay.endIcount.toLocaleString("en-US")} instructions, ${((100 * n) / Math.max(1, p.replay.endIcount)).toFixed(1)}%`
+      : `recording: ${n.toLocaleString("en-US")} instructions`;
+    process.stderr.write(`\r\x1b[K${what}${rate}`);
+  };
+  const timer = setInterval(show, 500);
+  return {
+    stop() {
+      clearInterval(timer);
+      if (Date.now() - t0 >= 500) process.stderr.write("\r\x1b[K");
+    },
+  };
 }

@@ -3,7 +3,7 @@
 
 import type { VirtualClock } from "./clock.js";
 import type { Stateful } from "./state.js";
-import { decodeState, digestBytes, encodeState, loadSections, saveSections, sectionDigests } from "./state.js";
+import { decodeState, digestBytes, encodeState, loadSections, saveSections, sectionDigests, type StateFields, type StateValue } from "./state.js";
 
 export type StopReason =
   /** Reached the icount limit given to run(). */
@@ -53,4 +53,46 @@ export function machineDigest(m: Machine): string {
 /** Digests per part, so a mismatch can be reported as "gicv2 differs". */
 export function machinePartDigests(m: Machine): Map<string, string> {
   return sectionDigests(saveSections(m.stateParts));
+}
+
+/** RAM regions digested separately in divergence digests, so a report can say where memory differs. */
+const RAM_REGION = 1 << 20;
+
+/**
+ * Digests fine enough to say *what* differs when two machines diverge: every part, every field of the
+ * non-RAM parts (one level into nested field sets, e.g. "cpu0.sys.sctlr"), and RAM per MiB
+ * ("ram@0x40200000"). Keys are stable for a given machine, so recordings can store them per chunk once.
+ */
+export function machineDetailDigests(m: Machine): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const section of saveSections(m.stateParts)) {
+    out.set(section.name, digestBytes(encodeState([section])));
+    if (section.name === "ram") {
+      const ram = (m as unknown as { ram?: { bytes: Uint8Array; base: number } }).ram;
+      if (!ram) continue;
+      for (let off = 0; off < ram.bytes.length; off += RAM_REGION)
+        out.set(`ram@0x${(ram.base + off).toString(16)}`, digestBytes(ram.bytes.subarray(off, Math.min(off + RAM_REGION, ram.bytes.length))));
+      continue;
+    }
+    addFieldDigests(out, section.name, section.fields, 1);
+  }
+  return out;
+}
+
+function addFieldDigests(out: Map<string, string>, prefix: string, fields: StateFields, depth: number): void {
+  for (const [k, v] of Object.entries(fields)) {
+    const name = `${prefix}.${k}`;
+    out.set(name, digestBytes(encodeState([{ name, version: 0, fields: { v } }])));
+    if (depth > 0 && isFieldSet(v)) addFieldDigests(out, name, v, depth - 1);
+  }
+}
+
+function isFieldSet(v: StateValue): v is StateFields {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+/** The most specific names whose digests differ (a field rather than its part, a RAM MiB rather than "ram"). */
+export function differingDetails(recorded: Record<string, string>, now: Map<string, string>): string[] {
+  const differ = [...now].filter(([k, d]) => recorded[k] !== undefined && recorded[k] !== d).map(([k]) => k);
+  return differ.filter((k) => !differ.some((other) => other !== k && (other.startsWith(k + ".") || other.startsWith(k + "@"))));
 }

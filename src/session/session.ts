@@ -3,7 +3,7 @@
 // breakpoints) and the reverse engine (seek, reverse step, reverse continue), following DESIGN.md §3.
 
 import { EventEmitter } from "node:events";
-import { machineDigest, machinePartDigests, type StopReason } from "../core/machine.js";
+import { differingDetails, machineDetailDigests, machineDigest, type StopReason } from "../core/machine.js";
 import { CheckpointStore } from "../replay/checkpoints.js";
 import { InputRouter, ReplayDivergence, type InputMode, type LoggedInput } from "../replay/input.js";
 import {
@@ -544,17 +544,16 @@ export class MachineSession implements DebugSession {
   private emitDigest(): void {
     const clock = this.machine.clock;
     const parts: Record<string, string> = {};
-    for (const [k, v] of machinePartDigests(this.machine)) parts[k] = v;
+    for (const [k, v] of machineDetailDigests(this.machine)) parts[k] = v;
     this.record!.addDigest({ icount: clock.icount, ticks: clock.ticks, digest: this.digest(), parts });
     this.lastDigestIcount = clock.icount;
   }
 
   private compareMark(mark: { icount: number; digest: string; parts: Record<string, string> }): string | undefined {
-    const now = machinePartDigests(this.machine);
-    const differing: string[] = [];
-    for (const [name, digest] of now) if (mark.parts[name] !== undefined && mark.parts[name] !== digest) differing.push(name);
-    if (differing.length === 0 && this.digest() === mark.digest) return undefined;
-    return `replay diverged from the recording at icount ${mark.icount}: ${differing.length ? differing.join(", ") : "the machine state"} differ${differing.length === 1 ? "s" : ""}`;
+    if (this.digest() === mark.digest) return undefined;
+    const differing = differingDetails(mark.parts, machineDetailDigests(this.machine));
+    const what = differing.length ? differing.join(", ") : "the machine state";
+    return `replay diverged from the recording at icount ${mark.icount}: ${what} differ${differing.length === 1 ? "s" : ""}`;
   }
 
   private onAccess(addr: bigint, size: number, isWrite: boolean): void {

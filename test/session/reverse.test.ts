@@ -124,3 +124,32 @@ test("a write watchpoint finds the store that corrupted buggy.elf's data, forwar
   await rep.session.seek(last);
   assert.equal(sym.describe(rep.machine.pc()), where);
 });
+
+test("bad requests get clear errors and leave the replay unharmed", async () => {
+  const file = await recorded("hello.elf");
+  const rep = replaySession("hello.elf", file);
+  await rep.session.seek(100);
+  const before = rep.session.digest();
+  await assert.rejects(rep.session.seek(rep.session.replayEnd! + 1), /beyond the end of the recording/);
+  await assert.rejects(rep.session.seek(-1), /cannot seek/);
+  assert.throws(() => rep.session.writeMemory(0x40000000n, Uint8Array.of(1)), /while replaying/);
+  assert.throws(() => rep.session.writeRegister(0, new Uint8Array(8)), /while replaying/);
+  assert.throws(() => rep.session.setReplayBreak(50), /in the past/);
+  assert.throws(() => rep.session.readMemory(0x1000n, 4), /cannot access memory at 0x1000/);
+  rep.session.addBreakpoint("sw", 0xdead0000n, 4); // never reached: continue runs to the end
+  assert.equal((await rep.session.cont()).kind, "replay-end");
+  await rep.session.seek(100);
+  assert.equal(rep.session.digest(), before);
+  // Two execution requests at once: the second is refused, the first completes.
+  const first = rep.session.cont();
+  await assert.rejects(rep.session.step(), /busy/);
+  assert.equal((await first).kind, "replay-end");
+});
+
+test("reverse execution outside replay is refused", async () => {
+  const rec = recordSession("hello.elf", join(tempDir(), "r.bin"));
+  await assert.rejects(rec.session.reverseStep(), /only possible while replaying/);
+  await assert.rejects(rec.session.reverseCont(), /only possible while replaying/);
+  await assert.rejects(rec.session.seek(10), /only possible while replaying/);
+  assert.throws(() => rec.session.setReplayBreak(10), /only in play mode/);
+});

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { ChardevError, defaultInfo, errnoText, type ChardevEnv } from "./backend.js";
+import { ChardevError, defaultInfo, errnoText, type ChardevEnv, type InputSource } from "./backend.js";
 import { BaseBackend } from "./base.js";
 import { describeChardev, formatHost, type SocketChardevSpec } from "./spec.js";
 
@@ -20,6 +20,7 @@ import { describeChardev, formatHost, type SocketChardevSpec } from "./spec.js";
 export class SocketBackend extends BaseBackend {
   private server?: net.Server;
   private conn?: net.Socket;
+  private input?: ClientInput;
   private readonly waiting: net.Socket[] = [];
   /** The unix socket file we created: removed on close only if it is still this inode. */
   private ownedPath?: { path: string; dev: number; ino: number };
@@ -28,12 +29,13 @@ export class SocketBackend extends BaseBackend {
   private constructor(
     private readonly spec: SocketChardevSpec,
     env: ChardevEnv,
+    private readonly limits: SocketLimits,
   ) {
     super(spec.id, env);
   }
 
-  static async open(spec: SocketChardevSpec, env: ChardevEnv = {}): Promise<SocketBackend> {
-    const backend = new SocketBackend(spec, env);
+  static async open(spec: SocketChardevSpec, env: ChardevEnv = {}, limits: SocketLimits = {}): Promise<SocketBackend> {
+    const backend = new SocketBackend(spec, env, limits);
     if (spec.server) await backend.listen();
     else await backend.connect();
     return backend;
@@ -51,6 +53,7 @@ export class SocketBackend extends BaseBackend {
     if (!conn || conn.destroyed || this.isClosed) return;
     try {
       conn.write(Buffer.from(data));
+      if (conn.writableLength > OUTPUT_HIGH_WATER) this.input?.update();
     } catch (e) {
       this.reportWriteError(e);
     }
@@ -64,6 +67,17 @@ export class SocketBackend extends BaseBackend {
       return this.conn ? `${listening} <-> ${formatPeer(this.conn)}` : `disconnected:${listening}`;
     }
     return this.conn ? where : `disconnected:${where}`;
+  }
+
+  /**
+   * Ends the current connection (QEMU's qemu_chr_fe_disconnect): output already written goes first; a waiting
+   * client then takes over. A peer that never closes its side is cut off after a second.
+   */
+  disconnect(): void {
+    const sock = this.conn;
+    if (!sock || sock.destroyed) return;
+    sock.end();
+    setTimeout(() => sock.destroy(), 1000).unref();
   }
 
   // --- server ----------------------------------------------------------------------------------------------------
@@ -123,6 +137,11 @@ export class SocketBackend extends BaseBackend {
     }
     sock.on("error", () => {}); // a reset peer is just a disconnect ("close" follows)
     if (this.conn) {
+      if (this.waiting.length >= (this.limits.maxWaiting ?? Infinity)) {
+        (this.env.info ?? defaultInfo)(`chardev '${this.id}': too many clients waiting; closing a new connection`);
+        sock.destroy();
+        return;
+      }
       this.waiting.push(sock);
       sock.once("close", () => {
         const i = this.waiting.indexOf(sock);
@@ -140,8 +159,9 @@ export class SocketBackend extends BaseBackend {
       if (this.conn === sock) this.port.push(chunk);
     });
     sock.once("close", () => this.dropped(sock));
+    this.input = new ClientInput(sock);
     sock.resume();
-    this.port.setSource(sock); // after resume(): a consumer that paused input pauses the new client too
+    this.port.setSource(this.input); // after resume(): a consumer that paused input pauses the new client too
     this.port.event("opened");
     const first = this.firstClient;
     this.firstClient = undefined;
@@ -151,6 +171,7 @@ export class SocketBackend extends BaseBackend {
   private dropped(sock: net.Socket): void {
     if (this.conn !== sock) return;
     this.conn = undefined;
+    this.input = undefined;
     this.port.setSource(undefined);
     if (this.isClosed) return;
     this.port.event("closed");
@@ -190,6 +211,7 @@ export class SocketBackend extends BaseBackend {
     for (const s of this.waiting.splice(0)) s.destroy();
     this.conn?.destroy();
     this.conn = undefined;
+    this.input = undefined;
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -203,6 +225,43 @@ export class SocketBackend extends BaseBackend {
         // already gone (Node unlinks its listening socket on close)
       }
     }
+  }
+}
+
+/** Limits a caller may set beyond what `-chardev` says (the GDB listener does). */
+export interface SocketLimits {
+  /** Server: clients that may wait while one is connected; later ones are closed at once. Default: no limit. */
+  maxWaiting?: number;
+}
+
+/** Unread output beyond which a client's input is no longer read. */
+const OUTPUT_HIGH_WATER = 1 << 20;
+
+/**
+ * The connected client's input as the InputPort throttles it, also paused while the client leaves more than
+ * OUTPUT_HIGH_WATER of our output unread: a client that sends requests without reading the replies must not
+ * make us buffer without bound.
+ */
+class ClientInput implements InputSource {
+  private consumerPaused = false;
+
+  constructor(private readonly sock: net.Socket) {
+    sock.on("drain", () => this.update());
+  }
+
+  pause(): void {
+    this.consumerPaused = true;
+    this.update();
+  }
+
+  resume(): void {
+    this.consumerPaused = false;
+    this.update();
+  }
+
+  update(): void {
+    if (this.consumerPaused || this.sock.writableLength > OUTPUT_HIGH_WATER) this.sock.pause();
+    else this.sock.resume();
   }
 }
 

@@ -1,26 +1,21 @@
-// Where GDB clients come from: a TCP or unix socket listener (`startGdbServer`), or a chardev the CLI already
-// opened for `-gdb` (`serveGdbOnChardev`, QEMU's way: its gdbstub runs over a chardev).
+// Where GDB clients come from: a TCP or unix socket server (`startGdbServer`), or a chardev the CLI already
+// opened for `-gdb` (`serveGdbOnChardev`, QEMU's way: its gdbstub runs over a chardev). Both are the same thing
+// underneath: `startGdbServer` opens a socket chardev (server=on, wait=off, nodelay) and serves GDB over it.
 //
 // Who may connect (DESIGN §5): a debugger port controls the machine and reads all its memory, so `tcp::PORT`
 // and `-s` listen on 127.0.0.1 (QEMU listens on every interface); another address only when the user names it.
-// Unix sockets get the user's umask; a path that exists and is not a stale socket is never replaced.
-//
-// One client at a time, as QEMU (whose chardev stops accepting while a client is connected): later
-// connections wait, accepted but unread, and are served in order when the current client leaves; more than
-// `maxWaiting` waiting are closed at once.
+// The socket chardev keeps QEMU's rules: one client at a time (later ones wait, accepted but unread, and are
+// served in order), unix sockets get the user's umask, and a path that is not a stale socket is never replaced.
 
-import { randomBytes } from "node:crypto";
-import fs from "node:fs";
-import net from "node:net";
-import path from "node:path";
-import type { CharBackend } from "../chardev/backend.js";
-import { prepareUnixPath } from "../chardev/socket.js";
+import { ChardevError, type CharBackend } from "../chardev/backend.js";
+import { SocketBackend } from "../chardev/socket.js";
+import { DEFAULT_TCP_HOST, formatHost, type SocketAddressSpec, type SocketChardevSpec } from "../chardev/spec.js";
 import type { DebugSession } from "../session/api.js";
 import type { GdbConnection } from "./connection.js";
 import { GdbServer, type GdbServerOptions } from "./server.js";
 
-/** A listener address: the chardev layer's SocketAddressSpec shape. */
-export type GdbListenAddress = { type: "inet"; host: string; port: number } | { type: "unix"; path: string };
+/** A listener address: the chardev layer's socket address. */
+export type GdbListenAddress = SocketAddressSpec;
 
 /** A listen spec that cannot be used, or a socket that cannot be bound. The message is for the user. */
 export class GdbListenError extends Error {
@@ -28,7 +23,7 @@ export class GdbListenError extends Error {
 }
 
 /** Host for `tcp::PORT` and a bare port: loopback (Rewind; QEMU uses every interface). */
-export const DEFAULT_GDB_HOST = "127.0.0.1";
+export const DEFAULT_GDB_HOST = DEFAULT_TCP_HOST;
 
 /**
  * Parses a `-gdb` device string naming a listener: `tcp::1234`, `tcp:HOST:1234`, `tcp:[::1]:1234`, `1234`,
@@ -70,7 +65,7 @@ function parsePort(s: string, text: string): number {
 }
 
 export interface GdbListenOptions extends GdbServerOptions {
-  /** Connections that may wait for the current client to leave. Default 8. */
+  /** Connections that may wait for the current client to leave; more are closed at once. Default 8. */
   maxWaiting?: number;
 }
 
@@ -92,23 +87,48 @@ export async function startGdbServer(
   options: GdbListenOptions = {},
 ): Promise<GdbServerHandle> {
   const address = typeof spec === "string" ? parseGdbListenSpec(spec) : spec;
-  const gdb = new GdbServer(session, options);
-  const listener = new SocketListener(gdb, address.type === "inet", options.maxWaiting ?? 8, gdb.log);
+  const backend = await openGdbSocket(address, options.maxWaiting ?? 8, options.log ?? (() => undefined));
+  let served: ReturnType<typeof serveGdbOnChardev>;
   try {
-    await listener.listen(address);
+    served = serveGdbOnChardev(session, backend, options);
   } catch (e) {
-    gdb.dispose();
+    await backend.close();
     throw e;
   }
+  const bound = backend.localAddress();
   return {
-    server: gdb,
-    address: listener.boundAddress(),
-    describe: () => listener.describe(),
+    server: served.server,
+    address: bound,
+    describe: () => ("path" in bound ? `unix:${bound.path}` : `tcp:${formatHost(bound.host)}:${bound.port}`),
     close: async () => {
-      await listener.close();
-      gdb.dispose();
+      served.close();
+      await backend.close();
     },
   };
+}
+
+/** The socket chardev behind a `-gdb` address; its open failures become GdbListenErrors naming the address. */
+async function openGdbSocket(address: GdbListenAddress, maxWaiting: number, log: (m: string) => void): Promise<SocketBackend> {
+  const spec: SocketChardevSpec = {
+    backend: "socket",
+    id: "gdb",
+    mux: false,
+    logappend: false,
+    address,
+    server: true,
+    wait: false,
+    nodelay: true,
+  };
+  try {
+    return await SocketBackend.open(spec, { info: log }, { maxWaiting });
+  } catch (e) {
+    if (!(e instanceof ChardevError)) throw e;
+    const where = address.type === "unix" ? address.path : `${formatHost(address.host)}:${address.port}`;
+    // "Failed to bind socket to 'WHERE': why" → "cannot listen for GDB on WHERE: why"
+    const prefix = `Failed to bind socket to '${where}': `;
+    const why = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+    throw new GdbListenError(`cannot listen for GDB on ${where}: ${why}`, { cause: e });
+  }
 }
 
 /**
@@ -127,6 +147,8 @@ export function serveGdbOnChardev(
     conn = undefined;
     c?.transportClosed();
   };
+  // The server ends a connection after `k`; a socket can hang up on its client, other chardevs have none.
+  const endClient = backend instanceof SocketBackend ? () => backend.disconnect() : () => undefined;
   backend.setReceiver(
     (data) => {
       if (!conn || conn.closed) return;
@@ -135,7 +157,7 @@ export function serveGdbOnChardev(
     (event) => {
       if (event === "opened") {
         drop();
-        conn = gdb.attach({ write: (d) => backend.write(d), end: () => undefined });
+        conn = gdb.attach({ write: (d) => backend.write(d), end: endClient });
       } else if (event === "closed") {
         drop();
       }
@@ -149,187 +171,4 @@ export function serveGdbOnChardev(
       gdb.dispose();
     },
   };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-
-/** Output buffered for a client that does not read beyond which we stop reading its input. */
-const OUTPUT_HIGH_WATER = 1 << 20;
-
-class SocketListener {
-  private readonly server: net.Server;
-  private active: net.Socket | undefined;
-  private readonly waiting: net.Socket[] = [];
-  private closed = false;
-  private ownedPath: { path: string; dev: number; ino: number } | undefined;
-  private address: GdbListenAddress | undefined;
-
-  constructor(
-    private readonly gdb: GdbServer,
-    private readonly tcp: boolean,
-    private readonly maxWaiting: number,
-    private readonly log: (message: string) => void,
-  ) {
-    this.server = net.createServer({ pauseOnConnect: true }, (sock) => this.accept(sock));
-  }
-
-  async listen(address: GdbListenAddress): Promise<void> {
-    this.address = address;
-    if (address.type === "inet") {
-      try {
-        await listenOn(this.server, { host: address.host, port: address.port, exclusive: true });
-      } catch (e) {
-        throw new GdbListenError(`cannot listen for GDB on ${formatHost(address.host)}:${address.port}: ${errText(e)}`);
-      }
-    } else {
-      await this.listenUnix(address.path);
-    }
-    this.server.on("error", (e) => this.log(`GDB listener: ${e.message}`));
-  }
-
-  /**
-   * Binding a unix socket never replaces a file (bind fails on an existing path), but Node unlinks the path
-   * of a listening socket on close, whatever is there by then. So the socket is bound under a temporary name
-   * and hard-linked to its real name (link never replaces either); closing removes the real name only while it
-   * is still this socket.
-   */
-  private async listenUnix(target: string): Promise<void> {
-    try {
-      await prepareUnixPath(target); // refuses a non-socket path or a live socket; removes a stale socket
-    } catch (e) {
-      throw new GdbListenError(`cannot listen for GDB on ${target}: ${errText(e).replace(/^Failed to bind socket to '[^']*': /, "")}`);
-    }
-    const base = path.basename(target);
-    const len = Math.max(6, Math.min(base.length, 16));
-    const tmp = path.join(path.dirname(target), "." + randomBytes(len).toString("hex").slice(0, len - 1));
-    try {
-      await listenOn(this.server, { path: tmp });
-    } catch (e) {
-      throw new GdbListenError(`cannot listen for GDB on ${target}: ${errText(e)}`);
-    }
-    try {
-      fs.linkSync(tmp, target);
-      const st = fs.lstatSync(target);
-      this.ownedPath = { path: target, dev: st.dev, ino: st.ino };
-    } catch (e) {
-      this.server.close();
-      throw new GdbListenError(`cannot listen for GDB on ${target}: ${errText(e)}`);
-    } finally {
-      try {
-        fs.unlinkSync(tmp);
-      } catch {
-        // already gone
-      }
-    }
-  }
-
-  boundAddress(): { host: string; port: number } | { path: string } {
-    const a = this.address!;
-    if (a.type === "unix") return { path: a.path };
-    const info = this.server.address() as net.AddressInfo;
-    return { host: info.address, port: info.port };
-  }
-
-  describe(): string {
-    const a = this.boundAddress();
-    return "path" in a ? `unix:${a.path}` : `tcp:${formatHost(a.host)}:${a.port}`;
-  }
-
-  private accept(sock: net.Socket): void {
-    sock.on("error", () => undefined); // a reset is a disconnect; "close" follows
-    if (this.closed) {
-      sock.destroy();
-      return;
-    }
-    if (this.active) {
-      if (this.waiting.length >= this.maxWaiting) {
-        this.log("GDB: too many clients waiting; closing a new connection");
-        sock.destroy();
-        return;
-      }
-      this.waiting.push(sock);
-      sock.once("close", () => {
-        const i = this.waiting.indexOf(sock);
-        if (i >= 0) this.waiting.splice(i, 1);
-      });
-      return;
-    }
-    this.adopt(sock);
-  }
-
-  private adopt(sock: net.Socket): void {
-    this.active = sock;
-    if (this.tcp) sock.setNoDelay(true);
-    let conn: GdbConnection;
-    try {
-      conn = this.gdb.attach({
-        write: (data) => {
-          if (sock.destroyed) return;
-          sock.write(data);
-          if (sock.writableLength > OUTPUT_HIGH_WATER) sock.pause(); // the client does not read: stop reading it
-        },
-        end: () => {
-          sock.end();
-          setTimeout(() => sock.destroy(), 1000).unref();
-        },
-      });
-    } catch (e) {
-      this.log(`GDB: cannot serve a client: ${errText(e)}`);
-      this.active = undefined;
-      sock.destroy();
-      return;
-    }
-    sock.on("drain", () => sock.resume());
-    sock.on("data", (chunk: Buffer) => conn.receive(chunk));
-    sock.once("close", () => {
-      conn.transportClosed();
-      if (this.active !== sock) return;
-      this.active = undefined;
-      let next: net.Socket | undefined;
-      while ((next = this.waiting.shift()) && next.destroyed);
-      if (next && !this.closed) this.adopt(next);
-    });
-    sock.resume();
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const s of this.waiting.splice(0)) s.destroy();
-    this.active?.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    if (this.ownedPath) {
-      const { path: p, dev, ino } = this.ownedPath;
-      this.ownedPath = undefined;
-      try {
-        const st = fs.lstatSync(p);
-        if (st.isSocket() && st.dev === dev && st.ino === ino) fs.unlinkSync(p);
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
-function listenOn(server: net.Server, options: net.ListenOptions): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (e: Error) => reject(e);
-    server.once("error", onError);
-    server.listen(options, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-}
-
-function formatHost(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
-}
-
-function errText(e: unknown): string {
-  const code = (e as { code?: unknown } | null)?.code;
-  const msg = e instanceof Error ? e.message : String(e);
-  if (code === "EADDRINUSE") return "Address already in use";
-  if (code === "EACCES") return "Permission denied";
-  return msg;
 }

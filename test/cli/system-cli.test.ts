@@ -121,3 +121,22 @@ test("rewind rejects unknown commands and guests clearly", () => {
   assert.match(run(["demo", "extra"], "", REWIND).stderr, /demo takes no arguments/);
   assert.match(run(["replay", "/nonexistent.rwr"], "", REWIND).stderr, /nonexistent\.rwr/);
 });
+
+test("a recording whose writer was killed replays up to its last whole chunk and says so", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "rewind-cli-"));
+  const file = join(dir, "killed.bin");
+  const args = ["-display", "none", "-serial", "null", "-kernel", guest("compute.elf")];
+  const { spawn } = await import("node:child_process");
+  const { readdirSync } = await import("node:fs");
+  const child = spawn(process.execPath, [BIN, ...args, "-icount", `shift=7,rr=record,rrfile=${file}`], { stdio: "ignore" });
+  // Let it record for a while (data is flushed every 200 ms), then kill it without warning.
+  await new Promise((r) => setTimeout(r, 2500));
+  child.kill("SIGKILL");
+  await new Promise((r) => child.once("exit", r));
+  const temp = readdirSync(dir).find((f) => f.startsWith("killed.bin.tmp-"));
+  assert.ok(temp, "the killed recorder leaves its temporary file");
+  assert.equal(readdirSync(dir).includes("killed.bin"), false, "the destination is only written by a finished recording");
+  const r = run([...args, "-icount", `shift=7,rr=replay,rrfile=${join(dir, temp!)}`]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /replayed up to icount \d+: the recording ends there \(its writer was interrupted\)/);
+});

@@ -21,6 +21,7 @@ import {
   type Stateful,
 } from "../../core/state.js";
 import { SystemRegisters } from "./sysregs.js";
+import { Mmu } from "./mmu.js";
 import type { Exec } from "./decoder.js";
 
 /** Thrown (a single preallocated object, so throwing is cheap) after an exception has been entered. */
@@ -120,6 +121,10 @@ export class Cpu implements Stateful {
   fiqLine = false;
 
   readonly sys: SystemRegisters;
+  /** Stage 1 translation and the TLB (used while SCTLR_EL1.M = 1). */
+  readonly mmu: Mmu;
+  /** True during an LDTR/STTR access (the instruction sets and clears it): EL1 then gets EL0 permissions. */
+  unprivileged = false;
   hooks: CpuHooks;
   /** Scratch high half returned by read64. */
   hi = 0;
@@ -150,6 +155,7 @@ export class Cpu implements Stateful {
   ) {
     this.hooks = hooks;
     this.sys = new SystemRegisters(this);
+    this.mmu = new Mmu(this);
     this.codeCache = new Array(bus.ram.pageCount);
     bus.ram.onCodeWrite = (page) => {
       this.codeCache[page] = undefined;
@@ -172,7 +178,9 @@ export class Cpu implements Stateful {
     this.pcLo = this.pcHi = 0;
     this.exclusiveAddr = -1;
     this.halted = false;
+    this.unprivileged = false;
     this.sys.reset();
+    this.mmu.flushAll();
   }
 
   // ---- PSTATE helpers -----------------------------------------------------------------------------------
@@ -214,6 +222,8 @@ export class Cpu implements Stateful {
   }
   /** Changes EL and/or SPSel, banking the stack pointer. */
   setMode(el: number, spsel: number): void {
+    // Fetch permissions differ between EL0 and EL1: a cached fetch translation must be re-checked.
+    if (el !== this.el) this.fetchGeneration++;
     this.storeCurrentSp();
     this.el = el;
     this.spsel = spsel;
@@ -323,19 +333,15 @@ export class Cpu implements Stateful {
   // ---- memory ---------------------------------------------------------------------------------------------
 
   /**
-   * Translates a virtual address to a physical one for an access (MMU off: flat, 40-bit physical range as the
-   * Cortex-A53's ID_AA64MMFR0.PARange). Faults enter the abort exception and throw EXCEPTION_TAKEN.
+   * Translates a virtual address to a physical one for an access. MMU on: stage 1 through the TLB (mmu.ts). MMU
+   * off: flat, 40-bit physical range as the Cortex-A53's ID_AA64MMFR0.PARange (higher VAs are an Address size
+   * fault unless TBI ignores the top byte). Faults enter the abort exception and throw EXCEPTION_TAKEN.
    */
   translate(lo: number, hi: number, access: AccessKind): number {
-    if (this.sys.mmuEnabled) return this.sys.mmuUnsupported(lo, hi, access);
+    if (this.sys.mmuEnabled) return this.mmu.translate(lo, hi, access, this.el === 0 || this.unprivileged);
     hi >>>= 0;
-    if (hi > 0xff) return this.addressSizeFault(lo, hi, access);
+    if (hi > 0xff) return this.mmu.untranslatedHigh(lo, hi, access);
     return hi * 4294967296 + (lo >>> 0);
-  }
-
-  private addressSizeFault(lo: number, hi: number, access: AccessKind): never {
-    // Address size fault, level 0 (DFSC/IFSC 0b000000).
-    return this.abort(lo, hi, access, 0x00);
   }
 
   /** Enters an instruction or data abort with the given fault status code. */
@@ -395,6 +401,7 @@ export class Cpu implements Stateful {
   }
   read16(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
+    if ((lo & 0xfff) > 0xffe && this.sys.mmuEnabled) return this.readAcrossPages(lo, hi, 2, pa);
     if (this.watchHook !== null) this.watched(lo, hi, pa, 2, false);
     try {
       return this.bus.read16(pa);
@@ -405,6 +412,7 @@ export class Cpu implements Stateful {
   }
   read32(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
+    if ((lo & 0xfff) > 0xffc && this.sys.mmuEnabled) return this.readAcrossPages(lo, hi, 4, pa);
     if (this.watchHook !== null) this.watched(lo, hi, pa, 4, false);
     try {
       return this.bus.read32(pa);
@@ -416,6 +424,7 @@ export class Cpu implements Stateful {
   /** Returns the low half; the high half is in `this.hi`. */
   read64(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
+    if ((lo & 0xfff) > 0xff8 && this.sys.mmuEnabled) return this.readAcrossPages(lo, hi, 8, pa);
     if (this.watchHook !== null) this.watched(lo, hi, pa, 8, false);
     try {
       const r = this.bus.read64(pa);
@@ -439,6 +448,7 @@ export class Cpu implements Stateful {
   }
   write16(lo: number, hi: number, v: number): void {
     const pa = this.translate(lo, hi, AccessKind.Write);
+    if ((lo & 0xfff) > 0xffe && this.sys.mmuEnabled) return this.writeAcrossPages(lo, hi, 2, pa, v, 0);
     if (this.watchHook !== null) this.watched(lo, hi, pa, 2, true);
     this.checkExclusiveClear(pa);
     try {
@@ -450,6 +460,7 @@ export class Cpu implements Stateful {
   }
   write32(lo: number, hi: number, v: number): void {
     const pa = this.translate(lo, hi, AccessKind.Write);
+    if ((lo & 0xfff) > 0xffc && this.sys.mmuEnabled) return this.writeAcrossPages(lo, hi, 4, pa, v, 0);
     if (this.watchHook !== null) this.watched(lo, hi, pa, 4, true);
     this.checkExclusiveClear(pa);
     try {
@@ -461,10 +472,61 @@ export class Cpu implements Stateful {
   }
   write64(lo: number, hi: number, vlo: number, vhi: number): void {
     const pa = this.translate(lo, hi, AccessKind.Write);
+    if ((lo & 0xfff) > 0xff8 && this.sys.mmuEnabled) return this.writeAcrossPages(lo, hi, 8, pa, vlo, vhi);
     if (this.watchHook !== null) this.watched(lo, hi, pa, 8, true);
     this.checkExclusiveClear(pa);
     try {
       this.bus.write64(pa, vlo >>> 0, vhi >>> 0);
+    } catch (e) {
+      if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
+      throw e;
+    }
+  }
+
+  /**
+   * An access that crosses a 4 KiB page boundary with the MMU on: the second page may map anywhere, so both
+   * halves are translated (a fault on either aborts before anything is accessed) and the bytes go one by one.
+   */
+  private readAcrossPages(lo: number, hi: number, size: number, pa: number): number {
+    const first = 0x1000 - (lo & 0xfff);
+    const sum = (lo >>> 0) + first;
+    const pa2 = this.translate(sum >>> 0, sum > 0xffffffff ? hi + 1 : hi, AccessKind.Read);
+    if (this.watchHook !== null) this.watchHook(lo, hi, size, false);
+    let vlo = 0;
+    let vhi = 0;
+    try {
+      for (let i = 0; i < size; i++) {
+        const b = this.bus.read8(i < first ? pa + i : pa2 + i - first);
+        if (i < 4) vlo |= b << (8 * i);
+        else vhi |= b << (8 * (i - 4));
+      }
+    } catch (e) {
+      if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Read);
+      throw e;
+    }
+    this.hi = vhi >>> 0;
+    return vlo >>> 0;
+  }
+
+  private writeAcrossPages(lo: number, hi: number, size: number, pa: number, vlo: number, vhi: number): void {
+    const first = 0x1000 - (lo & 0xfff);
+    const sum = (lo >>> 0) + first;
+    const pa2 = this.translate(sum >>> 0, sum > 0xffffffff ? hi + 1 : hi, AccessKind.Write);
+    if (this.watchHook !== null) {
+      this.watchHook(lo, hi, size, true);
+      for (const [at, len] of [
+        [pa, first],
+        [pa2, size - first],
+      ]) {
+        const off = this.bus.ramOffset(at, len);
+        if (off >= 0) this.undoLog.push([at, this.bus.ram.bytes.slice(off, off + len)]);
+      }
+    }
+    try {
+      for (let i = 0; i < size; i++) {
+        const b = (i < 4 ? vlo >>> (8 * i) : vhi >>> (8 * (i - 4))) & 0xff;
+        this.bus.write8(i < first ? pa + i : pa2 + i - first, b);
+      }
     } catch (e) {
       if (e instanceof BusError) this.busAbort(lo, hi, AccessKind.Write);
       throw e;
@@ -530,6 +592,8 @@ export class Cpu implements Stateful {
     if (typeof sys !== "object" || sys === null || Array.isArray(sys) || ArrayBuffer.isView(sys))
       throw new StateError("cpu0: field sys must be a field set");
     this.sys.loadState(sys as StateFields);
+    this.unprivileged = false;
+    this.mmu.flushAll();
     this.codeCache.fill(undefined);
     this.fetchGeneration++;
   }

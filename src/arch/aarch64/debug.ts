@@ -36,12 +36,10 @@ export class Aarch64Debug implements CpuDebug {
     return ok;
   }
 
+  /** A side-effect-free stage 1 walk (no exception, no TLB fill); undefined when the address is not mapped. */
   translate(addr: bigint): number | undefined {
     if (addr < 0n || addr >= 1n << 64n) return undefined;
-    // Stage 1 translation is not implemented yet: with the MMU on nothing is reachable for the debugger.
-    if (this.cpu.sys.mmuEnabled) return undefined;
-    if (addr >= 1n << 40n) return undefined;
-    return Number(addr);
+    return this.cpu.mmu.debugTranslate(Number(addr % TWO32), Number(addr / TWO32));
   }
 
   setBreakpoints(addrs: readonly bigint[] | null): void {

@@ -4,7 +4,6 @@
 
 import { fieldU32, StateError, type StateFields } from "../../core/state.js";
 import type { Cpu } from "./cpu.js";
-import { AccessKind } from "./cpu.js";
 import type { GenericTimer } from "./generic-timer.js";
 import { COUNTER_FREQ_HZ } from "./generic-timer.js";
 
@@ -126,22 +125,18 @@ export class SystemRegisters {
     this.csselr = this.afsr0 = this.afsr1 = 0;
   }
 
-  /** Cached translations (the interpreter's fetch cache) are stale after an MMU control change. */
+  /** An MMU control register changed (SCTLR, TCR, MAIR): every cached translation is stale (TLB, fetch cache). */
   translationChanged(): void {
-    this.cpu.fetchGeneration++;
+    this.cpu.mmu.flushAll();
+  }
+
+  /** A TTBR write may switch tables or ASID: non-global translations are stale. */
+  ttbrChanged(): void {
+    this.cpu.mmu.flushNonGlobal();
   }
 
   get mmuEnabled(): boolean {
     return (this.sctlr & 1) !== 0;
-  }
-
-  /** Stage 1 translation is not implemented yet: fault the access (level 0 translation fault), report once. */
-  mmuUnsupported(lo: number, hi: number, access: AccessKind): never {
-    if (!this.reported.has(-1)) {
-      this.reported.add(-1);
-      this.cpu.hooks.reportUndefined(this.cpu.pcLo, this.cpu.pcHi, -1);
-    }
-    return this.cpu.abort(lo, hi, access, 0x04);
   }
 
   lookup(key: number): SysregDef | undefined {
@@ -256,6 +251,18 @@ function word(name: string, key: number, minEl: number, field: NumKey, writeMask
   };
 }
 
+/** A register whose writes invalidate cached translations. */
+function flushing(def: SysregDef, flush: (s: SystemRegisters) => void): SysregDef {
+  const write = def.write!;
+  return {
+    ...def,
+    write: (s, lo, hi) => {
+      write(s, lo, hi);
+      flush(s);
+    },
+  };
+}
+
 function constant(name: string, key: number, value: number, minEl = 1): SysregDef {
   return {
     name,
@@ -342,15 +349,15 @@ function buildTable(): SysregDef[] {
     },
     word("ACTLR_EL1", k(3, 0, 1, 0, 1), 1, "actlr"),
     word("CPACR_EL1", k(3, 0, 1, 0, 2), 1, "cpacr", 0x00300000),
-    pair("TTBR0_EL1", k(3, 0, 2, 0, 0), 1, "ttbr0"),
-    pair("TTBR1_EL1", k(3, 0, 2, 0, 1), 1, "ttbr1"),
-    pair("TCR_EL1", k(3, 0, 2, 0, 2), 1, "tcr"),
+    flushing(pair("TTBR0_EL1", k(3, 0, 2, 0, 0), 1, "ttbr0"), (s) => s.ttbrChanged()),
+    flushing(pair("TTBR1_EL1", k(3, 0, 2, 0, 1), 1, "ttbr1"), (s) => s.ttbrChanged()),
+    flushing(pair("TCR_EL1", k(3, 0, 2, 0, 2), 1, "tcr"), (s) => s.translationChanged()),
     word("AFSR0_EL1", k(3, 0, 5, 1, 0), 1, "afsr0"),
     word("AFSR1_EL1", k(3, 0, 5, 1, 1), 1, "afsr1"),
     word("ESR_EL1", k(3, 0, 5, 2, 0), 1, "esrEl1"),
     pair("FAR_EL1", k(3, 0, 6, 0, 0), 1, "farEl1"),
     pair("PAR_EL1", k(3, 0, 7, 4, 0), 1, "par"),
-    pair("MAIR_EL1", k(3, 0, 10, 2, 0), 1, "mair"),
+    flushing(pair("MAIR_EL1", k(3, 0, 10, 2, 0), 1, "mair"), (s) => s.translationChanged()),
     pair("AMAIR_EL1", k(3, 0, 10, 3, 0), 1, "amair"),
     pair("VBAR_EL1", k(3, 0, 12, 0, 0), 1, "vbarEl1", 0xfffff800),
     constant("ISR_EL1", k(3, 0, 12, 1, 0), 0),

@@ -307,21 +307,18 @@ function buildSys(f: Fields, insn: number): Exec {
       for (let i = 0; i < ZVA_BYTES; i += 8) c.write64((lo + i) >>> 0, hi, 0, 0);
     };
   if (crn === 7) {
-    // AT S1E1R/W, S1E0R/W: with the MMU off the translation is flat, so PAR holds the address itself.
-    if (op1 === 0 && crm === 8 && op2 <= 3)
+    // AT S1E1R/W, S1E0R/W (op2 bit 0: write, bit 1: EL0 permissions): a stage 1 walk whose result or fault goes
+    // to PAR_EL1; AT never raises an exception.
+    if (op1 === 0 && crm === 8 && op2 <= 3) {
+      const write = (op2 & 1) !== 0;
+      const el0 = (op2 & 2) !== 0;
       return (c) => {
         if (c.el === 0) c.undefinedInstruction();
         const lo = rt === 31 ? 0 : c.xlo[rt] >>> 0;
         const hi = rt === 31 ? 0 : c.xhi[rt] >>> 0;
-        // AT never raises an exception: a failed translation sets PAR_EL1.F instead.
-        if (c.sys.mmuEnabled || hi > 0xff) {
-          c.sys.parLo = 1;
-          c.sys.parHi = 0;
-        } else {
-          c.sys.parLo = (lo & ~0xfff) >>> 0;
-          c.sys.parHi = hi;
-        }
+        c.mmu.addressTranslate(lo, hi, write, el0);
       };
+    }
     // IC and DC maintenance: caches are not modelled (decoded code is invalidated on store instead).
     // EL0 may only use IC IVAU and DC CVAU/CVAC/CIVAC/ZVA, and only when SCTLR_EL1.UCI allows it.
     const el0Ok = op1 === 3;
@@ -329,10 +326,12 @@ function buildSys(f: Fields, insn: number): Exec {
       if (c.el === 0 && (!el0Ok || (c.sys.sctlr & (1 << 26)) === 0)) c.undefinedInstruction();
     };
   }
-  if (crn === 8)
-    // TLBI: no TLB is modelled yet (stage 1 translation is not implemented).
+  if (crn === 8 && op1 === 0)
+    // TLBI VMALLE1(IS), VAE1(IS), ASIDE1(IS), VAAE1(IS), VALE1(IS), VAALE1(IS): every form drops the whole TLB
+    // (allowed: a TLB may always hold fewer entries). The EL2/EL3 forms (op1 4, 6) are UNDEFINED below.
     return (c) => {
       if (c.el === 0) c.undefinedInstruction();
+      c.mmu.flushAll();
     };
   return (c) => {
     reportSysreg(c, key, insn);

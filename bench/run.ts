@@ -1,9 +1,15 @@
-// `npm run bench`: every benchmark, printed. Pass names to run some: `npm run bench -- mips`.
+// `npm run bench`: every benchmark, printed. Pass names to run some: `npm run bench -- mips record reverse`;
+// `quick` uses the small compute guest (and shallower reverse depths).
 import { benchMips, printMips } from "./mips.js";
+import { benchRecord } from "./record.js";
 import { benchReverse } from "./reverse.js";
 
 const only = new Set(process.argv.slice(2));
+only.delete("quick");
+const quick = process.argv.includes("quick");
 const want = (name: string) => only.size === 0 || only.has(name);
+const guest = quick ? "compute-small.elf" : "compute.elf";
 
-if (want("mips")) printMips(benchMips(only.has("quick") ? "compute-small.elf" : "compute.elf"));
-if (want("reverse")) await benchReverse(only.has("quick") ? "compute-small.elf" : "compute.elf", only.has("quick") ? [1e4, 1e6] : [1e4, 1e6, 1e8]);
+if (want("mips")) printMips(benchMips(guest));
+if (want("record")) await benchRecord(guest);
+if (want("reverse")) await benchReverse(guest, quick ? [1e4, 1e6] : [1e4, 1e6, 1e8]);

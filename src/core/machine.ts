@@ -56,25 +56,27 @@ export function machinePartDigests(m: Machine): Map<string, string> {
 }
 
 /** RAM regions digested separately in divergence digests, so a report can say where memory differs. */
-const RAM_REGION = 1 << 20;
+const RAM_REGION = 16 << 20;
+/** Detail digests are truncated: they only locate a difference; the whole-machine digest stays full SHA-256. */
+const DETAIL_HEX = 16;
 
 /**
- * Digests fine enough to say *what* differs when two machines diverge: every part, every field of the
- * non-RAM parts (one level into nested field sets, e.g. "cpu0.sys.sctlr"), and RAM per MiB
- * ("ram@0x40200000"). Keys are stable for a given machine, so recordings can store them per chunk once.
+ * Digests fine enough to say *what* differs when two machines diverge: every part, every top-level field of
+ * the non-RAM parts ("cpu0.xlo", "gic@8000000.pending"), and RAM per 16 MiB ("ram@0x41000000"), each
+ * truncated to 64 bits. Keys are stable for a given machine, so recordings can store them per chunk once.
  */
 export function machineDetailDigests(m: Machine): Map<string, string> {
   const out = new Map<string, string>();
   for (const section of saveSections(m.stateParts)) {
-    out.set(section.name, digestBytes(encodeState([section])));
+    out.set(section.name, digestBytes(encodeState([section])).slice(0, DETAIL_HEX));
     if (section.name === "ram") {
       const ram = (m as unknown as { ram?: { bytes: Uint8Array; base: number } }).ram;
       if (!ram) continue;
       for (let off = 0; off < ram.bytes.length; off += RAM_REGION)
-        out.set(`ram@0x${(ram.base + off).toString(16)}`, digestBytes(ram.bytes.subarray(off, Math.min(off + RAM_REGION, ram.bytes.length))));
+        out.set(`ram@0x${(ram.base + off).toString(16)}`, digestBytes(ram.bytes.subarray(off, Math.min(off + RAM_REGION, ram.bytes.length))).slice(0, DETAIL_HEX));
       continue;
     }
-    addFieldDigests(out, section.name, section.fields, 1);
+    addFieldDigests(out, section.name, section.fields, 0);
   }
   return out;
 }
@@ -82,7 +84,7 @@ export function machineDetailDigests(m: Machine): Map<string, string> {
 function addFieldDigests(out: Map<string, string>, prefix: string, fields: StateFields, depth: number): void {
   for (const [k, v] of Object.entries(fields)) {
     const name = `${prefix}.${k}`;
-    out.set(name, digestBytes(encodeState([{ name, version: 0, fields: { v } }])));
+    out.set(name, digestBytes(encodeState([{ name, version: 0, fields: { v } }])).slice(0, DETAIL_HEX));
     if (depth > 0 && isFieldSet(v)) addFieldDigests(out, name, v, depth - 1);
   }
 }

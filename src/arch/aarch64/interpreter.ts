@@ -20,6 +20,8 @@ export class Interpreter {
   /** Breakpoints by the low 32 bits of their address (null: none, the fast path); `breakpointAt` confirms. */
   breakpoints: Set<number> | null = null;
   breakpointAt: (lo: number, hi: number) => boolean = () => true;
+  /** RAM page index of the last fetch (for runBurst's one-entry fetch cache). */
+  private lastFetchPage = 0;
 
   constructor(readonly cpu: Cpu) {
     this.decoder = a64Decoder();
@@ -119,11 +121,12 @@ export class Interpreter {
           if (exec === undefined) exec = this.fetch(pcLo, pcHi);
         } else {
           exec = this.fetch(pcLo, pcHi);
-          if (!c.sys.mmuEnabled && (pcLo & 3) === 0) {
+          // Remember the decoded page this virtual page maps to; any change of translation bumps the generation.
+          if ((pcLo & 3) === 0) {
             cachedGen = c.fetchGeneration;
             cachedHi = pcHi;
             cachedPage = pcLo >>> PAGE_BITS;
-            cached = c.codeCache[(pcHi * 4294967296 + (pcLo >>> 0) - ram.base) / PAGE_SIZE];
+            cached = c.codeCache[this.lastFetchPage];
           }
         }
         if (c.watchHook !== null) c.undoLog.length = 0;
@@ -158,6 +161,7 @@ export class Interpreter {
     const off = pa - ram.base;
     if (off < 0 || off + 4 > ram.size) return c.abort(pcLo, pcHi, AccessKind.Fetch, 0x10);
     const page = off >>> PAGE_BITS;
+    this.lastFetchPage = page;
     let cache = c.codeCache[page];
     if (!cache) {
       cache = new Array<Exec>(WORDS_PER_PAGE);

@@ -6,6 +6,7 @@ import { fieldU32, StateError, type StateFields } from "../../core/state.js";
 import type { Cpu } from "./cpu.js";
 import type { GenericTimer } from "./generic-timer.js";
 import { COUNTER_FREQ_HZ } from "./generic-timer.js";
+import { Pmu, pmuRegisters } from "./pmu.js";
 
 /** The 16-bit key of an encoding: op0[1:0]:op1:CRn:CRm:op2, i.e. bits [20:5] of MRS/MSR. */
 export function sysregKey(op0: number, op1: number, crn: number, crm: number, op2: number): number {
@@ -14,6 +15,47 @@ export function sysregKey(op0: number, op1: number, crn: number, crm: number, op
 
 export function sysregKeyText(key: number): string {
   return `S${(key >> 14) & 3}_${(key >> 11) & 7}_C${(key >> 7) & 15}_C${(key >> 3) & 15}_${key & 7}`;
+}
+
+/** The Cortex-A53 has 6 breakpoint and 4 watchpoint register pairs; slots 0..5 hold both kinds. */
+const DEBUG_SLOTS = 6;
+
+/** op0=3, op1=0, CRn=0, CRm=1..7: the ID register space, where unallocated encodings read as zero. */
+function isReservedIdRegister(key: number): boolean {
+  return (key & 0xff80) === sysregKey(3, 0, 0, 0, 0) && ((key >> 3) & 0xf) >= 1 && ((key >> 3) & 0xf) <= 7;
+}
+const RAZ_ID: SysregDef = { name: "ID_RAZ", key: -1, minEl: 1, read: (s) => ((s.hi = 0), 0) };
+
+/** DBGBVR/BCR (6) and DBGWVR/WCR (4), plus the debug registers Linux touches while setting up. */
+function debugRegisters(): SysregDef[] {
+  const k = sysregKey;
+  const out: SysregDef[] = [];
+  const slot = (n: number, kind: number) => (n * 4 + kind) * 2;
+  const reg = (name: string, key: number, at: number, mask: number): SysregDef => ({
+    name, key, minEl: 1,
+    read: (s) => ((s.hi = s.debugRegs[at + 1]), s.debugRegs[at]),
+    write: (s, lo, hi) => {
+      s.debugRegs[at] = (lo & mask) >>> 0;
+      s.debugRegs[at + 1] = mask === 0xffffffff ? hi >>> 0 : 0;
+    },
+  });
+  for (let n = 0; n < 6; n++) {
+    out.push(reg(`DBGBVR${n}_EL1`, k(2, 0, 0, n, 4), slot(n, 0), 0xfffffffc));
+    out.push(reg(`DBGBCR${n}_EL1`, k(2, 0, 0, n, 5), slot(n, 1), 0x00ff3fe7 & 0xffffffff));
+  }
+  for (let n = 0; n < 4; n++) {
+    out.push(reg(`DBGWVR${n}_EL1`, k(2, 0, 0, n, 6), slot(n, 2), 0xfffffffc));
+    out.push(reg(`DBGWCR${n}_EL1`, k(2, 0, 0, n, 7), slot(n, 3), 0x1f00fffff));
+  }
+  out.push(
+    { name: "MDRAR_EL1", key: k(2, 0, 1, 0, 0), minEl: 1, read: (s) => ((s.hi = 0), 0) },
+    { name: "DBGPRCR_EL1", key: k(2, 0, 1, 4, 4), minEl: 1, read: (s) => ((s.hi = 0), 0), write: () => {} },
+    { name: "DBGCLAIMSET_EL1", key: k(2, 0, 7, 8, 6), minEl: 1, read: (s) => ((s.hi = 0), 0xff), write: () => {} },
+    { name: "DBGCLAIMCLR_EL1", key: k(2, 0, 7, 9, 6), minEl: 1, read: (s) => ((s.hi = 0), 0), write: () => {} },
+    { name: "DBGAUTHSTATUS_EL1", key: k(2, 0, 7, 14, 6), minEl: 1, read: (s) => ((s.hi = 0), 0xaa) },
+    { name: "MDCCINT_EL1", key: k(2, 0, 0, 2, 0), minEl: 1, read: (s) => ((s.hi = 0), 0), write: () => {} },
+  );
+  return out;
 }
 
 interface SysregDef {
@@ -100,12 +142,16 @@ export class SystemRegisters {
   afsr1 = 0;
 
   timer: GenericTimer | null = null;
+  readonly pmu: Pmu;
+  /** Debug breakpoint and watchpoint registers (DBGB/WVR lo, hi, DBGB/WCR per slot): stored, not yet acted on. */
+  readonly debugRegs = new Uint32Array(DEBUG_SLOTS * 4 * 2);
   private readonly table = new Map<number, SysregDef>();
   /** Encodings already reported as unimplemented (each is reported once). */
   readonly reported = new Set<number>();
 
   constructor(private readonly cpu: Cpu) {
-    for (const d of buildTable()) {
+    this.pmu = new Pmu(cpu.clock);
+    for (const d of [...buildTable(), ...(pmuRegisters() as unknown as SysregDef[]), ...debugRegisters()]) {
       if (this.table.has(d.key)) throw new Error(`duplicate system register ${d.name}`);
       this.table.set(d.key, d);
     }
@@ -123,6 +169,8 @@ export class SystemRegisters {
     this.mdscr = 0;
     this.oslsr = 0xa;
     this.csselr = this.afsr0 = this.afsr1 = 0;
+    this.pmu.reset();
+    this.debugRegs.fill(0);
   }
 
   /** An MMU control register changed (SCTLR, TCR, MAIR): every cached translation is stale (TLB, fetch cache). */
@@ -140,7 +188,7 @@ export class SystemRegisters {
   }
 
   lookup(key: number): SysregDef | undefined {
-    return this.table.get(key);
+    return this.table.get(key) ?? (isReservedIdRegister(key) ? RAZ_ID : undefined);
   }
 
   get names(): string[] {
@@ -162,6 +210,8 @@ export class SystemRegisters {
     const f: StateFields = {};
     for (const k of SAVED) f[k] = (this[k] as number) >>> 0;
     if (this.timer) f.timer = this.timer.save();
+    f.pmu = this.pmu.save();
+    f.debugRegs = Uint32Array.from(this.debugRegs);
     return f;
   }
 
@@ -173,6 +223,15 @@ export class SystemRegisters {
         throw new StateError("cpu0.sys: field timer must be a field set");
       this.timer.load(t as StateFields);
     }
+    const pmu = f.pmu;
+    if (pmu === undefined) this.pmu.reset();
+    else if (typeof pmu !== "object" || pmu === null || Array.isArray(pmu) || ArrayBuffer.isView(pmu))
+      throw new StateError("cpu0.sys: field pmu must be a field set");
+    else this.pmu.load(pmu as StateFields);
+    const dbg = f.debugRegs;
+    if (dbg === undefined) this.debugRegs.fill(0);
+    else if (!(dbg instanceof Uint32Array) || dbg.length !== this.debugRegs.length) throw new StateError("cpu0.sys: bad debugRegs");
+    else this.debugRegs.set(dbg);
   }
 }
 

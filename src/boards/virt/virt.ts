@@ -241,10 +241,6 @@ export class VirtMachine implements SessionMachine {
     const key = `${insn}`;
     if (this.reportedUndefined.has(key)) return;
     this.reportedUndefined.add(key);
-    if (insn === -1) {
-      this.config.log(`guest enabled the MMU at ${pc}: stage 1 translation is not implemented yet; accesses fault`);
-      return;
-    }
     const word = (insn >>> 0).toString(16).padStart(8, "0");
     this.config.log(`unimplemented instruction ${word} (${this.interp.decoder.disassemble(insn, pcValue)}) at ${pc}: raised as Undefined Instruction in the guest`);
   }

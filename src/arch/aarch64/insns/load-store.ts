@@ -208,12 +208,21 @@ export const LOAD_STORE_SINGLE: InsnSpec[] = [
       `${mnemonic(regOp(f.size, f.v, f.opc)!, "r")}\t${transferReg(f)}, [${baseName(f.rn)}, #${sext(f.imm9, 9)}]!`,
   },
   {
-    // LDTR/STTR: unprivileged access. EL0 permissions matter only with the MMU, which Rewind's translate()
-    // handles; with it off (or at EL0) the access is an ordinary one.
+    // LDTR/STTR: at EL1 the access is checked with EL0's permissions (the MMU reads cpu.unprivileged).
     name: "LDST_unpriv",
     pattern: "size:2 111 v:1 00 opc:2 0 imm9:9 10 rn:5 rt:5",
     guard: validGpr,
-    build: (f) => offsetExec(regOp(f.size, f.v, f.opc)!, f.rt, f.rn, sext(f.imm9, 9)),
+    build: (f) => {
+      const exec = offsetExec(regOp(f.size, f.v, f.opc)!, f.rt, f.rn, sext(f.imm9, 9));
+      return (c) => {
+        c.unprivileged = true;
+        try {
+          exec(c);
+        } finally {
+          c.unprivileged = false;
+        }
+      };
+    },
     disasm: (f) => `${mnemonic(regOp(f.size, f.v, f.opc)!, "tr")}\t${transferReg(f)}, ${memImm(f.rn, sext(f.imm9, 9))}`,
   },
   {

@@ -129,6 +129,19 @@ async function reverseDebugging(emu: Emulator, kernel: string): Promise<void> {
   }
 }
 
+/**
+ * The QEMU runs are the reference, not the system under test, and QEMU 7.2's replay is known to fail now and
+ * then under load (one failure in a few runs was seen here, see qemu-facts.md for others): one retry.
+ */
+async function againOnce(run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (first) {
+    process.stderr.write(`# QEMU reference run failed once, retrying: ${(first as Error).message}\n`);
+    await run();
+  }
+}
+
 // echo.elf waits for input in WFI after its prompt: a recording that stays alive until QMP quit.
 const BUNDLED = guestPath("echo.elf");
 
@@ -141,9 +154,9 @@ const noLinux = existsSync(LINUX) ? false : "needs the Debian arm64 kernel: run 
 test("seed flow against Rewind on the Debian arm64 Linux kernel", { skip: noLinux, timeout: 300_000 }, () => reverseDebugging(REWIND, LINUX));
 
 test("seed flow against qemu-system-aarch64 on the Debian arm64 Linux kernel", { skip: noLinux || missingTool("qemu-system-aarch64", "qemu-img"), timeout: 300_000 }, () =>
-  reverseDebugging(QEMU, LINUX),
+  againOnce(() => reverseDebugging(QEMU, LINUX)),
 );
 
 test("seed flow against qemu-system-aarch64 on the same guest (the port is faithful)", { skip: missingTool("qemu-system-aarch64", "qemu-img"), timeout: 120_000 }, () =>
-  reverseDebugging(QEMU, BUNDLED),
+  againOnce(() => reverseDebugging(QEMU, BUNDLED)),
 );

@@ -78,45 +78,32 @@ const st8Zr: Access = (c, _t, lo, hi) => c.write8(lo, hi, 0);
 
 // ---- FP/SIMD accessors: check CPACR first, then access, then write the whole 128-bit register ---------------
 
-const ldrVB: Access = (c, t, lo, hi) => {
-  c.checkFpEnabled();
-  const v = c.read8(lo, hi);
+/** Writes the low 64 bits of V[t] and zeroes the rest, as every scalar FP/SIMD load does. */
+function setVLow(c: Parameters<Access>[0], t: number, lo: number, hi: number): void {
   const r = c.vregs;
   const i = t << 2;
-  r[i] = v;
-  r[i + 1] = 0;
+  r[i] = lo;
+  r[i + 1] = hi;
   r[i + 2] = 0;
   r[i + 3] = 0;
+}
+
+const ldrVB: Access = (c, t, lo, hi) => {
+  c.checkFpEnabled();
+  setVLow(c, t, c.read8(lo, hi), 0);
 };
 const ldrVH: Access = (c, t, lo, hi) => {
   c.checkFpEnabled();
-  const v = c.read16(lo, hi);
-  const r = c.vregs;
-  const i = t << 2;
-  r[i] = v;
-  r[i + 1] = 0;
-  r[i + 2] = 0;
-  r[i + 3] = 0;
+  setVLow(c, t, c.read16(lo, hi), 0);
 };
 const ldrVS: Access = (c, t, lo, hi) => {
   c.checkFpEnabled();
-  const v = c.read32(lo, hi);
-  const r = c.vregs;
-  const i = t << 2;
-  r[i] = v;
-  r[i + 1] = 0;
-  r[i + 2] = 0;
-  r[i + 3] = 0;
+  setVLow(c, t, c.read32(lo, hi), 0);
 };
 const ldrVD: Access = (c, t, lo, hi) => {
   c.checkFpEnabled();
   const v = c.read64(lo, hi);
-  const r = c.vregs;
-  const i = t << 2;
-  r[i] = v;
-  r[i + 1] = c.hi;
-  r[i + 2] = 0;
-  r[i + 3] = 0;
+  setVLow(c, t, v, c.hi);
 };
 const ldrVQ: Access = (c, t, lo, hi) => {
   c.checkFpEnabled();

@@ -245,3 +245,40 @@ describe("unix socket server", () => {
       e instanceof ChardevError && e.message === `Failed to connect to '${p}': No such file or directory`);
   });
 });
+
+describe("server limits (used by the GDB listener)", () => {
+  test("maxWaiting: clients beyond the waiting limit are turned away; the rest are served in order", async () => {
+    const b = await SocketBackend.open(spec({ type: "inet", host: "127.0.0.1", port: 0 }), { info: () => {} }, { maxWaiting: 1 });
+    try {
+      const port = tcpPort(b);
+      const got = collect(b);
+      const first = await client({ host: "127.0.0.1", port });
+      await until(() => got.events.includes("opened"), "the first client to be served");
+      const second = await client({ host: "127.0.0.1", port });
+      const third = await client({ host: "127.0.0.1", port });
+      await until(() => third.closed(), "the third client to be turned away");
+      assert.equal(second.closed(), false);
+      first.sock.destroy();
+      await until(() => got.events.filter((e) => e === "opened").length === 2, "the waiting client to be served");
+      second.sock.write("hi");
+      await until(() => got.data() === "hi", "data from the second client");
+      second.sock.destroy();
+    } finally {
+      await b.close();
+    }
+  });
+
+  test("disconnect() ends the current client and the next one is served", async () => {
+    const b = await SocketBackend.open(spec({ type: "inet", host: "127.0.0.1", port: 0 }), { info: () => {} });
+    try {
+      const got = collect(b);
+      const c = await client({ host: "127.0.0.1", port: tcpPort(b) });
+      await until(() => got.events.includes("opened"), "the client to be served");
+      b.disconnect();
+      await until(() => c.closed(), "the client to be disconnected");
+      await until(() => got.events.includes("closed"), "the closed event");
+    } finally {
+      await b.close();
+    }
+  });
+});

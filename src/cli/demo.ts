@@ -141,8 +141,9 @@ export async function demo(guestsDir: string): Promise<number> {
     out(`4. Cost: reverse continue over the whole run took ${bcMs.toFixed(0)} ms, one reverse step ${bsMs.toFixed(1)} ms.`);
     out("");
     out("Try it with a real debugger:");
-    out("   rewind record buggy -o buggy.rwr");
-    out("   rewind replay buggy.rwr --gdb 1234 &");
+    out("   npx rewind record buggy -o buggy.rwr");
+    out("   npx rewind replay buggy.rwr --gdb 1234          # waits for the debugger");
+    out("   # in a second terminal:");
     out("   cd guests/aarch64 && gdb-multiarch buggy.elf -ex 'target remote :1234' \\");
     out("       -ex 'break check_inventory' -ex continue -ex 'watch inventory[3].id' -ex reverse-continue");
     return 0;

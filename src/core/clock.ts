@@ -3,8 +3,9 @@
 //   virtual ns = (icount + idleTicks) << shift
 //
 // `icount` counts steps (see docs/icount.md). `idleTicks` is time that passed while the CPU waited in WFI:
-// instead of spinning, the CPU jumps the clock to the next timer deadline. Both are part of the saved state,
-// so time is reproduced exactly by replay and checkpoint restore.
+// instead of spinning, the CPU jumps the clock to the next timer deadline. Steps that take an interrupt
+// subtract one from it, because no instruction executes in them and QEMU's icount clock does not advance.
+// Both are part of the saved state, so time is reproduced exactly by replay and checkpoint restore.
 
 import { fieldNumber, StateError, type StateFields, type Stateful } from "./state.js";
 
@@ -45,7 +46,7 @@ export class VirtualClock implements Stateful {
 
   /** Number of steps executed since reset. */
   icount = 0;
-  /** Virtual time skipped while idle (WFI), in ticks. */
+  /** Virtual time skipped while idle (WFI), minus one per step that took an interrupt, in ticks. */
   idleTicks = 0;
   /** The earliest armed deadline in ticks, or Infinity. Checked by the run loop after every step. */
   nextDeadline = Infinity;

@@ -6,7 +6,8 @@
  * CLI:
  *   node dist/src/tools/lockstep.js -kernel guest.elf [-icount shift=N] [--max-steps N] [--compare full|pc-only]
  *        [--ignore x5,cpsr,v*] [--sys VBAR,ESR_EL1] [--against rewind|qemu] [--reference replay|live]
- *        [--sstep 0x1] [--history N] [--record-timeout MS] [--no-adopt-counters] [--quiet]
+ *        [--sstep 0x1] [--history N] [--record-timeout MS] [--no-adopt-counters] [--no-adopt-exception-flags]
+ *        [--quiet]
  * Exit status: 0 no divergence, 1 divergence, 2 error.
  */
 import { realpathSync } from "node:fs";
@@ -24,7 +25,7 @@ import {
 import { objdumpDisassemble } from "./lockstep/objdump.js";
 import { QemuTarget, type QemuTargetOptions } from "./lockstep/qemu-target.js";
 import { RunAhead, type StepItem } from "./lockstep/run-ahead.js";
-import type { LockstepTarget, RegisterSnapshot, RewindTargetOptions } from "./lockstep/target.js";
+import { isExceptionEntryFlagsDifference, type LockstepTarget, type RegisterSnapshot, type RewindTargetOptions } from "./lockstep/target.js";
 
 export type { LockstepTarget, RegisterSnapshot, StepStatus } from "./lockstep/target.js";
 export { QemuTarget } from "./lockstep/qemu-target.js";
@@ -69,6 +70,13 @@ export interface LockstepOptions {
    * value and go on. Default true.
    */
   adoptCounterReads?: boolean;
+  /**
+   * When a step entered an exception and the only difference is that the reference's NZCV are 0000 (QEMU
+   * clears them on AArch64 exception entry; the Arm ARM leaves them unchanged), let a target that implements
+   * `adoptExceptionEntryFlags` confirm it entered an exception too, take the reference's flags and go on.
+   * Default true.
+   */
+  adoptExceptionEntryFlags?: boolean;
 }
 
 export interface Divergence {
@@ -112,6 +120,8 @@ export interface LockstepResult {
   serial: { reference?: string; target?: string };
   /** Counter reads whose value the target adopted from the reference (see `adoptCounterReads`). */
   adoptedCounterReads?: number;
+  /** Exception entries where the target took the reference's NZCV (see `adoptExceptionEntryFlags`). */
+  adoptedExceptionEntryFlags?: number;
 }
 
 function message(err: unknown): string {
@@ -161,6 +171,7 @@ export async function runLockstep(options: LockstepOptions): Promise<LockstepRes
     let tgtRegs = await tgt.registers();
     const { compared, skipped } = mode === "pc-only" ? { compared: ["pc"], skipped: [] } : comparedNames(refRegs, tgtRegs, ignore);
     const history: bigint[] = [];
+    let adoptedFlags = 0;
     const base = {
       referenceDescription: ref.describe(),
       targetDescription: tgt.describe(),
@@ -176,6 +187,7 @@ export async function runLockstep(options: LockstepOptions): Promise<LockstepRes
         elapsedMs,
         stepsPerSecond: elapsedMs > 0 ? (steps * 1000) / elapsedMs : 0,
         serial: { reference: ref.serialOutput?.(), target: tgt.serialOutput?.() },
+        adoptedExceptionEntryFlags: adoptedFlags || undefined,
         ...extra,
       };
     };
@@ -195,6 +207,7 @@ export async function runLockstep(options: LockstepOptions): Promise<LockstepRes
     const progressEvery = options.progressEvery ?? 10000;
     const adopt = options.adoptCounterReads ?? true;
     let adopted = 0;
+    const adoptFlags = options.adoptExceptionEntryFlags ?? true;
 
     for (let step = 1; step <= maxSteps; step++) {
       if (options.signal?.aborted) return finish(step - 1, "interrupted");
@@ -231,6 +244,14 @@ export async function runLockstep(options: LockstepOptions): Promise<LockstepRes
         b.regs = await tgt.registers();
         diffs = compareSnapshots(a.regs, b.regs, mode, ignore);
         if (diffs.length === 0) adopted++;
+      }
+      if (diffs.length === 1 && diffs[0].name === "cpsr" && adoptFlags && tgt.adoptExceptionEntryFlags && isExceptionEntryFlagsDifference(a.regs, b.regs)) {
+        // QEMU's exception entry zeroes NZCV, the architecture keeps them: not a divergence of the target.
+        if (await tgt.adoptExceptionEntryFlags(a.regs.cpsr >>> 28)) {
+          b.regs = await tgt.registers();
+          diffs = compareSnapshots(a.regs, b.regs, mode, ignore);
+          if (diffs.length === 0) adoptedFlags++;
+        }
       }
       if (diffs.length) {
         await refRunner.stop();
@@ -345,7 +366,8 @@ export function formatLockstepResult(r: LockstepResult): string {
   lines.push(`reference: ${r.referenceDescription}`);
   lines.push(`target:    ${r.targetDescription}`);
   lines.push(`compared:  ${r.compared.length} registers${r.skipped.length ? ` (not compared: ${r.skipped.join(", ")})` : ""}`);
-  const adopted = r.adoptedCounterReads ? `, ${r.adoptedCounterReads} counter reads adopted from the reference` : "";
+  const adopted = (r.adoptedCounterReads ? `, ${r.adoptedCounterReads} counter reads adopted from the reference` : "") +
+    (r.adoptedExceptionEntryFlags ? `, NZCV taken from the reference at ${r.adoptedExceptionEntryFlags} exception entries` : "");
   const rate = `${r.steps} steps in ${(r.elapsedMs / 1000).toFixed(2)} s (${Math.round(r.stepsPerSecond)} steps/s${adopted})`;
   switch (r.end) {
     case "max-steps":
@@ -390,7 +412,8 @@ interface CliOptions {
 
 const USAGE = `usage: lockstep -kernel FILE [-icount shift=N] [--max-steps N] [--compare full|pc-only]
                 [--ignore REG,...] [--sys SYSREG,...] [--against rewind|qemu] [--reference replay|live]
-                [--sstep FLAGS] [--history N] [--record-timeout MS] [--no-adopt-counters] [--quiet]`;
+                [--sstep FLAGS] [--history N] [--record-timeout MS] [--no-adopt-counters]
+                [--no-adopt-exception-flags] [--quiet]`;
 
 export function parseLockstepArgs(argv: string[]): CliOptions {
   let kernel: string | undefined;
@@ -438,6 +461,7 @@ export function parseLockstepArgs(argv: string[]): CliOptions {
       case "--sstep": qemu.sstep = count(value(i++, a), a); break;
       case "--record-timeout": qemu.recordTimeoutMs = count(value(i++, a), a); break;
       case "--no-adopt-counters": lockstep.adoptCounterReads = false; break;
+      case "--no-adopt-exception-flags": lockstep.adoptExceptionEntryFlags = false; break;
       case "--quiet": case "-q": quiet = true; break;
       case "--help": case "-h": throw new LockstepError(USAGE);
       default: throw new LockstepError(`unknown option ${JSON.stringify(a)}\n${USAGE}`);

@@ -94,6 +94,39 @@ test("an unmasked IRQ is taken at the step boundary as one step; a masked one wa
   assert.equal(m.clock.icount, 3);
 });
 
+test("exception entry keeps NZCV (Arm ARM AArch64.TakeException) and saves them in SPSR", () => {
+  const m = new TestMachine().code(daifclr(2), NOP);
+  m.setNzcv(0b0110);
+  m.cpu.irqLine = true;
+  m.run(2); // MSR DAIFClr, then the IRQ
+  assert.equal(m.pc, BigInt(RAM_BASE + 0x280));
+  assert.equal(m.nzcv, 0b0110); // unchanged: TakeException writes EL, SP, SS, DAIF, IL but not NZCV
+  assert.equal(m.cpu.sys.spsrEl1, 0x60000345); // NZCV=0110, I unmasked, EL1h
+});
+
+test("taking an interrupt is one step but no virtual time passes (QEMU's icount counts instructions only)", () => {
+  const cntvct = sysregKey(3, 3, 14, 0, 2);
+  const m = new TestMachine().code(mrs(0, cntvct), daifclr(2), NOP);
+  m.bus.write32(RAM_BASE + 0x280, mrs(1, cntvct)); // the IRQ vector reads the counter again
+  m.run(2);
+  m.cpu.irqLine = true;
+  const ticks = m.clock.ticks;
+  m.run(1); // the IRQ
+  assert.equal(m.pc, BigInt(RAM_BASE + 0x280));
+  assert.equal(m.clock.icount, 3);
+  assert.equal(m.clock.ticks, ticks);
+  m.run(1);
+  assert.equal(m.x(1) - m.x(0), 16n); // two instructions after the first read, 8 each at shift 7
+  // The burst loop (the run loop's fast path) counts the same way.
+  const b = new TestMachine().code(mrs(0, cntvct), daifclr(2), NOP);
+  b.bus.write32(RAM_BASE + 0x280, mrs(1, cntvct));
+  b.interp.runBurst(2);
+  b.cpu.irqLine = true;
+  assert.equal(b.interp.runBurst(2), 2);
+  assert.equal(b.clock.icount, 4);
+  assert.equal(b.x(1) - b.x(0), 16n);
+});
+
 test("WFI halts until an interrupt is pending, even a masked one", () => {
   const m = new TestMachine().code(daifset(2), WFI, NOP);
   m.run(2);

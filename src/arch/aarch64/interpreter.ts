@@ -6,6 +6,8 @@
 //     load, SVC, an undefined encoding and a prefetch abort on the fetch itself all count as one step).
 // A WFI that finds nothing to do counts one step and leaves the CPU halted; a halted CPU executes no steps
 // until an interrupt is pending (the board moves virtual time to the next deadline meanwhile).
+// Taking an interrupt is a step but no virtual time passes in it: QEMU's icount clock counts executed
+// instructions only, and guests that read the counter after an interrupt must see the same value as under it.
 
 import { PAGE_BITS, PAGE_SIZE } from "../../core/memory.js";
 import { AccessKind, Cpu, EXCEPTION_TAKEN, VectorKind, WATCH_STOP } from "./cpu.js";
@@ -46,6 +48,7 @@ export class Interpreter {
       c.pcLo = c.nextLo;
       c.pcHi = c.nextHi;
       c.clock.icount++;
+      c.clock.idleTicks--; // a step, but not an instruction: virtual time stands still (see the header)
       return true;
     }
     const pcLo = c.pcLo;
@@ -98,6 +101,7 @@ export class Interpreter {
         c.pcLo = c.nextLo;
         c.pcHi = c.nextHi;
         clock.icount++;
+        clock.idleTicks--; // a step, but not an instruction: virtual time stands still (see the header)
         done++;
         continue;
       }

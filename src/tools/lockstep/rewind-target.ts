@@ -9,6 +9,9 @@ const u64 = (lo: number, hi: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>
 export class RewindTarget implements LockstepTarget {
   readonly machine: VirtMachine;
   private output = "";
+  /** PC and PSTATE before the last `run` of the last step (what an exception taken in it saves). */
+  private pcBefore = 0n;
+  private pstateBefore = 0;
 
   constructor(opts: RewindTargetOptions) {
     const shift = /shift=(\d+)/.exec(opts.icount)?.[1] ?? (/^\d+$/.test(opts.icount) ? opts.icount : "7");
@@ -29,11 +32,43 @@ export class RewindTarget implements LockstepTarget {
 
   step(): StepStatus {
     const m = this.machine;
+    this.noteStateBefore();
     let reason = m.run(m.clock.icount + 1);
     // QEMU's gdbstub does not report a step that halts in WFI until the CPU has woken and run the next
     // instruction; Rewind counts WFI as a step of its own. Mirror QEMU here so the two stay comparable.
-    if (reason === "limit" && m.cpu.halted) reason = m.run(m.clock.icount + 1);
+    if (reason === "limit" && m.cpu.halted) {
+      this.noteStateBefore();
+      reason = m.run(m.clock.icount + 1);
+    }
     return reason === "poweroff" || reason === "stuck" ? "exited" : "running";
+  }
+
+  private noteStateBefore(): void {
+    const c = this.machine.cpu;
+    this.pcBefore = u64(c.pcLo, c.pcHi);
+    this.pstateBefore = c.pstate;
+  }
+
+  /**
+   * Did the last step enter an exception? Judged from what AArch64.TakeException leaves behind: EL1 on SP_EL1,
+   * D, A, I, F masked, PC on one of the 16 vectors of VBAR_EL1, SPSR_EL1 = the PSTATE before the step and
+   * ELR_EL1 = the PC before it (interrupts, faults) or the next one (SVC, HVC).
+   */
+  private enteredException(): boolean {
+    const c = this.machine.cpu;
+    const s = c.sys;
+    if (c.el !== 1 || c.spsel !== 1 || c.daif !== 0xf || s.spsrEl1 >>> 0 !== this.pstateBefore) return false;
+    const offset = u64(c.pcLo, c.pcHi) - (u64(s.vbarEl1Lo, s.vbarEl1Hi) & ~0x7ffn);
+    if (offset < 0n || offset >= 0x800n || offset % 0x80n !== 0n) return false;
+    const elr = u64(s.elrEl1Lo, s.elrEl1Hi);
+    return elr === this.pcBefore || elr === this.pcBefore + 4n;
+  }
+
+  /** See LockstepTarget.adoptExceptionEntryFlags: QEMU zeroes NZCV on exception entry, Rewind keeps them. */
+  adoptExceptionEntryFlags(nzcv: number): boolean {
+    if (!this.enteredException()) return false;
+    this.machine.cpu.nzcv = nzcv;
+    return true;
   }
 
   registers(): RegisterSnapshot {

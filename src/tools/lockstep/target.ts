@@ -59,6 +59,14 @@ export interface LockstepTarget {
    * Optional.
    */
   adoptCounterRead?(register: string, value: bigint): MaybePromise<void>;
+  /**
+   * The reference's step just entered an exception and its PSTATE.{N,Z,C,V} differ from the target's only
+   * because QEMU clears them on AArch64 exception entry (`arm_cpu_do_interrupt_aarch64` writes PSTATE =
+   * DAIF | mode), whereas the Arm ARM's AArch64.TakeException leaves them unchanged. If the target's last step
+   * did enter an exception, set its NZCV to `nzcv` (bits 3..0 = N,Z,C,V) and return true; otherwise change
+   * nothing and return false (the difference is then a real divergence). Optional.
+   */
+  adoptExceptionEntryFlags?(nzcv: number): MaybePromise<boolean>;
   /** Everything the guest wrote to its first serial port so far. Optional. */
   serialOutput?(): string;
   close(): MaybePromise<void>;
@@ -73,6 +81,16 @@ export interface RewindTargetOptions {
   cpu: string;
   /** A device tree file both sides load (`-dtb`), so guests that read it see the same bytes. */
   dtb?: string;
+}
+
+/**
+ * Whether the only difference after a step is QEMU's clearing of NZCV on exception entry: the reference's CPSR
+ * differs from the target's in N, Z, C, V alone, its NZCV is 0000 and D, A, I, F are all masked (as on entry to
+ * any exception vector). Whether the step really entered an exception is for the target to confirm.
+ */
+export function isExceptionEntryFlagsDifference(reference: RegisterSnapshot, target: RegisterSnapshot): boolean {
+  const xor = (reference.cpsr ^ target.cpsr) >>> 0;
+  return xor !== 0 && (xor & 0x0fffffff) === 0 && reference.cpsr >>> 28 === 0 && (reference.cpsr & 0x3c0) === 0x3c0;
 }
 
 /** Register names in comparison order: x0..x30, sp, pc, cpsr, v0..v31, fpsr, fpcr, then system registers. */

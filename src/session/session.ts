@@ -187,6 +187,9 @@ export class MachineSession implements DebugSession {
     return this.exclusive(async () => {
       this.setRunning();
       try {
+        // Start on the next turn of the event loop, so whoever asked (QMP's cont) can answer before a short run
+        // already stops.
+        await yieldToHost();
         // Resuming from a breakpoint: execute its instruction first, then stop at breakpoints again.
         const fromWatch = this.resumingFromWatch();
         if (this.breakpointAtPc() || fromWatch) {

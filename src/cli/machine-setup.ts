@@ -121,7 +121,6 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       mode,
       record: writer ? new RecordingSink(writer, () => ({ icount: machine.clock.icount, ticks: machine.clock.ticks })) : undefined,
       replay: reading ? replaySource(reading, o.replay.file!) : undefined,
-      noReboot: o.noReboot,
     });
     const prepared: PreparedMachine = { machine, session, writer, drives, close: closeDrives };
     if (reading) {

@@ -3,7 +3,8 @@
 
 import type { VirtualClock } from "./clock.js";
 import type { Stateful } from "./state.js";
-import { decodeState, digestBytes, encodeState, loadSections, saveSections, sectionDigests, type StateFields, type StateValue } from "./state.js";
+import { Ram } from "./memory.js";
+import { decodeState, digestBytes, encodeState, loadSections, saveSections, type StateFields, type StateValue } from "./state.js";
 
 export type StopReason =
   /** Reached the icount limit given to run(). */
@@ -50,32 +51,27 @@ export function machineDigest(m: Machine): string {
   return digestBytes(saveMachine(m));
 }
 
-/** Digests per part, so a mismatch can be reported as "gicv2 differs". */
-export function machinePartDigests(m: Machine): Map<string, string> {
-  return sectionDigests(saveSections(m.stateParts));
-}
-
 /** RAM regions digested separately in divergence digests, so a report can say where memory differs. */
 const RAM_REGION = 16 << 20;
 /** Detail digests are truncated: they only locate a difference; the whole-machine digest stays full SHA-256. */
 const DETAIL_HEX = 16;
 
 /**
- * Digests fine enough to say *what* differs when two machines diverge: every part, every top-level field of
- * the non-RAM parts ("cpu0.xlo", "gic@8000000.pending"), and RAM per 16 MiB ("ram@0x41000000"), each
- * truncated to 64 bits. Keys are stable for a given machine, so recordings can store them per chunk once.
+ * Digests fine enough to say *what* differs when two machines diverge: every non-RAM part, its top-level
+ * fields ("cpu0.xlo", "gic@8000000.pending"), and RAM per 16 MiB ("ram@0x41000000"), each truncated to
+ * 64 bits. Keys are stable for a given machine, so recordings can store them per chunk once.
  */
 export function machineDetailDigests(m: Machine): Map<string, string> {
   const out = new Map<string, string>();
-  for (const section of saveSections(m.stateParts)) {
-    out.set(section.name, digestBytes(encodeState([section])).slice(0, DETAIL_HEX));
-    if (section.name === "ram") {
-      const ram = (m as unknown as { ram?: { bytes: Uint8Array; base: number } }).ram;
-      if (!ram) continue;
-      for (let off = 0; off < ram.bytes.length; off += RAM_REGION)
-        out.set(`ram@0x${(ram.base + off).toString(16)}`, digestBytes(ram.bytes.subarray(off, Math.min(off + RAM_REGION, ram.bytes.length))).slice(0, DETAIL_HEX));
+  for (const part of m.stateParts) {
+    if (part instanceof Ram) {
+      // RAM is located per region only: encoding the whole section as well would hash it twice.
+      for (let off = 0; off < part.bytes.length; off += RAM_REGION)
+        out.set(`ram@0x${(part.base + off).toString(16)}`, digestBytes(part.bytes.subarray(off, Math.min(off + RAM_REGION, part.bytes.length))).slice(0, DETAIL_HEX));
       continue;
     }
+    const [section] = saveSections([part]);
+    out.set(section.name, digestBytes(encodeState([section])).slice(0, DETAIL_HEX));
     addFieldDigests(out, section.name, section.fields, 0);
   }
   return out;

@@ -69,11 +69,6 @@ export class CheckpointStore {
     return this.list.find((c) => c.icount > icount);
   }
 
-  has(icount: number, ticks: number): boolean {
-    const c = this.atOrBefore(icount, ticks);
-    return c !== undefined && c.icount === icount && c.ticks === ticks;
-  }
-
   /** Captures the machine now (at a step boundary). The first capture stores every non-zero page. */
   capture(icount: number, ticks: number, extra: number): Checkpoint {
     const existing = this.atOrBefore(icount, ticks);

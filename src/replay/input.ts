@@ -83,19 +83,6 @@ export class InputRouter {
     return this.events[this.next];
   }
 
-  /** Replay: restart delivery from the first event at or after (icount, ticks) (checkpoint restore). */
-  seekReplay(icount: number, ticks: number): void {
-    let lo = 0;
-    let hi = this.events.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const e = this.events[mid];
-      if (e.icount < icount || (e.icount === icount && e.ticks < ticks)) lo = mid + 1;
-      else hi = mid;
-    }
-    this.next = lo;
-  }
-
   /** Replay: continue delivery from event index `index` (a position saved with a checkpoint). */
   seekReplayIndex(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index > this.events.length) throw new Error(`bad replay position ${index}`);

@@ -4,7 +4,7 @@
 
 import { EventEmitter } from "node:events";
 import { differingDetails, machineDetailDigests, machineDigest, type StopReason } from "../core/machine.js";
-import { CheckpointStore } from "../replay/checkpoints.js";
+import { CheckpointStore, type Checkpoint } from "../replay/checkpoints.js";
 import { InputRouter, ReplayDivergence, type InputMode, type LoggedInput } from "../replay/input.js";
 import {
   ReplayReadOnlyError,
@@ -56,8 +56,6 @@ export interface SessionOptions {
   checkpointBudget?: number;
   /** Live/record: instructions per slice before yielding to the host event loop. */
   slice?: number;
-  /** A reset from the guest stops the session instead of rebooting (-no-reboot). */
-  noReboot?: boolean;
 }
 
 interface Breakpoint {
@@ -481,7 +479,7 @@ export class MachineSession implements DebugSession {
           case "reset":
             return { kind: "poweroff" };
           case "stuck":
-            return { kind: "stuck", message: (m as unknown as { stuckReason?: string }).stuckReason ?? "the guest cannot make progress" };
+            return { kind: "stuck", message: m.stuckReason || "the guest cannot make progress" };
           case "idle":
             if (this.mode === "replay") {
               const ev = this.inputs.peekReplay();
@@ -616,8 +614,8 @@ export class MachineSession implements DebugSession {
     }
   }
 
-  private restore(cp: { icount: number; ticks: number; extra: number }): void {
-    this.checkpoints!.restore(cp as never);
+  private restore(cp: Checkpoint): void {
+    this.checkpoints!.restore(cp);
     this.inputs.seekReplayIndex(cp.extra);
     const marks = this.replay!.digests;
     this.nextMarkIndex = 0;

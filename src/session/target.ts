@@ -29,6 +29,8 @@ export interface SessionMachine extends Machine {
   readonly debug: CpuDebug;
   /** Input channels in a fixed order (serial receive, ...). */
   inputChannels(): InputChannel[];
+  /** Why the guest is stuck, after run() returned "stuck". */
+  readonly stuckReason: string;
   /** Host-requested reset (QMP system_reset). */
   systemReset(): void;
   /** Every state part except RAM (checkpoints store RAM by page). */

@@ -29,50 +29,12 @@ export class Interpreter {
     this.decoder = a64Decoder();
   }
 
-  /** True when an interrupt would be taken at the next step boundary. */
-  interruptPending(): boolean {
-    const c = this.cpu;
-    return (c.irqLine && (c.daif & 2) === 0) || (c.fiqLine && (c.daif & 1) === 0);
-  }
-
-  /** Executes one step. Returns false if the CPU is halted in WFI with no interrupt to wake it (no step taken). */
+  /**
+   * Executes one step. Returns false if the CPU is halted in WFI with no interrupt to wake it (no step taken).
+   * A watchpoint that stops before the instruction also returns true, with cpu.debugStop set.
+   */
   step(): boolean {
-    const c = this.cpu;
-    if (c.halted) {
-      if (!c.irqLine && !c.fiqLine) return false;
-      c.halted = false;
-    }
-    if (this.interruptPending()) {
-      const fiq = c.fiqLine && (c.daif & 1) === 0;
-      c.enterException(fiq ? VectorKind.Fiq : VectorKind.Irq, c.pcLo, c.pcHi);
-      c.pcLo = c.nextLo;
-      c.pcHi = c.nextHi;
-      c.clock.icount++;
-      c.clock.idleTicks--; // a step, but not an instruction: virtual time stands still (see the header)
-      return true;
-    }
-    const pcLo = c.pcLo;
-    const pcHi = c.pcHi;
-    const sum = pcLo + 4;
-    c.nextLo = sum >>> 0;
-    c.nextHi = sum > 0xffffffff ? (pcHi + 1) >>> 0 : pcHi;
-    c.clock.icount++; // counted before it executes, as in runBurst
-    try {
-      const exec = this.fetch(pcLo, pcHi);
-      if (c.watchHook !== null) c.undoLog.length = 0;
-      exec(c);
-    } catch (e) {
-      if (e === WATCH_STOP) {
-        c.undoStores();
-        c.clock.icount--;
-        c.debugStop = true;
-        return true;
-      }
-      if (e !== EXCEPTION_TAKEN) throw e;
-    }
-    c.pcLo = c.nextLo;
-    c.pcHi = c.nextHi;
-    return true;
+    return this.runBurst(1) === 1 || this.cpu.debugStop;
   }
 
   /**

@@ -118,7 +118,7 @@ test("a QMP conversation with QEMU 7.2 and with Rewind: same shapes, errors and 
   const ours = await unixChardev("rewind");
   const monitor = attachQmp(ours.backend, session, { name: "interop", log: () => {} });
   try {
-    for (let i = 0; i < 500 && !fs.existsSync(qemuSock); i++) await sleep(10);
+    for (let i = 0; i < 3000 && !fs.existsSync(qemuSock); i++) await sleep(10); // QEMU may start slowly while other tests load both cores
     assert.ok(fs.existsSync(qemuSock), "QEMU did not create its QMP socket");
     const reference = await converse({ path: qemuSock });
     const rewind = await converse(ours.where as { path: string });

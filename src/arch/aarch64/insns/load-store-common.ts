@@ -79,7 +79,7 @@ const st8Zr: Access = (c, _t, lo, hi) => c.write8(lo, hi, 0);
 // ---- FP/SIMD accessors: check CPACR first, then access, then write the whole 128-bit register ---------------
 
 /** Writes the low 64 bits of V[t] and zeroes the rest, as every scalar FP/SIMD load does. */
-function setVLow(c: Parameters<Access>[0], t: number, lo: number, hi: number): void {
+export function setVLow(c: Parameters<Access>[0], t: number, lo: number, hi: number): void {
   const r = c.vregs;
   const i = t << 2;
   r[i] = lo;

@@ -14,7 +14,7 @@ import type { Cpu } from "../cpu.js";
 import type { Exec, Fields, InsnSpec } from "../decoder.js";
 import { sext } from "../decoder.js";
 import { addSigned, baseImm, ea } from "../address.js";
-import { baseName, gprName } from "./load-store-common.js";
+import { baseName, gprName, setVLow } from "./load-store-common.js";
 
 /** Transfers a pair at (lo, hi); lo unsigned, hi int32. */
 type PairAccess = (c: Cpu, t: number, t2: number, lo: number, hi: number) => void;
@@ -81,13 +81,8 @@ const ldpS: PairAccess = (c, t, t2, lo, hi) => {
   const a = c.read32(lo, hi);
   const s = lo + 4;
   const b = c.read32(s >>> 0, s > 0xffffffff ? hi + 1 : hi);
-  const r = c.vregs;
-  let i = t << 2;
-  r[i] = a;
-  r[i + 1] = r[i + 2] = r[i + 3] = 0;
-  i = t2 << 2;
-  r[i] = b;
-  r[i + 1] = r[i + 2] = r[i + 3] = 0;
+  setVLow(c, t, a, 0);
+  setVLow(c, t2, b, 0);
 };
 const ldpD: PairAccess = (c, t, t2, lo, hi) => {
   c.checkFpEnabled();
@@ -95,15 +90,8 @@ const ldpD: PairAccess = (c, t, t2, lo, hi) => {
   const ah = c.hi;
   const s = lo + 8;
   const b = c.read64(s >>> 0, s > 0xffffffff ? hi + 1 : hi);
-  const r = c.vregs;
-  let i = t << 2;
-  r[i] = a;
-  r[i + 1] = ah;
-  r[i + 2] = r[i + 3] = 0;
-  i = t2 << 2;
-  r[i] = b;
-  r[i + 1] = c.hi;
-  r[i + 2] = r[i + 3] = 0;
+  setVLow(c, t, a, ah);
+  setVLow(c, t2, b, c.hi);
 };
 const ldpQ: PairAccess = (c, t, t2, lo, hi) => {
   c.checkFpEnabled();

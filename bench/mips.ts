@@ -28,7 +28,7 @@ function runRewind(kernelPath: string): { icount: number; seconds: number; outpu
     log: (l) => process.stderr.write(`rewind: ${l}\n`),
   });
   const t0 = process.hrtime.bigint();
-  const reason = m.run(Number.MAX_SAFE_INTEGER);
+  const reason = m.run({ icount: Number.MAX_SAFE_INTEGER, ticks: 0 });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (reason !== "poweroff") throw new Error(`guest stopped: ${reason}`);
   return { icount: m.clock.icount, seconds, output };

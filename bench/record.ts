@@ -57,7 +57,7 @@ async function rewindRuns(kernel: string, dir: string, repeats: number): Promise
   for (let i = 0; i < repeats; i++) {
     let m = machine(kernel);
     let t0 = process.hrtime.bigint();
-    const reason = m.run(Number.MAX_SAFE_INTEGER);
+    const reason = m.run({ icount: Number.MAX_SAFE_INTEGER, ticks: 0 });
     plain.push(seconds(t0));
     if (reason !== "poweroff") throw new Error(`rewind: the guest stopped with ${reason}`);
     instructions = m.clock.icount;
@@ -194,7 +194,7 @@ async function qemuEchoRecording(dir: string, name: string, lines: string[]): Pr
 export async function benchRecord(guest = "compute.elf", repeats = 3): Promise<void> {
   const kernel = guestPath(guest);
   await withTempDir("rewind-bench-record-", async (dir) => {
-    machine(guestPath("compute-small.elf")).run(Number.MAX_SAFE_INTEGER); // warm up the JIT
+    machine(guestPath("compute-small.elf")).run({ icount: Number.MAX_SAFE_INTEGER, ticks: 0 }); // warm up the JIT
     const rw = await rewindRuns(kernel, dir, repeats);
     const n = rw.instructions;
     const mips = (s: number) => n / s / 1e6;

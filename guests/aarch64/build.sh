@@ -59,6 +59,8 @@ build() {
     compute-small) guest compute-small compute.c -O2 -DCOMPUTE_ROUNDS=4 ;;
     ticks)         guest ticks ticks.c -O2 ;;
     echo)          guest echo echo.c -O2 ;;
+    busy)          guest busy busy.c -O2 ;;
+    busy-gic)      guest busy-gic busy-gic.c -O2 ;;
     buggy)         guest buggy buggy.c -O0 ;; # -O0: every variable lives in memory, easy to debug
     *) echo "build.sh: unknown guest '$1'" >&2; exit 2 ;;
   esac
@@ -66,6 +68,6 @@ build() {
 
 # ./build.sh             builds every guest
 # ./build.sh hello ticks builds just those
-for g in ${@:-hello compute compute-small ticks echo buggy}; do
+for g in ${@:-hello compute compute-small ticks echo busy busy-gic buggy}; do
   build "$g"
 done

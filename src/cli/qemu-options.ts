@@ -158,7 +158,10 @@ const COMMON_OPTIONS: Opt[] = [
   {
     names: ["icount"],
     arg: "[shift=N|auto][,align=on|off][,sleep=on|off][,rr=record|replay,rrfile=FILE[,rrsnapshot=NAME]]",
-    help: "count instructions: virtual time is 2^N ns per instruction; rr= records or replays the run",
+    help:
+      "count instructions: virtual time is 2^N ns per instruction; rr= records or replays the run; " +
+      "sleep=on|off is accepted, but Rewind always behaves as sleep=off: a CPU idle in WFI jumps virtual time " +
+      "to the next timer deadline, it never waits for the host clock",
     apply: (p, arg, opt) => p.icountOpt(arg!, opt),
   },
   { names: ["net"], arg: "none", help: "networking (only none)", apply: (p, arg) => p.netOpt(arg!) },

@@ -51,6 +51,8 @@ export class VirtualClock implements Stateful {
   /** The earliest armed deadline in ticks, or Infinity. Checked by the run loop after every step. */
   nextDeadline = Infinity;
   private readonly timers: Timer[] = [];
+  /** Called when a deadline is armed or moved earlier than the earliest one before (the run loop ends its burst). */
+  onEarlierDeadline: () => void = () => {};
 
   constructor(readonly shift: number) {
     if (!Number.isInteger(shift) || shift < 0 || shift > 10) throw new RangeError(`icount shift ${shift} out of range 0..10`);
@@ -77,7 +79,15 @@ export class VirtualClock implements Stateful {
   reschedule(): void {
     let next = Infinity;
     for (const t of this.timers) if (t.deadline >= 0 && t.deadline < next) next = t.deadline;
+    const earlier = next < this.nextDeadline;
     this.nextDeadline = next;
+    if (earlier) this.onEarlierDeadline();
+  }
+
+  /** Counts a step that took an interrupt: a step, but no instruction ran, so virtual time stands still. */
+  countInterruptStep(): void {
+    this.icount++;
+    this.idleTicks--;
   }
 
   /** Fires every timer whose deadline has passed, in deadline order then creation order (deterministic). */

@@ -1,13 +1,14 @@
 // What every board offers the layers above it (session, replay, front ends): a clock, its state parts, and a
-// run loop that stops at an exact icount. Nothing here knows an architecture.
+// run loop that stops at an exact position. Nothing here knows an architecture.
 
 import type { VirtualClock } from "./clock.js";
+import type { Position } from "./position.js";
 import type { Stateful } from "./state.js";
 import { Ram } from "./memory.js";
 import { decodeState, digestBytes, encodeState, loadSections, saveSections, type StateFields, type StateValue } from "./state.js";
 
 export type StopReason =
-  /** Reached the icount limit given to run(). */
+  /** Reached the position given to run(). */
   | "limit"
   /** The guest powered the machine off (PSCI SYSTEM_OFF, ACPI, ...). */
   | "poweroff"
@@ -27,10 +28,10 @@ export interface Machine {
   /** Every guest-visible part, in a fixed order (the order of saved sections). */
   readonly stateParts: readonly Stateful[];
   /**
-   * Runs until the first step boundary where clock.icount >= icountLimit and clock.ticks >= ticksLimit (due
-   * timers at that boundary have fired), or until something stops it first.
+   * Runs until the first step boundary at or after `until` (due timers at that boundary have fired), or until
+   * something stops it first (core/run-loop.ts).
    */
-  run(icountLimit: number, ticksLimit?: number): StopReason;
+  run(until: Position): StopReason;
   /** Asks a running run() to return at the next step boundary. */
   requestStop(): void;
   /** The guest program counter, for front ends (as an unsigned 64-bit value). */

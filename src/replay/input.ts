@@ -94,6 +94,18 @@ export class InputRouter {
     return this.next;
   }
 
+  /**
+   * Live and record: delivers one unit now, at the current step boundary (the machine is stopped there), and
+   * logs it while recording. For host actions that must take effect at once: debugger writes, resets.
+   */
+  inject(kind: number, payload: Uint8Array): void {
+    if (this.mode === "replay") throw new Error("host input cannot change a replayed machine");
+    const ch = this.channels.get(kind);
+    if (!ch) throw new Error(`no input channel of kind ${kind}`);
+    ch.deliver(payload);
+    if (this.mode === "record") this.onLogged({ icount: this.clock.icount, ticks: this.clock.ticks, kind, payload });
+  }
+
   /** Delivers what the guest sees at this step boundary. Call after the machine stopped at a boundary. */
   pump(): void {
     if (this.mode === "replay") return this.pumpReplay();

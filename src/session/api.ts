@@ -40,17 +40,8 @@ export interface ReplayInfo {
   icount: number;
 }
 
-/** One register as a debugger sees it (GDB target description terms). */
-export interface RegisterInfo {
-  name: string;
-  bitsize: number;
-  /** GDB register number (QEMU's numbering: aarch64 pc = 32). */
-  regnum: number;
-  type: string;
-  group?: string;
-  /** Target-description feature this register belongs to, e.g. "org.gnu.gdb.aarch64.core". */
-  feature: string;
-}
+export type { RegisterInfo } from "../core/debug.js";
+import type { RegisterInfo } from "../core/debug.js";
 
 export class SessionError extends Error {
   override name = "SessionError";

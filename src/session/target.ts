@@ -5,24 +5,9 @@ import type { Machine } from "../core/machine.js";
 import type { Ram } from "../core/memory.js";
 import type { Stateful } from "../core/state.js";
 import type { InputChannel } from "../replay/input.js";
-import type { RegisterInfo } from "./api.js";
+import type { CpuDebug } from "../core/debug.js";
 
-export interface CpuDebug {
-  readonly arch: "aarch64" | "x86_64";
-  registers(): readonly RegisterInfo[];
-  readRegister(regnum: number): Uint8Array | undefined;
-  writeRegister(regnum: number, value: Uint8Array): boolean;
-  /** Guest virtual address -> physical address without side effects, or undefined when unmapped. */
-  translate(addr: bigint): number | undefined;
-  /** Enables breakpoint checks before each instruction (null disables them: the fast path). */
-  setBreakpoints(addrs: readonly bigint[] | null): void;
-  /** The PC (unsigned). */
-  pc(): bigint;
-  /** Called after every data access while set; the hook may call `stopAfterStep()`. */
-  setWatchHook(hook: ((addr: bigint, size: number, isWrite: boolean) => void) | null): void;
-  /** Ends the current step burst and makes the run loop return "debug". */
-  stopAfterStep(): void;
-}
+export type { CpuDebug } from "../core/debug.js";
 
 export interface SessionMachine extends Machine {
   readonly ram: Ram;
@@ -38,4 +23,6 @@ export interface SessionMachine extends Machine {
   /** Physical memory read for the debugger. */
   readPhysical(pa: number, length: number): Uint8Array;
   writePhysical(pa: number, data: Uint8Array): void;
+  /** Whether [pa, pa + length) is RAM (debugger writes go to RAM only). */
+  isRam(pa: number, length: number): boolean;
 }

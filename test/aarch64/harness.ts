@@ -48,7 +48,7 @@ export class TestMachine {
   }
 
   run(steps = 1): this {
-    for (let i = 0; i < steps; i++) this.interp.step();
+    for (let i = 0; i < steps; i++) this.interp.runBurst(1);
     return this;
   }
 

@@ -43,7 +43,7 @@ export interface Recorded extends GuestMachine {
   writer: RecordingWriter;
 }
 
-export function recordSession(guest: string, file: string, opts: { digestInterval?: number } = {}): Recorded {
+export function recordSession(guest: string, file: string, opts: { digestInterval?: number; slice?: number } = {}): Recorded {
   const g = newMachine(guest);
   const writer = RecordingWriter.create(file, { config: config(guest) });
   const session = new MachineSession({
@@ -51,14 +51,25 @@ export function recordSession(guest: string, file: string, opts: { digestInterva
     mode: "record",
     record: new RecordingSink(writer, () => ({ icount: g.machine.clock.icount, ticks: g.machine.clock.ticks })),
     digestInterval: opts.digestInterval,
+    slice: opts.slice,
   });
   return { ...g, session, writer };
 }
 
-export function replaySession(guest: string, file: string, opts: { checkpointInterval?: number } = {}): GuestMachine & { session: MachineSession } {
+export function replaySession(
+  guest: string,
+  file: string,
+  opts: { checkpointInterval?: number; slice?: number } = {},
+): GuestMachine & { session: MachineSession } {
   const g = newMachine(guest);
   const rec = RecordingReader.open(file);
-  const session = new MachineSession({ machine: g.machine, mode: "replay", replay: replaySource(rec, file), checkpointInterval: opts.checkpointInterval });
+  const session = new MachineSession({
+    machine: g.machine,
+    mode: "replay",
+    replay: replaySource(rec, file),
+    checkpointInterval: opts.checkpointInterval,
+    slice: opts.slice,
+  });
   return { ...g, session };
 }
 

@@ -87,7 +87,7 @@ test("a recording with an altered input is reported as diverged at the first dig
   const ev = await rep.session.cont();
   assert.equal(ev.kind, "diverged");
   const firstMarkAfter = original.digests.find((d) => d.icount > events[victim].icount)!;
-  assert.match((ev as { message: string }).message, new RegExp(`at icount ${firstMarkAfter.icount}:`));
+  assert.match((ev as { message: string }).message, new RegExp(`at icount ${firstMarkAfter.icount} \\(time ${firstMarkAfter.ticks}\\): `));
   // The report names the fields and the RAM regions that differ.
   assert.match((ev as { message: string }).message, /(pl011@9000000\.[a-zA-Z]+|ram@0x4[0-9a-f]{7}|cpu0\.[a-zA-Z]+)(, |$| differ)/);
 });

@@ -20,6 +20,7 @@ import {
   type StateFields,
   type Stateful,
 } from "../../core/state.js";
+import { STOP_BEFORE_ACCESS } from "../../core/debug.js";
 import { SystemRegisters } from "./sysregs.js";
 import { Mmu } from "./mmu.js";
 import type { Exec } from "./decoder.js";
@@ -27,7 +28,7 @@ import type { Exec } from "./decoder.js";
 /** Thrown (a single preallocated object, so throwing is cheap) after an exception has been entered. */
 export const EXCEPTION_TAKEN = { exceptionTaken: true } as const;
 /** Thrown by a watchpoint hook to stop before the current instruction (see Cpu.watchHook). */
-export const WATCH_STOP = { watchStop: true } as const;
+export const WATCH_STOP = STOP_BEFORE_ACCESS;
 
 export const enum AccessKind {
   Read = 0,
@@ -138,12 +139,20 @@ export class Cpu implements Stateful {
   debugStop = false;
   /**
    * Watchpoint hook, called before every guest data access while set (null on the fast path). It may throw
-   * WATCH_STOP to stop *before* the instruction: the interpreter then undoes the instruction's earlier stores
-   * (undoLog) and leaves PC and icount on it, which is where GDB expects a forward watchpoint stop on AArch64.
+   * WATCH_STOP to stop *before* the instruction: the interpreter then puts back everything the instruction did
+   * (see beginWatchedStep/undoWatchedStep) and leaves PC and icount on it, which is where GDB expects a forward
+   * watchpoint stop on AArch64.
    */
   watchHook: ((lo: number, hi: number, size: number, isWrite: boolean) => void) | null = null;
   /** Stores of the current instruction while watchpoints are active: [physical address, old bytes]. */
   readonly undoLog: [number, Uint8Array][] = [];
+  /** The registers as they were before the current instruction's first access (taken at that access). */
+  private undoRegs: Int32Array | undefined;
+  private undoScalars: number[] = [];
+  /** The current instruction already reached a device (its side effects cannot be taken back). */
+  private deviceTouched = false;
+  /** The last watchpoint stop came after its instruction (an earlier device access could not be undone). */
+  watchStopLate = false;
 
   /** Decoded-instruction cache: one array of 1024 executors per RAM page. */
   readonly codeCache: (Exec[] | undefined)[];
@@ -355,22 +364,70 @@ export class Cpu implements Stateful {
     return this.syncException(lower ? EC.DataAbortLower : EC.DataAbortSame, fsc | wnr, false, [lo, hi]);
   }
 
-  /** Watchpoint check before an access; remembers what a store will overwrite so it can be undone. */
+  /** Called by the interpreter before each instruction while a watch hook is set. */
+  beginWatchedStep(): void {
+    this.undoLog.length = 0;
+    this.undoRegs = undefined;
+    this.deviceTouched = false;
+  }
+
+  /**
+   * Watchpoint check before an access. The first check of an instruction saves the registers (nothing of the
+   * instruction is visible before its first access: the exclusive monitor, base writeback and loaded registers
+   * all change after it); stores remember the bytes they overwrite, so the instruction can be taken back whole.
+   */
   private watched(lo: number, hi: number, pa: number, size: number, isWrite: boolean): void {
-    this.watchHook!(lo, hi, size, isWrite);
-    if (isWrite) {
-      const off = this.bus.ramOffset(pa, size);
-      if (off >= 0) this.undoLog.push([pa, this.bus.ram.bytes.slice(off, off + size)]);
+    if (this.undoRegs === undefined) this.saveUndoRegs();
+    this.callWatchHook(lo, hi, size, isWrite);
+    const off = this.bus.ramOffset(pa, size);
+    if (off < 0) this.deviceTouched = true;
+    else if (isWrite) this.undoLog.push([pa, this.bus.ram.bytes.slice(off, off + size)]);
+  }
+
+  private callWatchHook(lo: number, hi: number, size: number, isWrite: boolean): void {
+    try {
+      this.watchHook!(lo, hi, size, isWrite);
+    } catch (e) {
+      // A device access earlier in this instruction cannot be taken back: finish it and stop after it instead.
+      if (e !== WATCH_STOP || !this.deviceTouched) throw e;
+      this.watchStopLate = true;
+      this.debugStop = true;
+      this.endBurst = true;
     }
   }
 
-  /** Reverts the stores of an instruction stopped by WATCH_STOP (newest first). */
-  undoStores(): void {
+  private saveUndoRegs(): void {
+    const r = new Int32Array(32 + 32 + 128);
+    r.set(this.xlo, 0);
+    r.set(this.xhi, 32);
+    r.set(this.vregs, 64);
+    this.undoRegs = r;
+    this.undoScalars = [this.nzcv, this.fpsr, this.exclusiveAddr, this.exclusiveSize, this.spEl0Lo, this.spEl0Hi, this.spEl1Lo, this.spEl1Hi];
+  }
+
+  /** Takes back the instruction stopped by WATCH_STOP: its stores (newest first) and its register changes. */
+  undoWatchedStep(): void {
     for (let i = this.undoLog.length - 1; i >= 0; i--) {
       const [pa, old] = this.undoLog[i];
       this.bus.ram.load(pa - this.bus.ram.base, old);
     }
     this.undoLog.length = 0;
+    const r = this.undoRegs;
+    if (r !== undefined) {
+      this.xlo.set(r.subarray(0, 32));
+      this.xhi.set(r.subarray(32, 64));
+      this.vregs.set(r.subarray(64));
+      const s = this.undoScalars;
+      this.nzcv = s[0];
+      this.fpsr = s[1];
+      this.exclusiveAddr = s[2];
+      this.exclusiveSize = s[3];
+      this.spEl0Lo = s[4];
+      this.spEl0Hi = s[5];
+      this.spEl1Lo = s[6];
+      this.spEl1Hi = s[7];
+      this.undoRegs = undefined;
+    }
   }
 
   /** A prefetch abort on an exception vector re-enters the same vector forever: tell the board. */
@@ -491,7 +548,11 @@ export class Cpu implements Stateful {
     const first = 0x1000 - (lo & 0xfff);
     const sum = (lo >>> 0) + first;
     const pa2 = this.translate(sum >>> 0, sum > 0xffffffff ? hi + 1 : hi, AccessKind.Read);
-    if (this.watchHook !== null) this.watchHook(lo, hi, size, false);
+    if (this.watchHook !== null) {
+      if (this.undoRegs === undefined) this.saveUndoRegs();
+      this.callWatchHook(lo, hi, size, false);
+      if (this.bus.ramOffset(pa, first) < 0 || this.bus.ramOffset(pa2, size - first) < 0) this.deviceTouched = true;
+    }
     let vlo = 0;
     let vhi = 0;
     try {
@@ -513,13 +574,15 @@ export class Cpu implements Stateful {
     const sum = (lo >>> 0) + first;
     const pa2 = this.translate(sum >>> 0, sum > 0xffffffff ? hi + 1 : hi, AccessKind.Write);
     if (this.watchHook !== null) {
-      this.watchHook(lo, hi, size, true);
+      if (this.undoRegs === undefined) this.saveUndoRegs();
+      this.callWatchHook(lo, hi, size, true);
       for (const [at, len] of [
         [pa, first],
         [pa2, size - first],
       ]) {
         const off = this.bus.ramOffset(at, len);
         if (off >= 0) this.undoLog.push([at, this.bus.ram.bytes.slice(off, off + len)]);
+        else this.deviceTouched = true;
       }
     }
     try {

@@ -1,8 +1,7 @@
 // The debugger's view of the AArch64 CPU for the session: breakpoints checked before each instruction,
 // watchpoints on data accesses, side-effect-free address translation and the GDB register file.
 
-import type { RegisterInfo } from "../../session/api.js";
-import type { CpuDebug } from "../../session/target.js";
+import type { CpuDebug, RegisterInfo } from "../../core/debug.js";
 import type { Cpu } from "./cpu.js";
 import type { Interpreter } from "./interpreter.js";
 
@@ -17,6 +16,8 @@ const TWO32 = 4294967296n;
 
 export class Aarch64Debug implements CpuDebug {
   readonly arch = "aarch64" as const;
+  /** GDB on AArch64 expects a forward watchpoint stop with PC on the accessing instruction, not yet retired. */
+  readonly watchReport = "before" as const;
 
   constructor(
     private readonly cpu: Cpu,
@@ -59,7 +60,12 @@ export class Aarch64Debug implements CpuDebug {
   }
 
   setWatchHook(hook: ((addr: bigint, size: number, isWrite: boolean) => void) | null): void {
+    if (hook) this.cpu.watchStopLate = false;
     this.cpu.watchHook = hook ? (lo, hi, size, isWrite) => hook(BigInt(hi >>> 0) * TWO32 + BigInt(lo >>> 0), size, isWrite) : null;
+  }
+
+  lastWatchStopAfterAccess(): boolean {
+    return this.cpu.watchStopLate;
   }
 
   stopAfterStep(): void {

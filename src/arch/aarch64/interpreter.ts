@@ -9,14 +9,15 @@
 // Taking an interrupt is a step but no virtual time passes in it: QEMU's icount clock counts executed
 // instructions only, and guests that read the counter after an interrupt must see the same value as under it.
 
-import { PAGE_BITS, PAGE_SIZE } from "../../core/memory.js";
+import type { ExecutionEngine } from "../../core/engine.js";
+import { PAGE_BITS } from "../../core/memory.js";
 import { AccessKind, Cpu, EXCEPTION_TAKEN, VectorKind, WATCH_STOP } from "./cpu.js";
 import type { Decoder, Exec } from "./decoder.js";
 import { a64Decoder } from "./insns/index.js";
 
 const WORDS_PER_PAGE = 1 << (PAGE_BITS - 2);
 
-export class Interpreter {
+export class Interpreter implements ExecutionEngine {
   readonly decoder: Decoder;
   private readonly reportedUndefined = new Set<number>();
   /** Breakpoints by the low 32 bits of their address (null: none, the fast path); `breakpointAt` confirms. */
@@ -29,23 +30,30 @@ export class Interpreter {
     this.decoder = a64Decoder();
   }
 
-  /**
-   * Executes one step. Returns false if the CPU is halted in WFI with no interrupt to wake it (no step taken).
-   * A watchpoint that stops before the instruction also returns true, with cpu.debugStop set.
-   */
-  step(): boolean {
-    return this.runBurst(1) === 1 || this.cpu.debugStop;
+  endBurst(): void {
+    this.cpu.endBurst = true;
+  }
+
+  waitingForInterrupt(): boolean {
+    const c = this.cpu;
+    return c.halted && !c.irqLine && !c.fiqLine;
+  }
+
+  takeDebugStop(): boolean {
+    if (!this.cpu.debugStop) return false;
+    this.cpu.debugStop = false;
+    return true;
   }
 
   /**
-   * Executes up to `budget` steps in one tight loop and returns how many ran. Stops early when the CPU halts
-   * with nothing pending or when a step sets cpu.endBurst. The caller guarantees no timer is due within the
-   * budget, so nothing outside the CPU changes during a burst.
+   * Executes up to `budget` steps in one tight loop and returns how many ran (the ExecutionEngine contract in
+   * core/engine.ts). Interrupt lines and masks are looked at before every step, so an interrupt made pending by
+   * an instruction (a device or GIC write, an unmasking MSR) is taken at the next boundary; a step that moves a
+   * deadline earlier or asks for a stop sets cpu.endBurst and the burst ends after it.
    */
   runBurst(budget: number): number {
     const c = this.cpu;
     const clock = c.clock;
-    const ram = c.bus.ram;
     // One-entry fetch cache: the decoded page of the last fetch, valid while the generation is unchanged.
     let cachedHi = -1;
     let cachedPage = -1;
@@ -62,8 +70,7 @@ export class Interpreter {
         c.enterException(fiq ? VectorKind.Fiq : VectorKind.Irq, c.pcLo, c.pcHi);
         c.pcLo = c.nextLo;
         c.pcHi = c.nextHi;
-        clock.icount++;
-        clock.idleTicks--; // a step, but not an instruction: virtual time stands still (see the header)
+        clock.countInterruptStep(); // a step, but not an instruction: virtual time stands still
         done++;
         continue;
       }
@@ -95,12 +102,12 @@ export class Interpreter {
             cached = c.codeCache[this.lastFetchPage];
           }
         }
-        if (c.watchHook !== null) c.undoLog.length = 0;
+        if (c.watchHook !== null) c.beginWatchedStep();
         exec(c);
       } catch (e) {
         if (e === WATCH_STOP) {
-          // Stop before this instruction: nothing of it happened.
-          c.undoStores();
+          // Stop before this instruction: take back all it did, so nothing of it happened.
+          c.undoWatchedStep();
           clock.icount--;
           c.debugStop = true;
           break;

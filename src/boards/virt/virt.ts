@@ -4,6 +4,8 @@
 import { VirtualClock } from "../../core/clock.js";
 import { IrqLine } from "../../core/irq.js";
 import type { StopReason } from "../../core/machine.js";
+import type { Position } from "../../core/position.js";
+import { RunLoop } from "../../core/run-loop.js";
 import { AddressSpace, Ram } from "../../core/memory.js";
 import type { Stateful } from "../../core/state.js";
 import { Cpu, type CpuHooks } from "../../arch/aarch64/cpu.js";
@@ -57,9 +59,8 @@ export class VirtMachine implements SessionMachine {
   readonly nonRamParts: readonly Stateful[];
   readonly boot: BootPlan;
   readonly debug: Aarch64Debug;
+  readonly loop: RunLoop;
 
-  /** Why the machine must stop at the next step boundary (set by PSCI and requestStop). */
-  private pendingStop: StopReason | undefined;
   /** -no-reboot: a guest reset stops the machine instead of rebooting it. */
   noReboot = false;
   /** Why the guest is stuck, when run() returned "stuck". */
@@ -79,13 +80,20 @@ export class VirtMachine implements SessionMachine {
         }),
       reportUndefined: (lo, hi, insn) => this.reportUndefined(lo, hi, insn),
       guestStuck: (reason) => {
-        if (this.pendingStop !== undefined) return;
+        if (this.loop.stopPending) return;
         this.stuckReason = reason;
         this.stopAtBoundary("stuck");
       },
     };
     this.cpu = new Cpu(this.bus, this.clock, hooks);
     this.interp = new Interpreter(this.cpu);
+    this.loop = new RunLoop(this.clock, this.interp, {
+      guestReset: () => {
+        if (this.noReboot) return false;
+        this.systemReset();
+        return true;
+      },
+    });
     this.gic = new GicV2((irq, fiq) => {
       this.cpu.irqLine = irq;
       this.cpu.fiqLine = fiq;
@@ -156,8 +164,7 @@ export class VirtMachine implements SessionMachine {
   }
 
   private stopAtBoundary(reason: StopReason): void {
-    this.pendingStop ??= reason;
-    this.cpu.endBurst = true;
+    this.loop.stopAtBoundary(reason);
   }
 
   requestStop(): void {
@@ -194,45 +201,16 @@ export class VirtMachine implements SessionMachine {
     this.ram.load(off, data);
   }
 
+  isRam(pa: number, length: number): boolean {
+    return this.bus.ramOffset(pa, length) >= 0;
+  }
+
   pc(): bigint {
     return (BigInt(this.cpu.pcHi >>> 0) << 32n) | BigInt(this.cpu.pcLo >>> 0);
   }
 
-  run(icountLimit: number, ticksLimit = 0): StopReason {
-    const clock = this.clock;
-    const interp = this.interp;
-    for (;;) {
-      // Boundary order (docs/icount.md): due timers fire, then the loop may stop (inputs are delivered by the
-      // caller at this point), then the next step runs.
-      if (clock.nextDeadline <= clock.ticks) clock.runDue();
-      if (clock.icount >= icountLimit && clock.ticks >= ticksLimit) return "limit";
-      // Run a burst of steps up to the limit or the next deadline, whichever comes first.
-      let budget = icountLimit - clock.icount;
-      if (budget <= 0) budget = 1; // past the icount limit, waiting for the ticks limit
-      const toDeadline = clock.nextDeadline - clock.ticks;
-      if (toDeadline < budget) budget = toDeadline;
-      const ran = interp.runBurst(budget);
-      if (this.cpu.debugStop) {
-        this.cpu.debugStop = false;
-        return "debug";
-      }
-      if (ran === 0) {
-        // Halted in WFI: jump virtual time to the next deadline, or give up until outside input arrives.
-        if (this.pendingStop === undefined) {
-          if (!clock.skipToNextDeadline()) return "idle";
-          continue;
-        }
-      }
-      if (this.pendingStop !== undefined) {
-        const reason = this.pendingStop;
-        this.pendingStop = undefined;
-        if (reason === "reset" && !this.noReboot) {
-          this.systemReset();
-          continue;
-        }
-        return reason;
-      }
-    }
+  run(until: Position): StopReason {
+    return this.loop.run(until);
   }
 
   private reportUndefined(lo: number, hi: number, insn: number): void {

@@ -1,6 +1,7 @@
 // Rewind's side of the lockstep oracle: a virt machine stepped one icount step at a time.
 
 import { readFileSync } from "node:fs";
+import { atIcount } from "../../core/position.js";
 import { VirtMachine } from "../../boards/virt/virt.js";
 import type { LockstepTarget, RegisterSnapshot, RewindTargetOptions, StepStatus } from "./target.js";
 
@@ -33,12 +34,12 @@ export class RewindTarget implements LockstepTarget {
   step(): StepStatus {
     const m = this.machine;
     this.noteStateBefore();
-    let reason = m.run(m.clock.icount + 1);
+    let reason = m.run(atIcount(m.clock.icount + 1));
     // QEMU's gdbstub does not report a step that halts in WFI until the CPU has woken and run the next
     // instruction; Rewind counts WFI as a step of its own. Mirror QEMU here so the two stay comparable.
     if (reason === "limit" && m.cpu.halted) {
       this.noteStateBefore();
-      reason = m.run(m.clock.icount + 1);
+      reason = m.run(atIcount(m.clock.icount + 1));
     }
     return reason === "poweroff" || reason === "stuck" ? "exited" : "running";
   }

@@ -38,13 +38,15 @@ function ldxrExec(size: number, t: number, n: number): Exec {
   };
 }
 
-/** Checks the monitor for a store-exclusive at (lo, hi) of `bytes`; clears it. The caller has checked alignment. */
+/**
+ * Checks the monitor for a store-exclusive at (lo, hi) of `bytes`. The caller has checked alignment and clears
+ * the monitor after the store: until the store has happened the instruction has changed nothing, so a
+ * watchpoint that stops before it leaves the reservation in place.
+ */
 function monitorPass(c: Cpu, lo: number, hi: number, bytes: number): boolean {
   if (c.exclusiveAddr === -1) return false;
   const pa = c.translate(lo, hi, AccessKind.Write);
-  const pass = pa === c.exclusiveAddr && c.exclusiveSize === bytes;
-  c.exclusiveAddr = -1;
-  return pass;
+  return pa === c.exclusiveAddr && c.exclusiveSize === bytes;
 }
 
 function stxrExec(size: number, s: number, t: number, n: number): Exec {
@@ -63,6 +65,7 @@ function stxrExec(size: number, s: number, t: number, n: number): Exec {
       else c.write8(lo, hi, vlo & 0xff);
       status = 0;
     }
+    c.exclusiveAddr = -1;
     if (s !== 31) {
       c.xlo[s] = status;
       c.xhi[s] = 0;
@@ -123,6 +126,7 @@ function stxpExec(sz: number, s: number, t: number, t2: number, n: number): Exec
       }
       status = 0;
     }
+    c.exclusiveAddr = -1;
     if (s !== 31) {
       c.xlo[s] = status;
       c.xhi[s] = 0;

@@ -1,0 +1,235 @@
+// The replay timeline: the recording's inputs and digest marks as a ModePolicy for the forward engine, the
+// automatic checkpoints, and the commands that move through time (seek, reverse step, reverse continue).
+// Every way of reaching a position goes through seekTo(), which restores a checkpoint at or before it and
+// executes forward — so every path ends in a state the forward replay passed through.
+
+import { differingDetails, machineDetailDigests, machineDigest } from "../core/machine.js";
+import { atIcount, comparePositions, formatPosition, positionOf, START, type Position } from "../core/position.js";
+import { CheckpointStore, type Checkpoint } from "../replay/checkpoints.js";
+import type { InputRouter } from "../replay/input.js";
+import { SessionError, type StopEvent } from "./api.js";
+import type { DebugPoints } from "./debug-points.js";
+import type { DigestMark, ForwardEngine, ForwardRequest, ForwardResult, Hit, ModePolicy } from "./forward.js";
+import type { SessionMachine } from "./target.js";
+
+/** What a replay session reads. */
+export interface ReplaySource {
+  filename: string;
+  events: readonly { icount: number; ticks: number; kind: number; payload: Uint8Array }[];
+  digests: readonly DigestMark[];
+  /** Where the recording ends (trailer, or the last whole chunk of a truncated file). */
+  end: Position;
+  /** Why the recording ended ("poweroff", "quit", "truncated"...). */
+  endReason: string;
+  finalDigest?: string;
+}
+
+export interface TimelineOptions {
+  /** Steps between automatic checkpoints near the current position. */
+  checkpointInterval: number;
+  /** Memory budget for checkpoints, in bytes. */
+  checkpointBudget: number;
+  /** Steps per slice of a long seek or scan before yielding to the host. */
+  slice: number;
+}
+
+/** Checkpoint spacing just behind a seek target, so that further reverse steps from there stay cheap. */
+const FINE_CHECKPOINT_INTERVAL = 20_000;
+const FINE_WINDOW = 10 * FINE_CHECKPOINT_INTERVAL;
+
+/** How a long operation ended: at its goal, or stopped early by the host or by a problem. */
+export type Outcome = "reached" | StopEvent;
+
+export class Timeline implements ModePolicy {
+  readonly checkpoints: CheckpointStore;
+  /** Set by the session once the forward engine exists (the engine needs this policy first). */
+  forward!: ForwardEngine;
+  private nextMark = 0;
+  /** [from, to): where checkpoints are taken at the fine interval (just behind the last seek target). */
+  private denseFrom = 0;
+  private denseTo = 0;
+
+  constructor(
+    private readonly machine: SessionMachine,
+    private readonly inputs: InputRouter,
+    private readonly points: DebugPoints,
+    readonly source: ReplaySource,
+    private readonly opts: TimelineOptions,
+  ) {
+    inputs.setReplayEvents(source.events);
+    this.checkpoints = new CheckpointStore(machine.ram, machine.nonRamParts, opts.checkpointBudget);
+    this.checkpoints.capture(machine.clock.icount, machine.clock.ticks, inputs.replayPosition);
+  }
+
+  get end(): Position {
+    return this.source.end;
+  }
+
+  // ---- ModePolicy: what replay adds at every boundary ---------------------------------------------------
+
+  atBoundary(): StopEvent | undefined {
+    const clock = this.machine.clock;
+    const now = positionOf(clock);
+    const marks = this.source.digests;
+    while (this.nextMark < marks.length) {
+      const mark = marks[this.nextMark];
+      const order = comparePositions(mark, now);
+      if (order > 0) break;
+      this.nextMark++;
+      const problem = order < 0 ? this.passedMark(mark, now) : this.compareMark(mark);
+      if (problem) return { kind: "diverged", message: problem };
+    }
+    if (clock.icount >= this.nextCheckpointIcount()) this.checkpoints.capture(clock.icount, clock.ticks, this.inputs.replayPosition);
+    this.checkpoints.thin(clock.icount, this.opts.checkpointInterval);
+    return undefined;
+  }
+
+  nextStop(limit: Position): Position {
+    let next = limit;
+    const consider = (p: Position | undefined) => {
+      if (p && comparePositions(p, next) < 0) next = p;
+    };
+    consider(this.end);
+    consider(this.inputs.peekReplay());
+    consider(this.source.digests[this.nextMark]);
+    const cp = this.nextCheckpointIcount();
+    if (cp !== Infinity) consider(atIcount(cp));
+    return next;
+  }
+
+  atEnd(): boolean {
+    return comparePositions(positionOf(this.machine.clock), this.end) >= 0;
+  }
+
+  onIdle(): "continue" | StopEvent {
+    const clock = this.machine.clock;
+    const now = positionOf(clock);
+    const ev = this.inputs.peekReplay();
+    if (ev && comparePositions(ev, now) === 0) return "continue"; // delivered at the next boundary check
+    const what = ev ? `its next input is at ${formatPosition(ev)}, which the guest cannot reach` : "it has no more input";
+    return { kind: "diverged", message: `replay diverged: the guest waits for an interrupt at ${formatPosition(now)} with no timer armed, but the recording ${what}` };
+  }
+
+  onPoweroff(): StopEvent | "continue" {
+    const now = positionOf(this.machine.clock);
+    if (comparePositions(now, this.end) < 0)
+      return { kind: "diverged", message: `replay diverged: the guest powered off at ${formatPosition(now)}, before the recording's end (${formatPosition(this.end)})` };
+    return "continue";
+  }
+
+  private compareMark(mark: DigestMark): string | undefined {
+    if (machineDigest(this.machine) === mark.digest) return undefined;
+    const differing = differingDetails(mark.parts, machineDetailDigests(this.machine));
+    const what = differing.length ? differing.join(", ") : "the machine state";
+    return `replay diverged from the recording at ${formatPosition(mark)}: ${what} differ${differing.length === 1 ? "s" : ""}`;
+  }
+
+  private passedMark(mark: DigestMark, now: Position): string {
+    const how = mark.icount === now.icount ? "clock (virtual time) differs" : "the replay never stopped there";
+    return `replay diverged from the recording at ${formatPosition(mark)}: it is now at ${formatPosition(now)} (${how})`;
+  }
+
+  // ---- checkpoints ----------------------------------------------------------------------------------------
+
+  private nextCheckpointIcount(): number {
+    const icount = this.machine.clock.icount;
+    const prev = this.checkpoints.atOrBefore(icount);
+    const dense = icount >= this.denseFrom && icount < this.denseTo;
+    const interval = dense ? Math.min(FINE_CHECKPOINT_INTERVAL, this.opts.checkpointInterval) : this.opts.checkpointInterval;
+    let due = (prev ? prev.icount : 0) + interval;
+    // Entering the dense window: the first fine checkpoint is due where the window starts.
+    if (!dense && icount < this.denseFrom && this.denseFrom < due) due = this.denseFrom;
+    const next = this.checkpoints.after(icount);
+    // No need for a new checkpoint if an existing one comes before the next due point.
+    return next && next.icount <= due ? Infinity : due;
+  }
+
+  private restore(cp: Checkpoint): void {
+    this.checkpoints.restore(cp);
+    this.inputs.seekReplayIndex(cp.extra);
+    const marks = this.source.digests;
+    this.nextMark = 0;
+    while (this.nextMark < marks.length && comparePositions(marks[this.nextMark], cp) <= 0) this.nextMark++;
+  }
+
+  // ---- moving through time --------------------------------------------------------------------------------
+
+  /**
+   * Goes to the first boundary at or after `p` (which must lie within the recording): restores the nearest
+   * checkpoint at or before it, unless going on from here is shorter, then executes forward in slices.
+   */
+  async seekTo(p: Position, interrupted?: () => boolean): Promise<Outcome> {
+    const clock = this.machine.clock;
+    const here = positionOf(clock);
+    const cp = this.checkpoints.atOrBefore(p.icount, p.ticks);
+    if (!cp) throw new SessionError("no checkpoint to seek from");
+    const fromHere = comparePositions(here, p) <= 0 && comparePositions(cp, here) <= 0;
+    if (!fromHere) this.restore(cp);
+    // Reverse steps tend to follow a seek: keep checkpoints fine-grained just behind the target.
+    this.denseFrom = Math.max(0, p.icount - FINE_WINDOW);
+    this.denseTo = p.icount;
+    const r = await this.runSliced({ target: p, debug: "none", interrupted });
+    if (r === "target") return "reached";
+    if (typeof r === "object") return r;
+    throw new SessionError(`could not reach ${formatPosition(p)}: ${r}`);
+  }
+
+  /** Reverse step: to the first boundary of the previous icount (docs/icount.md, positions). */
+  async reverseStep(interrupted?: () => boolean): Promise<StopEvent> {
+    const now = this.machine.clock.icount;
+    if (now === 0) return { kind: "replay-begin" };
+    const r = await this.seekTo(atIcount(now - 1), interrupted);
+    return r === "reached" ? { kind: "step" } : r;
+  }
+
+  /**
+   * Reverse continue: scans checkpoint intervals backwards, replaying each once with breakpoints and
+   * watchpoints collected, and goes to the last hit before now — the exact position the forward run stopped at.
+   */
+  async reverseContinue(interrupted: () => boolean): Promise<StopEvent> {
+    const now = positionOf(this.machine.clock);
+    if (!this.points.any) return this.toStart(interrupted);
+    let hi = now;
+    for (;;) {
+      const cp = this.checkpoints.atOrBefore(hi.icount, hi.ticks - 1);
+      if (!cp) break;
+      if (interrupted()) return { kind: "interrupted" };
+      this.restore(cp);
+      const hits: Hit[] = [];
+      // Breakpoints are checked at every boundary of [cp, hi); the check happens before an instruction runs,
+      // so the boundary at cp itself is included.
+      const r = await this.runSliced({ target: hi, debug: "all", collect: hits, interrupted });
+      if (r !== "target" && !(typeof r === "object" && r.kind === "replay-end")) {
+        if (typeof r === "object") return r;
+        throw new SessionError(`reverse continue stopped unexpectedly: ${r}`);
+      }
+      const before = hits.filter((h) => comparePositions(h.at, now) < 0);
+      if (before.length > 0) {
+        const last = before[before.length - 1];
+        const got = await this.seekTo(last.at, interrupted);
+        return got === "reached" ? last.event : got;
+      }
+      hi = { icount: cp.icount, ticks: cp.ticks };
+    }
+    return this.toStart(interrupted);
+  }
+
+  private async toStart(interrupted?: () => boolean): Promise<StopEvent> {
+    const r = await this.seekTo(START, interrupted);
+    return r === "reached" ? { kind: "replay-begin" } : r;
+  }
+
+  /** forward() in slices that yield to the host between them, so ^C, QMP and progress output stay live. */
+  async runSliced(req: ForwardRequest): Promise<ForwardResult> {
+    for (;;) {
+      const r = this.forward.run({ ...req, budget: this.opts.slice });
+      if (r !== "slice") return r;
+      if (req.interrupted?.()) return { kind: "interrupted" };
+      await yieldToHost();
+    }
+  }
+}
+
+export function yieldToHost(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

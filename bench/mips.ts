@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { VirtMachine } from "../src/boards/virt/virt.js";
+import { createMachine } from "../src/boards/registry.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -19,12 +19,12 @@ export interface MipsResult {
 
 function runRewind(kernelPath: string): { icount: number; seconds: number; output: string } {
   let output = "";
-  const m = new VirtMachine({
+  const m = createMachine("virt", {
     ramSize: 128 << 20,
     icountShift: 7,
     kernel: { name: kernelPath, bytes: readFileSync(kernelPath) },
     rtcBootSeconds: 0,
-    serialOut: (b) => (output += String.fromCharCode(b)),
+    serial: [(b) => (output += String.fromCharCode(b))],
     log: (l) => process.stderr.write(`rewind: ${l}\n`),
   });
   const t0 = process.hrtime.bigint();

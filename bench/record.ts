@@ -1,4 +1,4 @@
-// Record overhead: the same guest run plain and recorded, for Rewind (in-process: VirtMachine.run, a live
+// Record overhead: the same guest run plain and recorded, for Rewind (in-process: machine.run, a live
 // session, and a record session writing a real recording) and for qemu-system-aarch64 (-icount shift=7 vs
 // -icount shift=7,rr=record). Prints MIPS, overhead and recording size per million instructions; with echo.elf,
 // the recording bytes per serial character. Prints numbers; asserts nothing.
@@ -6,7 +6,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { VirtMachine } from "../src/boards/virt/virt.js";
+import { createMachine } from "../src/boards/registry.js";
+import type { SessionMachine } from "../src/session/target.js";
 import { MachineSession } from "../src/session/session.js";
 import { RecordingWriter } from "../src/replay/format-writer.js";
 import { RecordingReader } from "../src/replay/format-reader.js";
@@ -19,14 +20,14 @@ const guestPath = (name: string) => join(ROOT, "guests/aarch64", name);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
-function machine(kernel: string, serialOut: (b: number) => void = () => {}): VirtMachine {
-  return new VirtMachine({
+function machine(kernel: string, serialOut: (b: number) => void = () => {}): SessionMachine {
+  return createMachine("virt", {
     ramSize: 128 << 20, icountShift: 7, kernel: { name: kernel, bytes: readFileSync(kernel) },
-    rtcBootSeconds: 0, serialOut, log: () => {},
+    rtcBootSeconds: 0, serial: [serialOut], log: () => {},
   });
 }
 
-function recordingSession(m: VirtMachine, file: string, guest: string): MachineSession {
+function recordingSession(m: SessionMachine, file: string, guest: string): MachineSession {
   const writer = RecordingWriter.create(file, {
     config: { board: "virt", cpu: "cortex-a53", ramSize: 128 << 20, icountShift: 7, append: "", drives: [], rtcBootSeconds: 0, extra: { guest } },
   });
@@ -204,7 +205,7 @@ export async function benchRecord(guest = "compute.elf", repeats = 3): Promise<v
 
     console.log(`record overhead (${guest}, ${n.toLocaleString("en-US")} instructions, median of ${repeats})`);
     console.log("                                   plain                   recorded              overhead   recording");
-    console.log(`  rewind, VirtMachine.run       ${col(rw.plain)}   ${col(rw.record)}   ${pct(rw.record, rw.plain).padStart(8)}   ${rw.recordingBytes.toLocaleString("en-US")} B = ${perM(rw.recordingBytes)} B per M instructions (${rw.digestMarks} digest marks, ${rw.inputEvents} input events)`);
+    console.log(`  rewind, machine.run           ${col(rw.plain)}   ${col(rw.record)}   ${pct(rw.record, rw.plain).padStart(8)}   ${rw.recordingBytes.toLocaleString("en-US")} B = ${perM(rw.recordingBytes)} B per M instructions (${rw.digestMarks} digest marks, ${rw.inputEvents} input events)`);
     console.log(`  rewind, live session          ${col(rw.live)}   ${col(rw.record)}   ${pct(rw.record, rw.live).padStart(8)}   (same recording: session cost taken out)`);
 
     const missing = missingQemuTool();

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { readFileSync } from "node:fs";
-import { VirtMachine } from "../src/boards/virt/virt.js";
+import { createMachine } from "../src/boards/registry.js";
+import type { SessionMachine } from "../src/session/target.js";
 import { MachineSession } from "../src/session/session.js";
 import { RecordingWriter } from "../src/replay/format-writer.js";
 import { RecordingReader } from "../src/replay/format-reader.js";
@@ -16,10 +17,10 @@ import { benchQemuReverse, missingQemuTool, type QemuReverseResult } from "./qem
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-function machine(kernel: string): VirtMachine {
-  return new VirtMachine({
+function machine(kernel: string): SessionMachine {
+  return createMachine("virt", {
     ramSize: 128 << 20, icountShift: 7, kernel: { name: kernel, bytes: readFileSync(kernel) },
-    rtcBootSeconds: 0, serialOut: () => {}, log: () => {},
+    rtcBootSeconds: 0,
   });
 }
 

@@ -6,7 +6,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { VirtMachine } from "../boards/virt/virt.js";
+import { createMachine } from "../boards/registry.js";
+import { asVirtMachine } from "../boards/virt/board.js";
+import type { VirtMachine } from "../boards/virt/virt.js";
 import { readElfSymbols, Symbolizer } from "../boards/elf-symbols.js";
 import { RecordingWriter } from "../replay/format-writer.js";
 import { RecordingReader } from "../replay/format-reader.js";
@@ -18,15 +20,17 @@ import type { RecordingConfig } from "../replay/format-types.js";
 const out = (s = "") => process.stdout.write(s + "\n");
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
+/** The demo's guest is an AArch64 program: a virt machine (its CPU registers give the call stack). */
 function newMachine(kernel: string, onByte: (b: number) => void): VirtMachine {
-  return new VirtMachine({
+  const m = createMachine("virt", {
     ramSize: 128 << 20,
     icountShift: 7,
     kernel: { name: kernel, bytes: readFileSync(kernel) },
     rtcBootSeconds: 0,
-    serialOut: onByte,
+    serial: [onByte],
     log: (l) => process.stderr.write(`rewind: ${l}\n`),
   });
+  return asVirtMachine(m);
 }
 
 /** "buggy.c:60" from the cross toolchain's addr2line when it is installed; undefined otherwise. */

@@ -2,17 +2,18 @@
 // the rrsnapshot in the first drive, and the session in the right mode.
 
 import { basename } from "node:path";
-import { VirtMachine } from "../boards/virt/virt.js";
+import { BoardError, createMachine, requireBoard } from "../boards/registry.js";
 import { readBootFile } from "../boards/loaders.js";
 import { loadMachine, saveMachine } from "../core/machine.js";
 import { openImage, Qcow2Image, probeFormat, ImageError } from "../block/index.js";
 import type { BlockDevice } from "../block/index.js";
 import { RecordingWriter } from "../replay/format-writer.js";
-import { RecordingReader } from "../replay/format-reader.js";
+import { openRecording, type OpenedRecording } from "../replay/format-locate.js";
 import { compareConfig, hashImageFile } from "../replay/format-config.js";
 import type { DriveIdentity, RecordingConfig } from "../replay/format-types.js";
 import { RecordingSink, replaySource } from "../replay/recording.js";
 import { MachineSession } from "../session/session.js";
+import type { SessionMachine } from "../session/target.js";
 import type { MachineOptions } from "./machine-options.js";
 
 /** Virtual time per instruction when no -icount is given (QEMU's `shift=auto` adapts; Rewind is fixed). */
@@ -23,12 +24,24 @@ export class SetupError extends Error {
 }
 
 export interface PreparedMachine {
-  machine: VirtMachine;
+  machine: SessionMachine;
   session: MachineSession;
   /** Record mode: the writer (to finish or abort). */
   writer?: RecordingWriter;
   /** Replay mode: what the recording says about its end. */
-  replay?: { endIcount: number; endReason: string; finalDigest?: string; truncated: boolean; warnings: string[] };
+  replay?: {
+    /** The file read: rrfile, or the partial recording a killed recorder left in its place. */
+    file: string;
+    endIcount: number;
+    endReason: string;
+    finalDigest?: string;
+    truncated: boolean;
+    /** The recording ends in damage (not an interruption): replay stops before it and the run fails. */
+    damaged?: { offset: number; message: string };
+    /** Lines to show before replaying: which file stands in for rrfile, and why. */
+    notices: string[];
+    warnings: string[];
+  };
   drives: BlockDevice[];
   close(): void;
 }
@@ -39,14 +52,20 @@ export interface SetupHooks {
 }
 
 export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: readonly string[] = []): PreparedMachine {
-  if (!o.kernel) throw new SetupError("no -kernel given: the virt board needs a guest to run (try guests/aarch64/hello.elf)");
+  const board = requireBoard(o.machine.type);
+  for (const kind of ["kernel", "initrd", "dtb", "bios"] as const) {
+    const required = board.bootFiles[kind]?.required;
+    if (!o[kind] && required !== undefined) throw new SetupError(`no -${kind} given: ${required}`);
+  }
   const shift = typeof o.icount?.shift === "number" ? o.icount.shift : DEFAULT_SHIFT;
   const mode = o.replay.mode === "none" ? "live" : o.replay.mode;
   if (mode !== "live" && typeof o.icount?.shift !== "number") throw new SetupError("-icount: record/replay needs a fixed shift=N");
 
-  const kernel = { name: o.kernel, bytes: readBootFile(o.kernel, "kernel") };
-  const initrd = o.initrd ? { name: o.initrd, bytes: readBootFile(o.initrd, "initrd") } : undefined;
-  const dtb = o.dtb ? { name: o.dtb, bytes: readBootFile(o.dtb, "dtb") } : undefined;
+  const file = (path: string | undefined, what: string) => (path ? { name: path, bytes: readBootFile(path, what) } : undefined);
+  const kernel = file(o.kernel, "kernel");
+  const initrd = file(o.initrd, "initrd");
+  const dtb = file(o.dtb, "dtb");
+  const bios = file(o.bios, "bios");
 
   const drives: BlockDevice[] = [];
   const closeDrives = () => drives.forEach((d) => d.close());
@@ -57,13 +76,14 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
     }
 
     const config: RecordingConfig = {
-      board: "virt",
+      board: board.name,
       cpu: o.cpu,
       ramSize: o.ramBytes,
       icountShift: shift,
-      kernel: identity(o.kernel),
+      kernel: o.kernel ? identity(o.kernel) : undefined,
       initrd: o.initrd ? identity(o.initrd) : undefined,
       dtb: o.dtb ? identity(o.dtb) : undefined,
+      bios: o.bios ? identity(o.bios) : undefined,
       append: o.append ?? "",
       drives: o.drives.map((d, i): DriveIdentity => ({ id: d.id, file: d.file, format: drives[i].format, virtualSize: drives[i].size })),
       snapshot: o.replay.snapshot,
@@ -71,27 +91,36 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       launch: { argv: [...argv], cwd: process.cwd(), program: o.program },
     };
 
-    let reading: ReturnType<typeof RecordingReader.open> | undefined;
+    let opened: OpenedRecording | undefined;
     if (mode === "replay") {
-      reading = RecordingReader.open(o.replay.file!);
-      const diffs = compareConfig(reading.header.config, config);
+      // rrfile, or when a killed recorder left only its temporary file, that file (with a notice).
+      opened = openRecording(o.replay.file!);
+      const diffs = compareConfig(opened.recording.header.config, config);
       if (diffs.length)
-        throw new SetupError(`'${o.replay.file}' was recorded with a different machine configuration:\n  ${diffs.join("\n  ")}`);
-      config.rtcBootSeconds = reading.header.config.rtcBootSeconds;
+        throw new SetupError(`'${opened.path}' was recorded with a different machine configuration:\n  ${diffs.join("\n  ")}`);
+      config.rtcBootSeconds = opened.recording.header.config.rtcBootSeconds;
     }
 
-    const machine = new VirtMachine({
-      ramSize: o.ramBytes,
-      icountShift: shift,
-      kernel,
-      initrd,
-      dtb,
-      append: o.append,
-      rtcBootSeconds: config.rtcBootSeconds,
-      serialOut: hooks.serialOut,
-      log: hooks.log,
-    });
-    machine.noReboot = o.noReboot;
+    let machine: SessionMachine;
+    try {
+      machine = createMachine(board.name, {
+        cpu: o.cpu,
+        ramSize: o.ramBytes,
+        icountShift: shift,
+        kernel,
+        initrd,
+        dtb,
+        bios,
+        append: o.append,
+        rtcBootSeconds: config.rtcBootSeconds,
+        serial: [hooks.serialOut],
+        log: hooks.log,
+        noReboot: o.noReboot,
+      });
+    } catch (e) {
+      if (e instanceof BoardError) throw new SetupError(e.message);
+      throw e;
+    }
 
     // rrsnapshot: the initial machine state lives in the first snapshot-capable drive, as in QEMU.
     const snapshotName = o.replay.snapshot;
@@ -120,12 +149,16 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       machine,
       mode,
       record: writer ? new RecordingSink(writer, () => ({ icount: machine.clock.icount, ticks: machine.clock.ticks })) : undefined,
-      replay: reading ? replaySource(reading, o.replay.file!) : undefined,
+      replay: opened ? replaySource(opened.recording, opened.path) : undefined,
     });
     const prepared: PreparedMachine = { machine, session, writer, drives, close: closeDrives };
-    if (reading) {
-      const src = replaySource(reading, o.replay.file!);
-      prepared.replay = { endIcount: src.end.icount, endReason: src.endReason, finalDigest: src.finalDigest, truncated: reading.truncated, warnings: reading.warnings };
+    if (opened) {
+      const src = replaySource(opened.recording, opened.path);
+      const { truncated, damaged, warnings } = opened.recording;
+      prepared.replay = {
+        file: opened.path, endIcount: src.end.icount, endReason: src.endReason, finalDigest: src.finalDigest, truncated,
+        damaged, notices: opened.notices, warnings,
+      };
     }
     return prepared;
   } catch (e) {

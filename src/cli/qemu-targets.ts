@@ -1,17 +1,22 @@
 /**
  * The targets Rewind's QEMU-style binaries emulate: their machines (with the properties Rewind honours), CPUs,
  * defaults and target-only options. The x86_64 binary adds its TargetSpec here.
+ *
+ * The machines of a target are the boards registered for its architecture (src/boards/registry.ts): their
+ * names, aliases, descriptions, CPUs and default RAM come from there; this file adds only what is the command
+ * line's business, each board's QEMU `-machine` properties (QEMU_MACHINE_PROPS).
  */
 
-import type { MachineDef, TargetSpec } from "./machine-options.js";
+import { listBoards, type Board } from "../boards/registry.js";
+import type { MachineDef, TargetArch, TargetSpec } from "./machine-options.js";
 
 const offOnly = (what: string) => (v: string) =>
   v === "off" || v === "no" || v === "false" || v === "n" ? undefined : `${what} is not supported by Rewind`;
 
-const VIRT_MACHINE: MachineDef = {
-  name: "virt",
-  aliases: ["virt-7.2"],
-  description: "QEMU 7.2 ARM Virtual Machine",
+/** A board's `-machine` properties and how they become the parsed selection. */
+type MachineProps = Pick<MachineDef, "props" | "build">;
+
+const VIRT_MACHINE: MachineProps = {
   props: [
     { name: "gic-version", help: "GIC version (only 2)", check: (v) => (v === "2" ? undefined : gicVersionError(v)) },
     { name: "virtualization", bool: true, help: "EL2 (only off)", check: offOnly("virtualization=on (EL2)") },
@@ -60,15 +65,44 @@ function gicVersionError(v: string): string {
   return `invalid gic-version value '${v}' (valid values are 2, 3, 4, host, max; Rewind supports 2)`;
 }
 
-export const AARCH64_TARGET: TargetSpec = {
-  arch: "aarch64",
+/** The `-machine` properties of every registered board, by board name. */
+const QEMU_MACHINE_PROPS: Readonly<Record<string, MachineProps>> = { virt: VIRT_MACHINE };
+
+function machineDef(board: Board): MachineDef {
+  const cli = QEMU_MACHINE_PROPS[board.name];
+  if (!cli) throw new Error(`board '${board.name}' is registered but qemu-targets.ts gives it no -machine properties`);
+  return { name: board.name, aliases: [...board.aliases], description: board.description, ...cli };
+}
+
+/**
+ * The target-level lists come from the registered boards when asked (so a board registered later shows up):
+ * machines, the CPUs of them all, and the default machine's CPU and RAM.
+ */
+function registeredTarget(arch: TargetArch, fixed: Omit<TargetSpec, "arch" | "machines" | "cpus" | "defaultCpu" | "defaultRamMiB">): TargetSpec {
+  const boards = () => listBoards(arch);
+  const defaultBoard = () => boards().find((b) => b.name === fixed.defaultMachine) ?? boards()[0];
+  return {
+    arch,
+    ...fixed,
+    get machines() {
+      return boards().map(machineDef);
+    },
+    get cpus() {
+      return [...new Set(boards().flatMap((b) => b.cpus))];
+    },
+    get defaultCpu() {
+      return defaultBoard().defaultCpu;
+    },
+    get defaultRamMiB() {
+      return defaultBoard().defaultRamSize / (1 << 20);
+    },
+  };
+}
+
+export const AARCH64_TARGET: TargetSpec = registeredTarget("aarch64", {
   program: "rewind-system-aarch64",
-  machines: [VIRT_MACHINE],
   defaultMachine: "virt",
-  cpus: ["cortex-a53"],
-  defaultCpu: "cortex-a53",
-  defaultRamMiB: 128,
   driveInterfaces: ["none", "virtio"],
   defaultDriveInterface: "virtio",
   extraOptions: [],
-};
+});

@@ -3,9 +3,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { isAbsolute, join, resolve } from "node:path";
-import { VirtMachine } from "../boards/virt/virt.js";
+import { createMachine } from "../boards/registry.js";
 import { machineDigest } from "../core/machine.js";
 import { RecordingReader } from "../replay/format-reader.js";
+import { openRecording } from "../replay/format-locate.js";
 import { RecordingError } from "../replay/format-types.js";
 import { REWIND_VERSION } from "./qemu-options.js";
 import { systemMain } from "./system-main.js";
@@ -52,15 +53,17 @@ function run(args: string[]): number {
   if (!name || rest.length) throw new CliError("usage: rewind run GUEST");
   const path = guestFile(name);
   const out: number[] = [];
-  const machine = new VirtMachine({
+  const machine = createMachine("virt", {
     ramSize: 128 << 20,
     icountShift: 7,
     kernel: { name: path, bytes: readFileSync(path) },
     rtcBootSeconds: 0,
-    serialOut: (b) => {
-      out.push(b);
-      if (b === 10) flush();
-    },
+    serial: [
+      (b) => {
+        out.push(b);
+        if (b === 10) flush();
+      },
+    ],
     log: (line) => process.stderr.write(`rewind: ${line}\n`),
   });
   const flush = () => {
@@ -124,7 +127,9 @@ async function replay(args: string[]): Promise<number> {
   }
   if (!file) throw new CliError("usage: rewind replay FILE [--gdb PORT]");
   if (gdbPort !== undefined && !/^\d+$/.test(gdbPort)) throw new CliError(`replay: --gdb needs a port number, not '${gdbPort}'`);
-  const rec = RecordingReader.open(file);
+  // FILE, or when a killed recorder left only its temporary file, that file: systemMain finds it again from FILE
+  // and says which file it replays, and why.
+  const rec = openRecording(file).recording;
   const launch = rec.header.config.launch;
   if (!launch) throw new CliError(`'${file}' does not say how it was started; replay it with rewind-system-aarch64 and the options it was recorded with`);
   const abs = isAbsolute(file) ? file : resolve(file);

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { ChardevSet, ChardevError, type CharBackend } from "../chardev/index.js";
 import { startMonitorStub } from "../chardev/monitor-stub.js";
 import { BootError } from "../boards/elf.js";
-import { buildVirtDtb } from "../boards/virt/dtb.js";
+import { BoardError, requireBoard } from "../boards/registry.js";
 import { FdtError } from "../core/fdt.js";
 import { RecordingError } from "../replay/format-types.js";
 import { EventKind } from "../replay/format-types.js";
@@ -24,13 +24,15 @@ function refuseUnimplemented(o: MachineOptions): void {
   const later = (what: string) => {
     throw new UsageError(`${what} is not supported yet by this version of Rewind`);
   };
-  if (o.bios) later("-bios on the virt board");
+  const board = requireBoard(o.machine.type);
+  for (const kind of ["kernel", "initrd", "dtb", "bios"] as const)
+    if (o[kind] !== undefined && board.bootFiles[kind] === undefined) later(`-${kind} on the ${board.name} board`);
 }
 
 /** Errors a user caused (bad options, files, recordings): one line, no stack trace. */
 function userError(e: unknown): string | undefined {
   if (e instanceof OptionError) return e.message;
-  if (e instanceof UsageError || e instanceof SetupError || e instanceof BootError || e instanceof FdtError || e instanceof RecordingError || e instanceof ChardevError || e instanceof SessionError)
+  if (e instanceof UsageError || e instanceof SetupError || e instanceof BoardError || e instanceof BootError || e instanceof FdtError || e instanceof RecordingError || e instanceof ChardevError || e instanceof SessionError)
     return e.message;
   return undefined;
 }
@@ -58,8 +60,10 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
   }
 
   if (options.machine.dumpdtb) {
+    const board = requireBoard(options.machine.type);
+    if (!board.deviceTree) return fail(`the ${board.name} board has no device tree to dump`);
     try {
-      writeFileSync(options.machine.dumpdtb, buildVirtDtb({ ramSize: options.ramBytes, bootargs: options.append, devices: [{ kind: "pl031" }] }));
+      writeFileSync(options.machine.dumpdtb, board.deviceTree({ ramSize: options.ramBytes, append: options.append }));
       return 0;
     } catch (e) {
       return fail(`cannot write device tree: ${(e as Error).message}`);
@@ -94,7 +98,10 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
     throw e;
   }
   const { session, machine } = prepared;
-  if (prepared.replay) for (const w of prepared.replay.warnings) log(`warning: ${w}`);
+  if (prepared.replay) {
+    for (const n of prepared.replay.notices) log(n);
+    for (const w of prepared.replay.warnings) log(`warning: ${w}`);
+  }
 
   let quitting: string | undefined;
   let wakeMain: (() => void) | undefined;
@@ -103,10 +110,14 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
     session.pause();
     wakeMain?.();
   };
+  // From here on a signal stops the machine in order (a recording is finished); opening the character devices
+  // can wait (a socket server waiting for its client), so this starts before it.
+  const signals = handleQuitSignals(prepared, log, () => requestQuit("signal"));
   let chardevs: ChardevSet;
   try {
     chardevs = await ChardevSet.open(options.chardevs, { onQuit: () => requestQuit("quit") });
   } catch (e) {
+    signals.remove();
     prepared.writer?.abort();
     prepared.close();
     const msg = userError(e);
@@ -124,10 +135,6 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
   }
   serial = options.serials[0] !== undefined ? chardevs.frontend(options.serials[0], "serial0") : undefined;
   serial?.setReceiver((data) => session.submitInput(EventKind.SerialRx, [...data].map((b) => Uint8Array.of(b))));
-  const onSignal = () => requestQuit("signal");
-  process.on("SIGTERM", onSignal);
-  process.on("SIGHUP", onSignal);
-
   // Front ends (GDB, QMP) drive the session themselves once they take over.
   if (options.gdb) closers.push(serveGdbOnChardev(session, chardevs.frontend(options.gdb.chardev, "gdb"), { log }).close);
   const frontEnds = closers.length > 0;
@@ -144,6 +151,7 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
     if (!options.startPaused) {
       // Run until the guest ends, the user quits, or a front end interrupts and takes over.
       for (;;) {
+        if (quitting !== undefined) break; // e.g. a signal while the character devices opened
         const ev: StopEvent = await session.cont();
         flushSerial();
         if (ev.kind === "interrupted") {
@@ -164,6 +172,11 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
     while (quitting === undefined) await new Promise<void>((r) => ((wakeMain = r), setTimeout(r, 200)));
     if (quitting !== "end" && quitting !== "shutdown") session.finishRecording(quitting);
     if (quitting === "shutdown") session.finishRecording("poweroff");
+    // Whatever happened in the run, a damaged recording is a failure (reportEnd said where it stopped).
+    if (prepared.replay?.damaged && status === 0) {
+      if (quitting !== "end") log(`'${prepared.replay.file}' is damaged at byte offset ${prepared.replay.damaged.offset}: exiting with status 1`);
+      status = 1;
+    }
   } catch (e) {
     flushSerial();
     const msg = userError(e);
@@ -174,8 +187,7 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
   } finally {
     progress.stop();
     for (const close of closers) close();
-    process.off("SIGTERM", onSignal);
-    process.off("SIGHUP", onSignal);
+    signals.remove();
     flushSerial();
     prepared.close();
     await chardevs.closeAll();
@@ -190,6 +202,11 @@ function reportEnd(ev: StopEvent, p: PreparedMachine, log: (l: string) => void):
       return 0;
     case "replay-end": {
       const r = p.replay!;
+      if (r.damaged) {
+        log(`replay stopped at icount ${p.session.icount()}: '${r.file}' is damaged at byte offset ${r.damaged.offset}, ` +
+          "and nothing after the damage can be replayed");
+        return 1;
+      }
       if (r.truncated) log(`replayed up to icount ${p.session.icount()}: the recording ends there (its writer was interrupted)`);
       if (r.finalDigest && p.session.digest() !== r.finalDigest) {
         log(`replay finished at icount ${p.session.icount()} but the final machine state differs from the recording's`);
@@ -207,6 +224,47 @@ function reportEnd(ev: StopEvent, p: PreparedMachine, log: (l: string) => void):
       log(`machine stopped: ${ev.kind}`);
       return 1;
   }
+}
+
+/** The signals that stop the machine in order, as QEMU's termsig handler does, with their numbers. */
+const QUIT_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+/**
+ * SIGINT (Ctrl-C on a console that keeps signals), SIGTERM and SIGHUP stop the machine in order, as QEMU does:
+ * a recording gets its trailer and is moved into place under its name, then the process exits with status 0.
+ * Without this, SIGINT would kill the process and leave only the recording's temporary file. A second signal
+ * while the first is being handled exits at once (someone who presses Ctrl-C twice wants out); a recording then
+ * stays in its temporary file, which replaying its name finds.
+ */
+function handleQuitSignals(p: PreparedMachine, log: (l: string) => void, quit: () => void): { remove(): void } {
+  let received = false;
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  for (const [name, num] of Object.entries(QUIT_SIGNALS) as [NodeJS.Signals, number][]) {
+    const handler = () => {
+      if (!received) {
+        received = true;
+        log(`terminating on signal ${num}`);
+        quit();
+        return;
+      }
+      const left = p.writer?.isOpen ? `; the recording so far stays in '${p.writer.tempPath}'` : "";
+      log(`terminating at once on a second signal (${num})${left}`);
+      try {
+        p.close();
+      } catch {
+        // exiting anyway
+      }
+      process.exit(128 + num);
+    };
+    handlers.set(name, handler);
+    process.on(name, handler);
+  }
+  return {
+    remove() {
+      for (const [name, handler] of handlers) process.off(name, handler);
+      handlers.clear();
+    },
+  };
 }
 
 /**

@@ -7,7 +7,8 @@
 // subtract one from it, because no instruction executes in them and QEMU's icount clock does not advance.
 // Both are part of the saved state, so time is reproduced exactly by replay and checkpoint restore.
 
-import { fieldNumber, StateError, type StateFields, type Stateful } from "./state.js";
+import type { StateFields, Stateful } from "./state.js";
+import { field, loadDescribed, saveDescribed, type StateDescription } from "./vmstate.js";
 
 export type TimerCallback = () => void;
 
@@ -111,22 +112,39 @@ export class VirtualClock implements Stateful {
     return true;
   }
 
-  saveState(): StateFields {
-    const timers: StateFields = {};
-    for (const t of this.timers) timers[t.name] = t.deadline;
-    return { icount: this.icount, idleTicks: this.idleTicks, shift: this.shift, timers: timers as StateFields };
+  /** The clock's description names its timers, which devices create after the clock: built when used. */
+  private describe(): StateDescription<VirtualClock> {
+    const timers: StateDescription<Timer[]> = {
+      version: 1,
+      fields: this.timers.map((t, i) => ({
+        name: t.name,
+        type: "int" as const,
+        get: (ts: Timer[]) => ts[i].deadline,
+        set: (ts: Timer[], v: number) => (ts[i].deadline = v),
+        check: (v: number) => (v < -1 ? "a deadline is a tick count, or -1 when not armed" : undefined),
+      })),
+    };
+    return {
+      version: 1,
+      fields: [
+        field.int("icount", { check: (v: number) => (v < 0 ? "an instruction count cannot be negative" : undefined) }),
+        field.int("idleTicks"),
+        field.u32("shift", {
+          check: (v: number) => (v !== this.shift ? `state was saved with icount shift ${v}, machine uses ${this.shift}` : undefined),
+          set: () => {}, // fixed for the machine: the check made sure it matches
+        }),
+        field.section<VirtualClock, Timer[]>("timers", (c) => c.timers, timers),
+      ],
+      postLoad: (c) => c.reschedule(),
+    };
   }
 
-  loadState(f: StateFields): void {
-    const shift = fieldNumber(f, "shift", "clock");
-    if (shift !== this.shift) throw new StateError(`clock: state was saved with icount shift ${shift}, machine uses ${this.shift}`);
-    this.icount = fieldNumber(f, "icount", "clock");
-    this.idleTicks = fieldNumber(f, "idleTicks", "clock");
-    const timers = f.timers;
-    if (typeof timers !== "object" || timers === null || Array.isArray(timers) || ArrayBuffer.isView(timers))
-      throw new StateError("clock: timers must be a field set");
-    for (const t of this.timers) t.deadline = fieldNumber(timers as StateFields, t.name, "clock.timers");
-    this.reschedule();
+  saveState(): StateFields {
+    return saveDescribed(this.describe(), this);
+  }
+
+  loadState(f: StateFields, version: number): void {
+    loadDescribed(this.describe(), this, f, version, this.stateName);
   }
 }
 

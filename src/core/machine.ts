@@ -59,8 +59,9 @@ const DETAIL_HEX = 16;
 
 /**
  * Digests fine enough to say *what* differs when two machines diverge: every non-RAM part, its top-level
- * fields ("cpu0.xlo", "gic@8000000.pending"), and RAM per 16 MiB ("ram@0x41000000"), each truncated to
- * 64 bits. Keys are stable for a given machine, so recordings can store them per chunk once.
+ * fields ("cpu0.xlo", "gic@8000000.pending"), and every RAM or ROM region per 16 MiB, named by the region and
+ * the physical address ("ram@0x41000000", "bios@0xfffc0000"), each truncated to 64 bits. Keys are stable for a
+ * given machine, so recordings can store them per chunk once.
  */
 export function machineDetailDigests(m: Machine): Map<string, string> {
   const out = new Map<string, string>();
@@ -68,7 +69,7 @@ export function machineDetailDigests(m: Machine): Map<string, string> {
     if (part instanceof Ram) {
       // RAM is located per region only: encoding the whole section as well would hash it twice.
       for (let off = 0; off < part.bytes.length; off += RAM_REGION)
-        out.set(`ram@0x${(part.base + off).toString(16)}`, digestBytes(part.bytes.subarray(off, Math.min(off + RAM_REGION, part.bytes.length))).slice(0, DETAIL_HEX));
+        out.set(`${part.name}@0x${(part.base + off).toString(16)}`, digestBytes(part.bytes.subarray(off, Math.min(off + RAM_REGION, part.bytes.length))).slice(0, DETAIL_HEX));
       continue;
     }
     const [section] = saveSections([part]);

@@ -1,8 +1,13 @@
-// The physical address space: one RAM block plus MMIO regions.
+// The physical address space: RAM and ROM regions, and MMIO regions.
 //
 // Physical addresses are Numbers (they fit in 53 bits). 64-bit values cross the bus as lo/hi 32-bit halves
 // so no BigInt is ever allocated on the hot path. MMIO devices see accesses of at most 4 bytes: a 64-bit access
 // is split into two little-endian halves, which is what every device Rewind models expects.
+//
+// One RAM region is the *primary* one (the board's main RAM, given to the constructor): every access looks at
+// it first, inline, so a machine with one RAM (AArch64 virt) pays nothing for having a region list. Everything
+// else (more RAM, ROMs, MMIO, unassigned addresses) is found by binary search in one address-ordered list.
+// Accesses that straddle two regions go byte by byte. Regions never overlap.
 
 import { fieldNumber, fieldBytes, fieldU32Array, StateError, type StateFields, type Stateful } from "./state.js";
 
@@ -33,9 +38,23 @@ export class BusError extends Error {
   }
 }
 
-/** Guest RAM, paged for dirty tracking (checkpoints) and code-page tracking (decoded-instruction caches). */
+export interface RamOptions {
+  /**
+   * The region's name: its section in saved state and the prefix of its divergence digests ("ram@0x40000000").
+   * Unique within a machine; "ram" by default (the primary RAM keeps it, so its state format never changes).
+   */
+  name?: string;
+  /** ROM: guest writes leave the bytes unchanged (they go to `romWrite`, or nowhere). Loaders still write it. */
+  readOnly?: boolean;
+}
+
+/**
+ * Guest RAM or ROM at one physical range, paged for dirty tracking (checkpoints) and code-page tracking
+ * (decoded-instruction caches). A ROM is a Ram whose guest writes are ignored; it saves, restores and checkpoints
+ * like RAM, so a board may also flip a region between the two (a chipset's shadow-RAM control).
+ */
 export class Ram implements Stateful {
-  readonly stateName = "ram";
+  readonly stateName: string;
   readonly stateVersion = 1;
   readonly bytes: Uint8Array;
   readonly view: DataView;
@@ -44,13 +63,24 @@ export class Ram implements Stateful {
   readonly dirty: Uint8Array;
   /** Pages that hold decoded instructions; a write to one calls onCodeWrite so caches drop it. */
   readonly codePages: Uint8Array;
+  /** Called with the page index within this region; AddressSpace.addRam forwards it to AddressSpace.onCodeWrite. */
   onCodeWrite: (page: number) => void = () => {};
+  /** Guest writes do not change the bytes (ROM). Change it through AddressSpace.setReadOnly. */
+  readOnly: boolean;
+  /** Where guest writes to the region go while it is read-only (offset in the region, size, value); null: nowhere. */
+  romWrite: ((offset: number, size: number, value: number) => void) | null = null;
+  /** Index of this region's first page in its address space's page numbering (code caches index by it). */
+  pageBase = 0;
 
   constructor(
     readonly base: number,
     readonly size: number,
+    options: RamOptions = {},
   ) {
-    if (size % PAGE_SIZE !== 0) throw new RangeError("RAM size must be a multiple of the page size");
+    this.stateName = options.name ?? "ram";
+    this.readOnly = options.readOnly ?? false;
+    if (size <= 0 || size % PAGE_SIZE !== 0) throw new RangeError("RAM size must be a multiple of the page size");
+    if (base % PAGE_SIZE !== 0) throw new RangeError("RAM must start on a page boundary");
     this.bytes = new Uint8Array(size);
     this.view = new DataView(this.bytes.buffer);
     this.pageCount = size / PAGE_SIZE;
@@ -68,9 +98,13 @@ export class Ram implements Stateful {
     }
   }
 
-  /** Copies bytes in (loaders, DMA); marks pages dirty. */
+  get name(): string {
+    return this.stateName;
+  }
+
+  /** Copies bytes in (loaders, DMA, debugger writes; ROM too); marks pages dirty. */
   load(offset: number, data: Uint8Array): void {
-    if (offset < 0 || offset + data.length > this.size) throw new RangeError("data does not fit in RAM");
+    if (offset < 0 || offset + data.length > this.size) throw new RangeError(`data does not fit in ${this.stateName}`);
     this.bytes.set(data, offset);
     for (let p = offset >>> PAGE_BITS; p <= (offset + Math.max(data.length, 1) - 1) >>> PAGE_BITS; p++) this.touch(p << PAGE_BITS);
   }
@@ -95,15 +129,16 @@ export class Ram implements Stateful {
   }
 
   loadState(f: StateFields): void {
-    const size = fieldNumber(f, "size", "ram");
-    if (size !== this.size) throw new StateError(`ram: state has ${size} bytes of RAM, machine has ${this.size}`);
+    const name = this.stateName;
+    const size = fieldNumber(f, "size", name);
+    if (size !== this.size) throw new StateError(`${name}: state has ${size} bytes of RAM, machine has ${this.size}`);
     const pagesValue = f.pages;
-    if (!(pagesValue instanceof Uint32Array)) throw new StateError("ram: field pages must be 32-bit words");
-    const pages = fieldU32Array(f, "pages", "ram", pagesValue.length);
-    const data = fieldBytes(f, "data", "ram", pages.length * PAGE_SIZE);
+    if (!(pagesValue instanceof Uint32Array)) throw new StateError(`${name}: field pages must be 32-bit words`);
+    const pages = fieldU32Array(f, "pages", name, pagesValue.length);
+    const data = fieldBytes(f, "data", name, pages.length * PAGE_SIZE);
     this.bytes.fill(0);
     pages.forEach((p, i) => {
-      if (p >= this.pageCount) throw new StateError(`ram: page ${p} is outside RAM`);
+      if (p >= this.pageCount) throw new StateError(`${name}: page ${p} is outside RAM`);
       this.bytes.set(data.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), p * PAGE_SIZE);
     });
     this.dirty.fill(1);
@@ -120,56 +155,196 @@ export class Ram implements Stateful {
   }
 }
 
-/** The bus: routes physical accesses to RAM or to a device. */
+/** One entry of the address map: a RAM/ROM region or an MMIO region. */
+interface Region {
+  readonly base: number;
+  readonly end: number;
+  readonly ram: Ram | null;
+  readonly mmio: MmioRegion | null;
+}
+
+export interface AddressSpaceOptions {
+  /**
+   * What an access where nothing is mapped does: "bus-error" throws BusError, which the CPU turns into an
+   * external abort (AArch64 virt, the default); "all-ones" reads all ones and drops writes (a PC's open bus).
+   */
+  unassigned?: "bus-error" | "all-ones";
+}
+
+/** A contiguous piece of an access that lies in one RAM/ROM region. */
+interface Piece {
+  ram: Ram;
+  offset: number;
+  length: number;
+}
+
+/** The bus: routes physical accesses to RAM, ROM or a device. */
 export class AddressSpace {
-  private readonly regions: MmioRegion[] = [];
   /** High half of the last read64. */
   hi = 0;
+  /** The primary RAM: looked at first, inline, by every access. Never read-only. */
+  readonly ram: Ram;
+  readonly unassigned: "bus-error" | "all-ones";
+  /** A page of code in any RAM/ROM region was written: `page` is region.pageBase + the page in the region. */
+  onCodeWrite: (page: number) => void = () => {};
+  private readonly rams: Ram[] = [];
+  private readonly mmios: MmioRegion[] = [];
+  /** Every region in address order (the slow path's binary search). */
+  private regions: Region[] = [];
+  private pages = 0;
 
-  constructor(readonly ram: Ram) {}
+  constructor(ram: Ram, options: AddressSpaceOptions = {}) {
+    if (ram.readOnly) throw new Error(`the primary RAM (${ram.name}) cannot be read-only`);
+    this.ram = ram;
+    this.unassigned = options.unassigned ?? "bus-error";
+    this.addRam(ram);
+  }
+
+  /** Pages of every RAM/ROM region together: the size of a per-page code cache. */
+  get pageCount(): number {
+    return this.pages;
+  }
+
+  /** Every RAM and ROM region, in address order. */
+  get ramRegions(): readonly Ram[] {
+    return this.rams;
+  }
+
+  get mmioRegions(): readonly MmioRegion[] {
+    return this.mmios;
+  }
+
+  /**
+   * Maps a RAM or ROM region at its base. Its pages are numbered after those of the regions added before it
+   * (add every region before building a CPU, whose code cache is sized by pageCount).
+   */
+  addRam(ram: Ram): void {
+    if (this.rams.includes(ram)) throw new Error(`RAM region ${ram.name} is already mapped`);
+    if (this.rams.some((r) => r.name === ram.name)) throw new Error(`a RAM region named ${ram.name} is already mapped`);
+    this.checkFree(`RAM region ${ram.name}`, ram.base, ram.size);
+    const pageBase = this.pages;
+    ram.pageBase = pageBase;
+    this.pages += ram.pageCount;
+    ram.onCodeWrite = (page) => this.onCodeWrite(pageBase + page);
+    this.rams.push(ram);
+    this.rams.sort((a, b) => a.base - b.base);
+    this.rebuild();
+  }
+
+  /** Makes a RAM/ROM region read-only (guest writes dropped or sent to its romWrite) or writable again. */
+  setReadOnly(ram: Ram, readOnly: boolean): void {
+    if (!this.rams.includes(ram)) throw new Error(`RAM region ${ram.name} is not mapped here`);
+    if (ram === this.ram && readOnly) throw new Error(`the primary RAM (${ram.name}) cannot be read-only`);
+    ram.readOnly = readOnly;
+  }
 
   map(name: string, base: number, size: number, handler: MmioHandler): void {
-    for (const r of this.regions)
-      if (base < r.base + r.size && r.base < base + size) throw new Error(`MMIO region ${name} overlaps ${r.name}`);
-    if (base < this.ram.base + this.ram.size && this.ram.base < base + size) throw new Error(`MMIO region ${name} overlaps RAM`);
-    this.regions.push({ name, base, size, handler });
+    this.checkFree(`MMIO region ${name}`, base, size);
+    this.mmios.push({ name, base, size, handler });
+    this.rebuild();
+  }
+
+  /** Removes an MMIO region (a PCI BAR that moves). */
+  unmap(name: string): void {
+    const i = this.mmios.findIndex((r) => r.name === name);
+    if (i < 0) throw new Error(`no MMIO region ${name}`);
+    this.mmios.splice(i, 1);
+    this.rebuild();
+  }
+
+  private checkFree(what: string, base: number, size: number): void {
+    if (!Number.isSafeInteger(base) || base < 0 || !Number.isSafeInteger(size) || size <= 0) throw new RangeError(`${what}: bad range`);
+    for (const r of this.regions) {
+      if (base < r.end && r.base < base + size) throw new Error(`${what} overlaps ${r.mmio ? r.mmio.name : r.ram!.name}`);
+    }
+  }
+
+  private rebuild(): void {
+    const all: Region[] = [
+      ...this.rams.map((r) => ({ base: r.base, end: r.base + r.size, ram: r, mmio: null })),
+      ...this.mmios.map((m) => ({ base: m.base, end: m.base + m.size, ram: null, mmio: m })),
+    ];
+    this.regions = all.sort((a, b) => a.base - b.base);
+  }
+
+  /** The region holding `pa`, if any. */
+  private find(pa: number): Region | undefined {
+    const map = this.regions;
+    let lo = 0;
+    let hi = map.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (map[mid].base <= pa) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === 0) return undefined;
+    const r = map[lo - 1];
+    return pa < r.end ? r : undefined;
   }
 
   /** The MMIO region containing `pa`, if any (for diagnostics). */
   regionAt(pa: number): MmioRegion | undefined {
-    for (const r of this.regions) if (pa >= r.base && pa < r.base + r.size) return r;
-    return undefined;
+    return this.find(pa)?.mmio ?? undefined;
   }
 
-  /** RAM offset of `pa` when `len` bytes at it are all in RAM, else -1. */
-  ramOffset(pa: number, len: number): number {
-    const off = pa - this.ram.base;
-    return off >= 0 && off + len <= this.ram.size ? off : -1;
+  /** The RAM/ROM region holding all of [pa, pa + len), if one does. */
+  ramAt(pa: number, len: number): Ram | undefined {
+    const ram = this.ram;
+    const off = pa - ram.base;
+    if (off >= 0 && off + len <= ram.size) return ram;
+    const r = this.find(pa);
+    return r !== undefined && r.ram !== null && pa + len <= r.end ? r.ram : undefined;
   }
 
-  private mmio(pa: number, isWrite: boolean): MmioRegion {
-    const r = this.regionAt(pa);
-    if (!r) throw new BusError(pa, isWrite);
-    return r;
+  /** Whether every byte of [pa, pa + len) is RAM or ROM (regions may change along the way). */
+  isMemory(pa: number, len: number): boolean {
+    return this.pieces(pa, len) !== undefined;
   }
+
+  /**
+   * Whether an access to [pa, pa + len) touches only memory bytes, so putting the old bytes back undoes it: RAM
+   * or ROM, and for a write, no ROM that forwards writes elsewhere (romWrite).
+   */
+  plainMemory(pa: number, len: number, isWrite: boolean): boolean {
+    const ram = this.ram;
+    const off = pa - ram.base;
+    if (off >= 0 && off + len <= ram.size) return true;
+    const pieces = this.pieces(pa, len);
+    if (pieces === undefined) return false;
+    return !isWrite || pieces.every((p) => !p.ram.readOnly || p.ram.romWrite === null);
+  }
+
+  /** [pa, pa + len) cut at region boundaries, or undefined when some byte is not RAM/ROM. */
+  private pieces(pa: number, len: number): Piece[] | undefined {
+    const out: Piece[] = [];
+    let at = pa;
+    const end = pa + len;
+    while (at < end) {
+      const r = this.find(at);
+      if (r === undefined || r.ram === null) return undefined;
+      const n = Math.min(r.end, end) - at;
+      out.push({ ram: r.ram, offset: at - r.base, length: n });
+      at += n;
+    }
+    return out;
+  }
+
+  // ---- guest accesses: the primary RAM inline, everything else in slowRead/slowWrite ----
 
   read8(pa: number): number {
     const off = pa - this.ram.base;
     if (off >= 0 && off < this.ram.size) return this.ram.bytes[off];
-    const r = this.mmio(pa, false);
-    return r.handler.read(pa - r.base, 1) & 0xff;
+    return this.slowRead(pa, 1);
   }
   read16(pa: number): number {
     const off = pa - this.ram.base;
     if (off >= 0 && off + 2 <= this.ram.size) return this.ram.view.getUint16(off, true);
-    const r = this.mmio(pa, false);
-    return r.handler.read(pa - r.base, 2) & 0xffff;
+    return this.slowRead(pa, 2);
   }
   read32(pa: number): number {
     const off = pa - this.ram.base;
     if (off >= 0 && off + 4 <= this.ram.size) return this.ram.view.getUint32(off, true);
-    const r = this.mmio(pa, false);
-    return r.handler.read(pa - r.base, 4) >>> 0;
+    return this.slowRead(pa, 4);
   }
   /** Returns the low half; the high half is left in `this.hi`. */
   read64(pa: number): number {
@@ -190,8 +365,7 @@ export class AddressSpace {
       this.ram.bytes[off] = v;
       return;
     }
-    const r = this.mmio(pa, true);
-    r.handler.write(pa - r.base, 1, v & 0xff);
+    this.slowWrite(pa, 1, v & 0xff);
   }
   write16(pa: number, v: number): void {
     const off = pa - this.ram.base;
@@ -201,8 +375,7 @@ export class AddressSpace {
       this.ram.view.setUint16(off, v, true);
       return;
     }
-    const r = this.mmio(pa, true);
-    r.handler.write(pa - r.base, 2, v & 0xffff);
+    this.slowWrite(pa, 2, v & 0xffff);
   }
   write32(pa: number, v: number): void {
     const off = pa - this.ram.base;
@@ -212,8 +385,7 @@ export class AddressSpace {
       this.ram.view.setUint32(off, v, true);
       return;
     }
-    const r = this.mmio(pa, true);
-    r.handler.write(pa - r.base, 4, v >>> 0);
+    this.slowWrite(pa, 4, v >>> 0);
   }
   write64(pa: number, lo: number, hi: number): void {
     const off = pa - this.ram.base;
@@ -228,10 +400,85 @@ export class AddressSpace {
     this.write32(pa + 4, hi);
   }
 
-  /** Debugger/loader access: copies out bytes, failing with BusError on unmapped addresses. MMIO is not read. */
+  /** A 1-, 2- or 4-byte read outside the primary RAM. */
+  private slowRead(pa: number, size: number): number {
+    const r = this.find(pa);
+    if (r !== undefined) {
+      if (r.mmio !== null) {
+        const v = r.mmio.handler.read(pa - r.base, size);
+        return size === 4 ? v >>> 0 : v & (size === 1 ? 0xff : 0xffff);
+      }
+      if (pa + size <= r.end) {
+        const ram = r.ram!;
+        const off = pa - r.base;
+        return size === 1 ? ram.bytes[off] : size === 2 ? ram.view.getUint16(off, true) : ram.view.getUint32(off, true);
+      }
+    } else if (size === 1 || this.find(pa + size - 1) === undefined) {
+      if (this.unassigned === "bus-error") throw new BusError(pa, false);
+      return size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
+    }
+    // Straddles two regions (or a region and a hole): byte by byte, little-endian.
+    let v = 0;
+    for (let i = 0; i < size; i++) v |= this.slowRead(pa + i, 1) << (8 * i);
+    return v >>> 0;
+  }
+
+  /** A 1-, 2- or 4-byte write outside the primary RAM (`v` already masked to the size). */
+  private slowWrite(pa: number, size: number, v: number): void {
+    const r = this.find(pa);
+    if (r !== undefined) {
+      if (r.mmio !== null) {
+        r.mmio.handler.write(pa - r.base, size, v);
+        return;
+      }
+      if (pa + size <= r.end) {
+        const ram = r.ram!;
+        const off = pa - r.base;
+        if (ram.readOnly) {
+          if (ram.romWrite !== null) ram.romWrite(off, size, v);
+          return;
+        }
+        ram.touch(off);
+        if (size > 1 && (off & (PAGE_SIZE - 1)) > PAGE_SIZE - size) ram.touch(off + size - 1);
+        if (size === 1) ram.bytes[off] = v;
+        else if (size === 2) ram.view.setUint16(off, v, true);
+        else ram.view.setUint32(off, v, true);
+        return;
+      }
+    } else if (size === 1 || this.find(pa + size - 1) === undefined) {
+      if (this.unassigned === "bus-error") throw new BusError(pa, true);
+      return;
+    }
+    // Straddles two regions (or a region and a hole): byte by byte, nothing written if a byte would fault.
+    if (this.unassigned === "bus-error") for (let i = 0; i < size; i++) if (this.find(pa + i) === undefined) throw new BusError(pa + i, true);
+    for (let i = 0; i < size; i++) this.slowWrite(pa + i, 1, (v >>> (8 * i)) & 0xff);
+  }
+
+  // ---- host accesses (loaders, debugger, checkpoints of a watched store) ----
+
+  /** Copies out RAM/ROM bytes, failing with BusError unless every byte is RAM or ROM. MMIO is not read. */
   readBytes(pa: number, len: number): Uint8Array {
-    const off = this.ramOffset(pa, len);
-    if (off < 0) throw new BusError(pa, false);
-    return this.ram.bytes.slice(off, off + len);
+    const off = pa - this.ram.base;
+    if (off >= 0 && off + len <= this.ram.size) return this.ram.bytes.slice(off, off + len);
+    const pieces = this.pieces(pa, len);
+    if (pieces === undefined) throw new BusError(pa, false);
+    const out = new Uint8Array(len);
+    let at = 0;
+    for (const p of pieces) {
+      out.set(p.ram.bytes.subarray(p.offset, p.offset + p.length), at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  /** Copies bytes into RAM or ROM (read-only regions too: this is the host writing), marking pages dirty. */
+  writeBytes(pa: number, data: Uint8Array): void {
+    const pieces = this.pieces(pa, data.length);
+    if (pieces === undefined) throw new BusError(pa, true);
+    let at = 0;
+    for (const p of pieces) {
+      p.ram.load(p.offset, data.subarray(at, at + p.length));
+      at += p.length;
+    }
   }
 }

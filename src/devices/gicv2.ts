@@ -17,7 +17,8 @@
 
 import type { IrqController } from "../core/irq.js";
 import type { MmioHandler } from "../core/memory.js";
-import { fieldBytes, fieldU32, fieldU32Array, StateError, type StateFields, type Stateful } from "../core/state.js";
+import type { StateFields, Stateful } from "../core/state.js";
+import { field, loadDescribed, saveDescribed, type StateDescription } from "../core/vmstate.js";
 
 export const GIC_NUM_IRQ = 288;
 export const GIC_DIST_SIZE = 0x1000;
@@ -67,8 +68,42 @@ function clearBit(map: Uint32Array, irq: number): void {
   map[irq >>> 5] &= ~(1 << (irq & 31));
 }
 
+const bitmap = (name: string) => field.u32s(name, WORDS);
+const GIC_STATE: StateDescription<GicV2> = {
+  version: 1,
+  fields: [
+    field.u32("ctlr", { check: (v: number) => (v & ~(GICD_CTLR_EN_GRP0 | GICD_CTLR_EN_GRP1) ? `GICD_CTLR 0x${v.toString(16)} has undefined bits` : undefined) }),
+    bitmap("enabled"),
+    bitmap("pending"),
+    bitmap("active"),
+    bitmap("level"),
+    bitmap("edgeTrigger"),
+    bitmap("group"),
+    field.u8s("priority", GIC_NUM_IRQ),
+    field.u8s("sgiPending", NR_SGIS),
+    field.u32("cpuCtlr", { check: (v: number) => (v & ~GICC_CTLR_V2_MASK ? `GICC_CTLR 0x${v.toString(16)} has undefined bits` : undefined) }),
+    field.u32("priorityMask", { max: 0xff }),
+    field.u32("bpr", { max: 7 }),
+    field.u32("abpr", { max: 7 }),
+    field.u32("runningPriority", { max: IDLE_PRIORITY }),
+    field.u32s("apr", NR_APRS),
+    field.u32s("nsapr", NR_APRS),
+  ],
+  validate: (v) => {
+    if ((v.enabled[0] & 0xffff) !== 0xffff) return "SGIs cannot be disabled";
+    if ((v.edgeTrigger[0] & 0xffff) !== 0xffff) return "SGIs cannot be level-sensitive";
+    if ((v.level[0] & 0xffff) !== 0) return "SGIs have no input line to be high";
+    for (let i = 0; i < NR_SGIS; i++)
+      if ((v.sgiPending[i] !== 0) !== bit(v.pending, i)) return `SGI ${i} pending state disagrees with its source CPUs`;
+    if (v.abpr < MIN_ABPR) return `binary points ${v.bpr}/${v.abpr} are out of range`;
+    return undefined;
+  },
+  // The CPU does not save its interrupt inputs: drive them from the restored state.
+  postLoad: (gic) => gic.syncOutputs(),
+};
+
 export class GicV2 implements IrqController, Stateful {
-  readonly stateVersion = 1;
+  readonly stateVersion = GIC_STATE.version;
   /** MMIO handler for the distributor (GICD_*), mapped at 0x0800_0000 on virt. */
   readonly distributor: MmioHandler;
   /** MMIO handler for the CPU interface (GICC_*), mapped at 0x0801_0000 on virt. */
@@ -510,76 +545,13 @@ export class GicV2 implements IrqController, Stateful {
   // ---- state ---------------------------------------------------------------------------------------------
 
   saveState(): StateFields {
-    return {
-      ctlr: this.ctlr,
-      enabled: Uint32Array.from(this.enabled),
-      pending: Uint32Array.from(this.pending),
-      active: Uint32Array.from(this.active),
-      level: Uint32Array.from(this.level),
-      edgeTrigger: Uint32Array.from(this.edgeTrigger),
-      group: Uint32Array.from(this.group),
-      priority: Uint8Array.from(this.priority),
-      sgiPending: Uint8Array.from(this.sgiPending),
-      cpuCtlr: this.cpuCtlr,
-      priorityMask: this.priorityMask,
-      bpr: this.bpr,
-      abpr: this.abpr,
-      runningPriority: this.runningPriority,
-      apr: Uint32Array.from(this.apr),
-      nsapr: Uint32Array.from(this.nsapr),
-    };
+    return saveDescribed(GIC_STATE, this);
   }
-
-  loadState(f: StateFields, _version: number): void {
-    const s = this.stateName;
-    const maps = {
-      enabled: fieldU32Array(f, "enabled", s, WORDS),
-      pending: fieldU32Array(f, "pending", s, WORDS),
-      active: fieldU32Array(f, "active", s, WORDS),
-      level: fieldU32Array(f, "level", s, WORDS),
-      edgeTrigger: fieldU32Array(f, "edgeTrigger", s, WORDS),
-      group: fieldU32Array(f, "group", s, WORDS),
-    };
-    if ((maps.enabled[0] & 0xffff) !== 0xffff) throw new StateError(`${s}: SGIs cannot be disabled`);
-    if ((maps.edgeTrigger[0] & 0xffff) !== 0xffff) throw new StateError(`${s}: SGIs cannot be level-sensitive`);
-    if ((maps.level[0] & 0xffff) !== 0) throw new StateError(`${s}: SGIs have no input line to be high`);
-    const priority = fieldBytes(f, "priority", s, GIC_NUM_IRQ);
-    const sgiPending = fieldBytes(f, "sgiPending", s, NR_SGIS);
-    for (let i = 0; i < NR_SGIS; i++)
-      if ((sgiPending[i] !== 0) !== bit(maps.pending, i))
-        throw new StateError(`${s}: SGI ${i} pending state disagrees with its source CPUs`);
-    const ctlr = fieldU32(f, "ctlr", s);
-    const cpuCtlr = fieldU32(f, "cpuCtlr", s);
-    const priorityMask = fieldU32(f, "priorityMask", s);
-    const bpr = fieldU32(f, "bpr", s);
-    const abpr = fieldU32(f, "abpr", s);
-    const runningPriority = fieldU32(f, "runningPriority", s);
-    const bad = (what: string) => new StateError(`${s}: ${what}`);
-    if (ctlr & ~(GICD_CTLR_EN_GRP0 | GICD_CTLR_EN_GRP1)) throw bad(`GICD_CTLR 0x${ctlr.toString(16)} has undefined bits`);
-    if (cpuCtlr & ~GICC_CTLR_V2_MASK) throw bad(`GICC_CTLR 0x${cpuCtlr.toString(16)} has undefined bits`);
-    if (priorityMask > 0xff) throw bad(`priority mask ${priorityMask} is wider than 8 bits`);
-    if (bpr > 7 || abpr < MIN_ABPR || abpr > 7) throw bad(`binary points ${bpr}/${abpr} are out of range`);
-    if (runningPriority > IDLE_PRIORITY) throw bad(`running priority ${runningPriority} is out of range`);
-    const apr = fieldU32Array(f, "apr", s, NR_APRS);
-    const nsapr = fieldU32Array(f, "nsapr", s, NR_APRS);
-
-    this.ctlr = ctlr;
-    this.enabled.set(maps.enabled);
-    this.pending.set(maps.pending);
-    this.active.set(maps.active);
-    this.level.set(maps.level);
-    this.edgeTrigger.set(maps.edgeTrigger);
-    this.group.set(maps.group);
-    this.priority.set(priority);
-    this.sgiPending.set(sgiPending);
-    this.cpuCtlr = cpuCtlr;
-    this.priorityMask = priorityMask;
-    this.bpr = bpr;
-    this.abpr = abpr;
-    this.runningPriority = runningPriority;
-    this.apr.set(apr);
-    this.nsapr.set(nsapr);
-    // The CPU does not save its interrupt inputs: drive them from the restored state.
+  loadState(f: StateFields, version: number): void {
+    loadDescribed(GIC_STATE, this, f, version, this.stateName);
+  }
+  /** Recomputes the outputs to the CPU from the state (after a load). */
+  syncOutputs(): void {
     this.update(true);
   }
 }

@@ -15,7 +15,8 @@
 
 import type { IrqLine } from "../core/irq.js";
 import type { MmioHandler } from "../core/memory.js";
-import { fieldU32, fieldU32Array, StateError, type StateFields, type Stateful } from "../core/state.js";
+import type { StateFields, Stateful } from "../core/state.js";
+import { field, loadDescribed, saveDescribed, type StateDescription } from "../core/vmstate.js";
 
 export const PL011_MMIO_SIZE = 0x1000;
 
@@ -37,6 +38,32 @@ const DR_BE = 1 << 10;
 
 /** PrimeCell peripheral and cell IDs at 0xFE0..0xFFC (QEMU's "arm" variant). */
 const PL011_ID = [0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
+
+const PL011_STATE: StateDescription<Pl011> = {
+  version: 1,
+  fields: [
+    field.u32("flags"),
+    field.u32("lcr"),
+    field.u32("rsr"),
+    field.u32("cr"),
+    field.u32("dmacr"),
+    field.u32("intEnabled"),
+    field.u32("intLevel"),
+    field.u32s("readFifo", FIFO_SLOTS, { max: 0xfff }), // data and error bits of UARTDR
+    field.u32("ilpr"),
+    field.u32("ibrd"),
+    field.u32("fbrd"),
+    field.u32("ifl"),
+    field.u32("readPos", { max: FIFO_SLOTS - 1 }),
+    field.u32("readCount", { max: FIFO_SLOTS }),
+    field.u32("readTrigger", { check: (v: number) => (v < 1 ? `RX trigger level ${v} is impossible` : undefined), max: FIFO_SLOTS }),
+  ],
+  validate: (v) => {
+    const depth = v.lcr & LCR_FEN ? FIFO_SLOTS : 1;
+    return v.readCount > depth ? `${v.readCount} bytes in a FIFO of depth ${depth}` : undefined;
+  },
+  postLoad: (uart) => uart.syncIrq(),
+};
 
 export class Pl011 implements MmioHandler, Stateful {
   readonly stateVersion = 1;
@@ -225,55 +252,14 @@ export class Pl011 implements MmioHandler, Stateful {
   }
 
   saveState(): StateFields {
-    return {
-      flags: this.flags,
-      lcr: this.lcr,
-      rsr: this.rsr,
-      cr: this.cr,
-      dmacr: this.dmacr,
-      intEnabled: this.intEnabled,
-      intLevel: this.intLevel,
-      readFifo: Uint32Array.from(this.readFifo),
-      ilpr: this.ilpr,
-      ibrd: this.ibrd,
-      fbrd: this.fbrd,
-      ifl: this.ifl,
-      readPos: this.readPos,
-      readCount: this.readCount,
-      readTrigger: this.readTrigger,
-    };
+    return saveDescribed(PL011_STATE, this);
+  }
+  loadState(f: StateFields, version: number): void {
+    loadDescribed(PL011_STATE, this, f, version, this.stateName);
   }
 
-  loadState(f: StateFields, _version: number): void {
-    const s = this.stateName;
-    const lcr = fieldU32(f, "lcr", s);
-    const readPos = fieldU32(f, "readPos", s);
-    const readCount = fieldU32(f, "readCount", s);
-    const readTrigger = fieldU32(f, "readTrigger", s);
-    const fifo = fieldU32Array(f, "readFifo", s, FIFO_SLOTS);
-    const depth = lcr & LCR_FEN ? FIFO_SLOTS : 1;
-    if (readPos >= FIFO_SLOTS) throw new StateError(`${s}: FIFO read position ${readPos} is outside the FIFO`);
-    if (readCount > depth) throw new StateError(`${s}: ${readCount} bytes in a FIFO of depth ${depth}`);
-    if (readTrigger < 1 || readTrigger > FIFO_SLOTS)
-      throw new StateError(`${s}: RX trigger level ${readTrigger} is impossible`);
-    for (const v of fifo)
-      if (v > 0xfff) throw new StateError(`${s}: FIFO entry 0x${v.toString(16)} is wider than UARTDR`);
-    this.flags = fieldU32(f, "flags", s);
-    this.lcr = lcr;
-    this.rsr = fieldU32(f, "rsr", s);
-    this.cr = fieldU32(f, "cr", s);
-    this.dmacr = fieldU32(f, "dmacr", s);
-    this.intEnabled = fieldU32(f, "intEnabled", s);
-    this.intLevel = fieldU32(f, "intLevel", s);
-    this.readFifo.set(fifo);
-    this.ilpr = fieldU32(f, "ilpr", s);
-    this.ibrd = fieldU32(f, "ibrd", s);
-    this.fbrd = fieldU32(f, "fbrd", s);
-    this.ifl = fieldU32(f, "ifl", s);
-    this.readPos = readPos;
-    this.readCount = readCount;
-    this.readTrigger = readTrigger;
-    // The interrupt controller restores its own input levels; only our view of the wire is re-synchronised.
+  /** After a load: the interrupt controller restores its own input levels; only our view of the wire follows. */
+  syncIrq(): void {
     this.irq.restore((this.intLevel & this.intEnabled) !== 0);
   }
 }

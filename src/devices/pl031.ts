@@ -9,7 +9,8 @@
 import type { Timer, VirtualClock } from "../core/clock.js";
 import type { IrqLine } from "../core/irq.js";
 import type { MmioHandler } from "../core/memory.js";
-import { fieldU32, StateError, type StateFields, type Stateful } from "../core/state.js";
+import type { StateFields, Stateful } from "../core/state.js";
+import { field, loadDescribed, saveDescribed, type StateDescription } from "../core/vmstate.js";
 
 export const PL031_MMIO_SIZE = 0x1000;
 
@@ -27,8 +28,21 @@ const RTC_ICR = 0x1c;
 /** PrimeCell peripheral and cell IDs at 0xFE0..0xFFC. */
 const PL031_ID = [0x31, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
 
+/** The alarm deadline itself is saved by the clock (its timer), so loading does not re-arm it. */
+const PL031_STATE: StateDescription<Pl031> = {
+  version: 1,
+  fields: [
+    field.u32("tickOffset"),
+    field.u32("mr"),
+    field.u32("lr"),
+    field.u32("im", { max: 1 }),
+    field.u32("is", { max: 1 }),
+  ],
+  postLoad: (rtc) => rtc.syncIrq(),
+};
+
 export class Pl031 implements MmioHandler, Stateful {
-  readonly stateVersion = 1;
+  readonly stateVersion = PL031_STATE.version;
 
   private tickOffset: number;
   private mr = 0;
@@ -130,20 +144,14 @@ export class Pl031 implements MmioHandler, Stateful {
   }
 
   saveState(): StateFields {
-    return { tickOffset: this.tickOffset, mr: this.mr, lr: this.lr, im: this.im, is: this.is };
+    return saveDescribed(PL031_STATE, this);
+  }
+  loadState(f: StateFields, version: number): void {
+    loadDescribed(PL031_STATE, this, f, version, this.stateName);
   }
 
-  /** The alarm deadline itself is restored by the clock, so the timer is not re-armed here. */
-  loadState(f: StateFields, _version: number): void {
-    const s = this.stateName;
-    const im = fieldU32(f, "im", s);
-    const is = fieldU32(f, "is", s);
-    if (im > 1 || is > 1) throw new StateError(`${s}: interrupt mask/status ${im}/${is} must be 0 or 1`);
-    this.tickOffset = fieldU32(f, "tickOffset", s);
-    this.mr = fieldU32(f, "mr", s);
-    this.lr = fieldU32(f, "lr", s);
-    this.im = im;
-    this.is = is;
+  /** After a load: the interrupt controller restores its own input levels; only our view of the wire follows. */
+  syncIrq(): void {
     this.irq.restore((this.is & this.im) !== 0);
   }
 }

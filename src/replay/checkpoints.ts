@@ -1,7 +1,8 @@
 // Checkpoints of a replaying machine, with RAM copy-on-write by page.
 //
 // A checkpoint holds the encoded state of every part except RAM, plus copies of the RAM pages written since
-// the checkpoint before it in time. The content of page p at checkpoint k is therefore the copy in the latest
+// the checkpoint before it in time. Every RAM and ROM region is paged alike: a page is named by one number, its
+// region's first page in the store's numbering (regions in the machine's order) plus its page in the region. The content of page p at checkpoint k is therefore the copy in the latest
 // checkpoint j <= k that holds p (the first checkpoint holds every non-zero page). Checkpoints may be added
 // anywhere in the timeline and removed (merging their pages into their successor), so the store can stay dense
 // around the current position and thin out further away within a memory budget (DESIGN.md §3).
@@ -14,7 +15,7 @@ export interface Checkpoint {
   ticks: number;
   /** Encoded state of every part except RAM. */
   state: Uint8Array;
-  /** RAM pages written since the previous checkpoint in time, with their content at this checkpoint. */
+  /** RAM pages (store page numbers) written since the previous checkpoint in time, with their content here. */
   pages: Map<number, Uint8Array>;
   /** Opaque data the owner restores with the checkpoint (e.g. the replay input position). */
   extra: number;
@@ -32,14 +33,27 @@ export class CheckpointStore {
   /** The checkpoint the current RAM descends from: RAM = its content + the pages dirtied since. */
   private base: Checkpoint | undefined;
   private bytes = 0;
+  /** Every RAM/ROM region, and the store page number of each one's first page. */
+  private readonly rams: readonly Ram[];
+  private readonly firstPage: number[] = [];
+  private readonly pageCount: number;
 
   constructor(
-    private readonly ram: Ram,
+    /** Every RAM and ROM region of the machine, in a fixed order. */
+    rams: readonly Ram[],
     /** Every state part except RAM, in saved-section order. */
     private readonly parts: readonly Stateful[],
     /** Memory budget for checkpoint data in bytes. */
     readonly budget: number,
-  ) {}
+  ) {
+    this.rams = [...rams];
+    let pages = 0;
+    for (const r of this.rams) {
+      this.firstPage.push(pages);
+      pages += r.pageCount;
+    }
+    this.pageCount = pages;
+  }
 
   get checkpoints(): readonly Checkpoint[] {
     return this.list;
@@ -77,12 +91,15 @@ export class CheckpointStore {
       return existing;
     }
     const pages = new Map<number, Uint8Array>();
-    const dirty = this.ram.dirty;
     const first = this.list.length === 0;
-    for (let p = 0; p < this.ram.pageCount; p++) {
-      if (first ? !this.pageIsZero(p) : dirty[p] !== 0) pages.set(p, this.ram.bytes.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
-    }
-    dirty.fill(0);
+    this.rams.forEach((ram, r) => {
+      const dirty = ram.dirty;
+      const base = this.firstPage[r];
+      for (let p = 0; p < ram.pageCount; p++) {
+        if (first ? !pageIsZero(ram, p) : dirty[p] !== 0) pages.set(base + p, ram.bytes.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
+      }
+      dirty.fill(0);
+    });
     const cp: Checkpoint = { icount, ticks, state: encodeState(saveSections(this.parts)), pages, extra };
     const at = this.list.findIndex((c) => c.icount > icount || (c.icount === icount && c.ticks > ticks));
     // A checkpoint inserted before others must hold every page that differs from its predecessor; it does,
@@ -99,34 +116,39 @@ export class CheckpointStore {
   private adoptBase(cp: Checkpoint): void {
     // Pages dirtied since the old base are exactly the pages that differ from cp only if we executed from the
     // old base to cp; that is the case here (capture is called at the current position).
-    this.ram.dirty.fill(0);
+    for (const ram of this.rams) ram.dirty.fill(0);
     this.base = cp;
   }
 
   /** Restores the machine to checkpoint `cp` exactly. */
   restore(cp: Checkpoint): void {
-    const ram = this.ram;
     // Pages that may differ between now and cp: dirtied since base, plus every page stored by a checkpoint
     // between base and cp in time (either direction).
     const touched = new Set<number>();
-    for (let p = 0; p < ram.pageCount; p++) if (ram.dirty[p] !== 0) touched.add(p);
+    this.rams.forEach((ram, r) => {
+      const base = this.firstPage[r];
+      for (let p = 0; p < ram.pageCount; p++) if (ram.dirty[p] !== 0) touched.add(base + p);
+    });
     const baseIndex = this.base ? this.list.indexOf(this.base) : -1;
     const cpIndex = this.list.indexOf(cp);
     if (cpIndex < 0) throw new Error("restoring a checkpoint that is not in the store");
     if (baseIndex < 0) {
-      for (let p = 0; p < ram.pageCount; p++) touched.add(p);
+      for (let p = 0; p < this.pageCount; p++) touched.add(p);
     } else {
       const lo = Math.min(baseIndex, cpIndex);
       const hi = Math.max(baseIndex, cpIndex);
       for (let i = lo + 1; i <= hi; i++) for (const p of this.list[i].pages.keys()) touched.add(p);
     }
     for (const p of touched) {
+      const [ram, local] = this.locate(p);
       const content = this.pageAt(p, cpIndex);
-      if (content) ram.bytes.set(content, p * PAGE_SIZE);
-      else ram.bytes.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+      if (content) ram.bytes.set(content, local * PAGE_SIZE);
+      else ram.bytes.fill(0, local * PAGE_SIZE, (local + 1) * PAGE_SIZE);
     }
-    ram.dirty.fill(0);
-    ram.invalidateAllCode();
+    for (const ram of this.rams) {
+      ram.dirty.fill(0);
+      ram.invalidateAllCode();
+    }
     loadSections(this.parts, decodeState(cp.state));
     this.base = cp;
   }
@@ -139,10 +161,11 @@ export class CheckpointStore {
     return undefined;
   }
 
-  private pageIsZero(p: number): boolean {
-    const words = new Uint32Array(this.ram.bytes.buffer, p * PAGE_SIZE, PAGE_SIZE / 4);
-    for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
-    return true;
+  /** The region and the page within it of store page `p`. */
+  private locate(p: number): [Ram, number] {
+    let r = this.rams.length - 1;
+    while (this.firstPage[r] > p) r--;
+    return [this.rams[r], p - this.firstPage[r]];
   }
 
   /**
@@ -183,4 +206,10 @@ export class CheckpointStore {
     this.bytes -= victim.state.length + dropped * PAGE_SIZE;
     this.list.splice(index, 1);
   }
+}
+
+function pageIsZero(ram: Ram, p: number): boolean {
+  const words = new Uint32Array(ram.bytes.buffer, p * PAGE_SIZE, PAGE_SIZE / 4);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  return true;
 }

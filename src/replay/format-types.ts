@@ -109,8 +109,15 @@ export type EventKindName = keyof typeof EventKind;
 /** Largest event kind the format accepts. */
 export const MAX_EVENT_KIND = 0xffff;
 
-/** The recording format version this code writes, and the newest it reads. */
-export const FORMAT_VERSION = 1;
+/**
+ * The recording format version this code writes, and the newest it reads. Version 2: the run loop's timing
+ * rules (docs/icount.md: a deadline armed mid-burst fires at its tick, a halting WFI's wait belongs to its step,
+ * the timer's own state section) place inputs and digest marks at other positions than version 1 did, so a
+ * version-1 recording cannot replay here and is refused with a message saying so.
+ */
+export const FORMAT_VERSION = 2;
+/** The oldest format version this code reads. */
+export const OLDEST_READABLE_VERSION = 2;
 
 /** File signature: 0x89 "RWREC" CR LF. High bit and CR LF catch 7-bit and text-mode transfers (as PNG does). */
 export const MAGIC = Uint8Array.of(0x89, 0x52, 0x57, 0x52, 0x45, 0x43, 0x0d, 0x0a);
@@ -145,6 +152,7 @@ export type RecordingErrorCode =
   | "not-a-recording" // wrong signature: another kind of file
   | "truncated-header" // the file ends before its header is complete
   | "newer-version" // made by a newer Rewind
+  | "older-version" // made by an older Rewind whose recordings replay differently here
   | "corrupt" // damaged data before the last chunk, or inconsistent structure
   | "invalid" // the caller passed something the format cannot hold
   | "order" // an event or digest before one already written

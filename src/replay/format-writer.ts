@@ -30,7 +30,7 @@ export interface RecordingWriterOptions {
 }
 
 /** The oldest reader version that can read what this writer produces. */
-const MIN_READER_VERSION = 1;
+const MIN_READER_VERSION = 2;
 /** Keeps one digest mark well inside the largest chunk a reader accepts. */
 const MAX_DIGEST_PARTS = 65536;
 
@@ -101,6 +101,11 @@ export class RecordingWriter {
       throw new RecordingError("io", `cannot record to '${filePath}': ${systemReason((e as Error).cause ?? e)}`, { cause: e });
     }
     return w;
+  }
+
+  /** Still accepting records: not finished, aborted or failed. */
+  get isOpen(): boolean {
+    return this.state === "open";
   }
 
   get eventCount(): number {

@@ -11,5 +11,6 @@ export {
 } from "./format-types.js";
 export { RecordingWriter, type NewRecordingHeader, type RecordingWriterOptions } from "./format-writer.js";
 export { RecordingReader, readRecording, type Recording, type ChunkInfo } from "./format-reader.js";
+export { openRecording, findPartialRecordings, type OpenedRecording, type PartialRecording } from "./format-locate.js";
 export { compareConfig, configProblem, formatSize, hashImageFile, hashImageFileAsync } from "./format-config.js";
 export { describeForeignFile } from "./format-sniff.js";

@@ -134,9 +134,11 @@ export class ForwardEngine {
     let stepOver = false;
     try {
       for (;;) {
-        this.inputs.pump();
+        // The policy sees the boundary before its inputs are delivered: a digest mark is taken (record) and
+        // checked (replay) before them, and a host write injected later at the same position comes after it too.
         const event = this.policy.atBoundary();
         if (event) return event;
+        this.inputs.pump();
         const icount = clock.icount;
         if (req.target !== undefined && clockReached(clock, req.target)) return "target";
         if (this.policy.atEnd()) return { kind: "replay-end" };
@@ -173,13 +175,13 @@ export class ForwardEngine {
             }
             return hit;
           }
-          case "poweroff": {
+          case "poweroff":
+          case "reset": {
+            // A reset with -no-reboot ends the machine like a power-off.
             const r = this.policy.onPoweroff();
             if (r === "continue") continue;
             return r;
           }
-          case "reset":
-            return { kind: "poweroff" };
           case "stuck":
             return { kind: "stuck", message: m.stuckReason || "the guest cannot make progress" };
           case "idle": {

@@ -31,6 +31,8 @@ export type { ReplaySource } from "./timeline.js";
 
 /** What a recording session writes (implemented over the recording format writer). */
 export interface RecordSink {
+  /** The recording's file name, as the user gave it (QMP query-replay shows it). */
+  readonly filename?: string;
   addEvent(e: LoggedInput): void;
   addDigest(mark: DigestMark): void;
   /** Called at slice boundaries: a chance to flush to disk. */
@@ -146,6 +148,7 @@ export class MachineSession implements DebugSession {
     const mode = this.mode === "live" ? "none" : this.mode === "record" ? "record" : "play";
     const info: ReplayInfo = { mode, icount: this.machine.clock.icount };
     if (this.timeline) info.filename = this.timeline.source.filename;
+    else if (this.record?.filename !== undefined) info.filename = this.record.filename;
     return info;
   }
   icount(): number {
@@ -278,7 +281,8 @@ export class MachineSession implements DebugSession {
 
   setReplayBreak(icount: number): void {
     if (this.mode !== "replay") throw new SessionError("setting the breakpoint is allowed only in play mode");
-    if (icount <= this.icount()) throw new SessionError("cannot set breakpoint at the instruction in the past");
+    // As QEMU's qmp_replay_break: the current icount is allowed (the next cont stops at once).
+    if (icount < this.icount()) throw new SessionError("cannot set breakpoint at the instruction in the past");
     this.forward.replayBreak = icount;
   }
   clearReplayBreak(): void {
@@ -364,7 +368,9 @@ export class MachineSession implements DebugSession {
   systemReset(): void {
     if (this.mode === "replay") throw new ReplayReadOnlyError("system_reset is not possible while replaying a recording");
     this.inputs.inject(EventKind.SystemReset, new Uint8Array(0));
-    this.emitter.emit("stop", { kind: "interrupted" });
+    // A cont waiting for input goes on with the rebooted guest; a paused machine tells its front ends.
+    this.inputWaiter?.();
+    if (!this.busy) this.emitter.emit("stop", { kind: "interrupted" });
   }
 
   async quit(): Promise<void> {

@@ -1,4 +1,4 @@
-// What the session needs from a board beyond the core Machine interface: its input channels, its RAM (for
+// What the session needs from a board beyond the core Machine interface: its input channels, its RAM regions (for
 // checkpoints), reset, and the debugger's view of the CPU (registers, breakpoints, watchpoints, memory).
 
 import type { Machine } from "../core/machine.js";
@@ -10,7 +10,8 @@ import type { CpuDebug } from "../core/debug.js";
 export type { CpuDebug } from "../core/debug.js";
 
 export interface SessionMachine extends Machine {
-  readonly ram: Ram;
+  /** Every RAM and ROM region (each also one of stateParts), in a fixed order: checkpoints page them all. */
+  readonly ram: readonly Ram[];
   readonly debug: CpuDebug;
   /** Input channels in a fixed order (serial receive, ...). */
   inputChannels(): InputChannel[];
@@ -23,6 +24,6 @@ export interface SessionMachine extends Machine {
   /** Physical memory read for the debugger. */
   readPhysical(pa: number, length: number): Uint8Array;
   writePhysical(pa: number, data: Uint8Array): void;
-  /** Whether [pa, pa + length) is RAM (debugger writes go to RAM only). */
+  /** Whether [pa, pa + length) is RAM or ROM (debugger writes go to memory only). */
   isRam(pa: number, length: number): boolean;
 }

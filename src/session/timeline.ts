@@ -48,6 +48,8 @@ export class Timeline implements ModePolicy {
   /** [from, to): where checkpoints are taken at the fine interval (just behind the last seek target). */
   private denseFrom = 0;
   private denseTo = 0;
+  /** Where the last reverse continue stopped on a watchpoint (its hit is not reported again from there). */
+  private reverseWatchStop: Position | undefined;
 
   constructor(
     private readonly machine: SessionMachine,
@@ -188,6 +190,14 @@ export class Timeline implements ModePolicy {
    */
   async reverseContinue(interrupted: () => boolean): Promise<StopEvent> {
     const now = positionOf(this.machine.clock);
+    // A write just before now (GDB has stepped over the store a forward watchpoint stopped before) is the
+    // first hit going back — unless a reverse continue already stopped here on it.
+    const fromReverseStop = this.reverseWatchStop !== undefined && comparePositions(this.reverseWatchStop, now) === 0;
+    this.reverseWatchStop = undefined;
+    const counts = (h: Hit) => {
+      const order = comparePositions(h.at, now);
+      return order < 0 || (order === 0 && !fromReverseStop && h.event.kind === "watchpoint" && h.event.type === "write");
+    };
     if (!this.points.any) return this.toStart(interrupted);
     let hi = now;
     for (;;) {
@@ -203,11 +213,13 @@ export class Timeline implements ModePolicy {
         if (typeof r === "object") return r;
         throw new SessionError(`reverse continue stopped unexpectedly: ${r}`);
       }
-      const before = hits.filter((h) => comparePositions(h.at, now) < 0);
+      const before = hits.filter(counts);
       if (before.length > 0) {
         const last = before[before.length - 1];
         const got = await this.seekTo(last.at, interrupted);
-        return got === "reached" ? last.event : got;
+        if (got !== "reached") return got;
+        if (last.event.kind === "watchpoint") this.reverseWatchStop = last.at;
+        return last.event;
       }
       hi = { icount: cp.icount, ticks: cp.ticks };
     }

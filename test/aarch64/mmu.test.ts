@@ -633,7 +633,7 @@ test("loading a CPU state flushes the TLB and bumps the fetch generation", () =>
   assert.ok(m.cpu.mmu.tlbEntries >= 2);
   const saved = m.cpu.saveState();
   const gen = m.cpu.fetchGeneration;
-  m.cpu.loadState(saved);
+  m.cpu.loadState(saved, m.cpu.stateVersion);
   assert.equal(m.cpu.mmu.tlbEntries, 0);
   assert.ok(m.cpu.fetchGeneration > gen);
   m.setX(2, 0x50000008n).code(ldrX(1, 2));

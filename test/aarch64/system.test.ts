@@ -190,7 +190,7 @@ test("CPU state round-trips through the serialization mechanism", () => {
   m.run(1);
   const saved = m.cpu.saveState();
   const m2 = new TestMachine();
-  m2.cpu.loadState(saved);
+  m2.cpu.loadState(saved, m2.cpu.stateVersion);
   assert.deepEqual(m2.cpu.saveState(), saved);
   assert.equal(m2.x(5), 0x123456789abcdefn);
   assert.equal(m2.pc, m.pc);

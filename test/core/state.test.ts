@@ -74,7 +74,7 @@ test("timers fire in deadline order at step boundaries and are restored by name"
   clock.icount = 20;
   clock.runDue();
   assert.deepEqual(fired, ["b", "a"]);
-  clock.loadState(saved);
+  clock.loadState(saved, clock.stateVersion);
   assert.equal(t1.deadline, 10);
   assert.equal(clock.nextDeadline, 10);
 });

@@ -193,7 +193,12 @@ export class FakeSession implements DebugSession {
 
   cont(): Promise<StopEvent> {
     this.calls.push("cont");
-    this.checkCanRun();
+    // An asynchronous method reports a refusal by rejecting, as the real session does.
+    try {
+      this.checkCanRun();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     this.run = "running";
     this.pauseRequested = false;
     this.emit("resume");
@@ -234,7 +239,11 @@ export class FakeSession implements DebugSession {
 
   reverseCont(): Promise<StopEvent> {
     this.calls.push("reverseCont");
-    this.checkReverse();
+    try {
+      this.checkReverse();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     this.run = "running";
     this.pauseRequested = false;
     this.emit("resume");

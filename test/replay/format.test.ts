@@ -324,7 +324,7 @@ test("random damage (bytes, runs, garbage tails) never escapes as anything but R
 
 test("chunks with valid checksums but garbage payloads are refused cleanly", () => {
   const rand = rng(99);
-  const headerChunk = encodeChunk(1, encodeHeaderPayload(1, 1, JSON.stringify({ writer: "w", createdAt: "t", config: config() })));
+  const headerChunk = encodeChunk(1, encodeHeaderPayload(2, 2, JSON.stringify({ writer: "w", createdAt: "t", config: config() })));
   const randomBytesOf = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
   for (let i = 0; i < 4000; i++) {
     const type = [1, 2, 2, 2, 3, 3, 0x10, 0x81][i % 8];
@@ -429,16 +429,19 @@ function fileWithHeader(formatVersion: number, minReader: number, writer = "rewi
 }
 
 test("a file from a newer Rewind: refused when it says older readers cannot read it, else a warning", () => {
-  expectRecordingError(() => RecordingReader.fromBytes(fileWithHeader(2, 2), "new.rr"), "newer-version",
-    /^'new.rr' was made by a newer Rewind \(rewind 9.0.0, recording format version 2\); this Rewind reads recording format version 1/);
-  const r = RecordingReader.fromBytes(fileWithHeader(3, 1), "compat.rr");
-  assert.match(r.warnings[0], /made by a newer Rewind \(rewind 9.0.0, recording format version 3\)/);
+  expectRecordingError(() => RecordingReader.fromBytes(fileWithHeader(3, 3), "new.rr"), "newer-version",
+    /^'new.rr' was made by a newer Rewind \(rewind 9.0.0, recording format version 3\); this Rewind reads recording format version 2/);
+  const r = RecordingReader.fromBytes(fileWithHeader(4, 2), "compat.rr");
+  assert.match(r.warnings[0], /made by a newer Rewind \(rewind 9.0.0, recording format version 4\)/);
+  // Version 1 followed other timing rules (docs/icount.md): refused, saying so.
+  expectRecordingError(() => RecordingReader.fromBytes(fileWithHeader(1, 1), "old.rr"), "older-version",
+    /^'old.rr' was made by an older Rewind \(rewind 9.0.0, recording format version 1\), whose timing rules differ/);
   expectRecordingError(() => RecordingReader.fromBytes(fileWithHeader(1, 2)), "corrupt", /impossible format version/);
   expectRecordingError(() => RecordingReader.fromBytes(fileWithHeader(0, 0)), "corrupt", /impossible format version/);
 });
 
 test("malformed headers are refused with the field named", () => {
-  const mk = (obj: unknown) => Buffer.concat([MAGIC, encodeChunk(1, encodeHeaderPayload(1, 1,
+  const mk = (obj: unknown) => Buffer.concat([MAGIC, encodeChunk(1, encodeHeaderPayload(2, 2,
     typeof obj === "string" ? obj : JSON.stringify(obj)))]);
   expectRecordingError(() => RecordingReader.fromBytes(mk("{not json")), "corrupt", /not valid JSON/);
   expectRecordingError(() => RecordingReader.fromBytes(mk([1])), "corrupt", /not a JSON object/);
@@ -602,7 +605,7 @@ test("create() refuses bad destinations and malformed configurations", () => {
   expectRecordingError(() => RecordingWriter.create(path.join(dir, "no/such/dir/x.rr"), HEADER), "io", /does not exist/);
   expectRecordingError(() => RecordingWriter.create(path.join(dir, "x.rr"), { config: { ...config(), ramSize: NaN } }),
     "invalid", /config.ramSize/);
-  expectRecordingError(() => RecordingWriter.create(path.join(dir, "x.rr"), { ...HEADER, formatVersion: 2 }), "invalid");
+  expectRecordingError(() => RecordingWriter.create(path.join(dir, "x.rr"), { ...HEADER, formatVersion: 1 }), "invalid");
   assert.deepEqual(fs.readdirSync(dir), [], "nothing left behind");
 });
 

@@ -12,16 +12,10 @@
 import type { AddressSpace } from "../../core/memory.js";
 import { BusError } from "../../core/memory.js";
 import type { VirtualClock } from "../../core/clock.js";
-import {
-  fieldI32Array,
-  fieldNumber,
-  fieldU32,
-  StateError,
-  type StateFields,
-  type Stateful,
-} from "../../core/state.js";
+import type { StateFields, Stateful } from "../../core/state.js";
 import { STOP_BEFORE_ACCESS } from "../../core/debug.js";
-import { SystemRegisters } from "./sysregs.js";
+import { field, loadDescribed, saveDescribed, type FieldSpec, type StateDescription } from "../../core/vmstate.js";
+import { SystemRegisters, SYSREG_STATE } from "./sysregs.js";
 import { Mmu } from "./mmu.js";
 import type { Exec } from "./decoder.js";
 
@@ -79,9 +73,49 @@ export interface CpuHooks {
   guestStuck?(reason: string): void;
 }
 
+/** A 64-bit register kept as two properties, saved as a pair of 32-bit words. */
+const pair = (name: string, lo: "spEl0Lo" | "spEl1Lo" | "pcLo", hi: "spEl0Hi" | "spEl1Hi" | "pcHi"): FieldSpec<Cpu> => ({
+  name,
+  type: "i32[]",
+  length: 2,
+  get: (c) => Int32Array.of(c[lo], c[hi]),
+  set: (c, v: Int32Array) => {
+    c[lo] = v[0];
+    c[hi] = v[1];
+  },
+});
+
+/**
+ * Version 2: the generic timer saves its own section ("timer"), no longer a field of cpu0.sys. Version-1
+ * states (which lack that section) are refused by loadSections with a message naming it.
+ */
+const CPU_STATE: StateDescription<Cpu> = {
+  version: 2,
+  fields: [
+    field.i32s("xlo", 32),
+    field.i32s("xhi", 32),
+    field.i32s("vregs", 128),
+    field.u32("fpcr"),
+    field.u32("fpsr"),
+    field.u32("nzcv", { max: 0xf }),
+    field.u32("daif", { max: 0xf }),
+    field.u32("el", { max: 1 }),
+    field.u32("spsel", { max: 1 }),
+    pair("spEl0", "spEl0Lo", "spEl0Hi"),
+    pair("spEl1", "spEl1Lo", "spEl1Hi"),
+    { ...pair("pc", "pcLo", "pcHi"), set: (c, v: Int32Array) => ((c.pcLo = v[0] >>> 0), (c.pcHi = v[1] >>> 0)) },
+    field.int("exclusiveAddr"),
+    field.int("exclusiveSize"),
+    { name: "halted", type: "u32", max: 1, get: (c) => (c.halted ? 1 : 0), set: (c, v: number) => (c.halted = v !== 0) },
+    field.section<Cpu, SystemRegisters>("sys", (c) => c.sys, SYSREG_STATE),
+  ],
+  preSave: (c) => c.storeCurrentSp(),
+  postLoad: (c) => c.dropCaches(),
+};
+
 export class Cpu implements Stateful {
   readonly stateName = "cpu0";
-  readonly stateVersion = 1;
+  readonly stateVersion = CPU_STATE.version;
 
   /** General registers X0..X30 (lo/hi halves); slot 31 = current SP. */
   readonly xlo = new Int32Array(32);
@@ -165,8 +199,8 @@ export class Cpu implements Stateful {
     this.hooks = hooks;
     this.sys = new SystemRegisters(this);
     this.mmu = new Mmu(this);
-    this.codeCache = new Array(bus.ram.pageCount);
-    bus.ram.onCodeWrite = (page) => {
+    this.codeCache = new Array(bus.pageCount);
+    bus.onCodeWrite = (page) => {
       this.codeCache[page] = undefined;
       this.fetchGeneration++;
     };
@@ -211,7 +245,7 @@ export class Cpu implements Stateful {
   }
 
   /** Saves slot 31 into the bank of the SP currently selected. */
-  private storeCurrentSp(): void {
+  storeCurrentSp(): void {
     if (this.el === 0 || this.spsel === 0) {
       this.spEl0Lo = this.xlo[31];
       this.spEl0Hi = this.xhi[31];
@@ -379,9 +413,8 @@ export class Cpu implements Stateful {
   private watched(lo: number, hi: number, pa: number, size: number, isWrite: boolean): void {
     if (this.undoRegs === undefined) this.saveUndoRegs();
     this.callWatchHook(lo, hi, size, isWrite);
-    const off = this.bus.ramOffset(pa, size);
-    if (off < 0) this.deviceTouched = true;
-    else if (isWrite) this.undoLog.push([pa, this.bus.ram.bytes.slice(off, off + size)]);
+    if (!this.bus.plainMemory(pa, size, isWrite)) this.deviceTouched = true;
+    else if (isWrite) this.undoLog.push([pa, this.bus.readBytes(pa, size)]);
   }
 
   private callWatchHook(lo: number, hi: number, size: number, isWrite: boolean): void {
@@ -409,7 +442,7 @@ export class Cpu implements Stateful {
   undoWatchedStep(): void {
     for (let i = this.undoLog.length - 1; i >= 0; i--) {
       const [pa, old] = this.undoLog[i];
-      this.bus.ram.load(pa - this.bus.ram.base, old);
+      this.bus.writeBytes(pa, old);
     }
     this.undoLog.length = 0;
     const r = this.undoRegs;
@@ -551,7 +584,7 @@ export class Cpu implements Stateful {
     if (this.watchHook !== null) {
       if (this.undoRegs === undefined) this.saveUndoRegs();
       this.callWatchHook(lo, hi, size, false);
-      if (this.bus.ramOffset(pa, first) < 0 || this.bus.ramOffset(pa2, size - first) < 0) this.deviceTouched = true;
+      if (!this.bus.plainMemory(pa, first, false) || !this.bus.plainMemory(pa2, size - first, false)) this.deviceTouched = true;
     }
     let vlo = 0;
     let vhi = 0;
@@ -580,8 +613,7 @@ export class Cpu implements Stateful {
         [pa, first],
         [pa2, size - first],
       ]) {
-        const off = this.bus.ramOffset(at, len);
-        if (off >= 0) this.undoLog.push([at, this.bus.ram.bytes.slice(off, off + len)]);
+        if (this.bus.plainMemory(at, len, true)) this.undoLog.push([at, this.bus.readBytes(at, len)]);
         else this.deviceTouched = true;
       }
     }
@@ -604,57 +636,15 @@ export class Cpu implements Stateful {
   // ---- state ----------------------------------------------------------------------------------------------
 
   saveState(): StateFields {
-    this.storeCurrentSp();
-    return {
-      xlo: Int32Array.from(this.xlo),
-      xhi: Int32Array.from(this.xhi),
-      vregs: Int32Array.from(this.vregs),
-      fpcr: this.fpcr >>> 0,
-      fpsr: this.fpsr >>> 0,
-      nzcv: this.nzcv,
-      daif: this.daif,
-      el: this.el,
-      spsel: this.spsel,
-      spEl0: Int32Array.of(this.spEl0Lo, this.spEl0Hi),
-      spEl1: Int32Array.of(this.spEl1Lo, this.spEl1Hi),
-      pc: Int32Array.of(this.pcLo, this.pcHi),
-      exclusiveAddr: this.exclusiveAddr,
-      exclusiveSize: this.exclusiveSize,
-      halted: this.halted ? 1 : 0,
-      sys: this.sys.saveState(),
-    };
+    return saveDescribed(CPU_STATE, this);
   }
 
-  loadState(f: StateFields): void {
-    const s = "cpu0";
-    this.xlo.set(fieldI32Array(f, "xlo", s, 32));
-    this.xhi.set(fieldI32Array(f, "xhi", s, 32));
-    this.vregs.set(fieldI32Array(f, "vregs", s, 128));
-    this.fpcr = fieldU32(f, "fpcr", s);
-    this.fpsr = fieldU32(f, "fpsr", s);
-    this.nzcv = fieldU32(f, "nzcv", s) & 0xf;
-    this.daif = fieldU32(f, "daif", s) & 0xf;
-    const el = fieldU32(f, "el", s);
-    const spsel = fieldU32(f, "spsel", s);
-    if (el > 1 || spsel > 1) throw new StateError(`cpu0: impossible EL ${el} / SPSel ${spsel}`);
-    this.el = el;
-    this.spsel = spsel;
-    const sp0 = fieldI32Array(f, "spEl0", s, 2);
-    const sp1 = fieldI32Array(f, "spEl1", s, 2);
-    this.spEl0Lo = sp0[0];
-    this.spEl0Hi = sp0[1];
-    this.spEl1Lo = sp1[0];
-    this.spEl1Hi = sp1[1];
-    const pc = fieldI32Array(f, "pc", s, 2);
-    this.pcLo = pc[0] >>> 0;
-    this.pcHi = pc[1] >>> 0;
-    this.exclusiveAddr = fieldNumber(f, "exclusiveAddr", s);
-    this.exclusiveSize = fieldNumber(f, "exclusiveSize", s);
-    this.halted = fieldNumber(f, "halted", s) !== 0;
-    const sys = f.sys;
-    if (typeof sys !== "object" || sys === null || Array.isArray(sys) || ArrayBuffer.isView(sys))
-      throw new StateError("cpu0: field sys must be a field set");
-    this.sys.loadState(sys as StateFields);
+  loadState(f: StateFields, version: number): void {
+    loadDescribed(CPU_STATE, this, f, version, this.stateName);
+  }
+
+  /** After a load: nothing cached from before may survive (translations, decoded code, LDTR mode). */
+  dropCaches(): void {
     this.unprivileged = false;
     this.mmu.flushAll();
     this.codeCache.fill(undefined);

@@ -4,11 +4,27 @@
 
 import type { Timer, VirtualClock } from "../../core/clock.js";
 import type { IrqLine } from "../../core/irq.js";
-import { fieldU32, StateError, type StateFields } from "../../core/state.js";
+import type { StateFields, Stateful } from "../../core/state.js";
+import { field, loadDescribed, saveDescribed, type StateDescription } from "../../core/vmstate.js";
 
 export const COUNTER_FREQ_HZ = 62_500_000;
 export const NS_PER_COUNT = 16;
 const TWO32 = 4294967296;
+
+/** One timer's registers; its deadline is a clock timer ("gt-cntv", "gt-cntp"), saved by the clock. */
+const CHANNEL_STATE: StateDescription<TimerChannel> = {
+  version: 1,
+  fields: [field.u32("ctl", { max: 3 }), field.u32("cvalLo"), field.u32("cvalHi"), field.bool("outputHigh")],
+};
+
+const TIMER_STATE: StateDescription<GenericTimer> = {
+  version: 1,
+  fields: [
+    field.u32("cntkctl"),
+    field.section<GenericTimer, TimerChannel>("phys", (t) => t.phys, CHANNEL_STATE),
+    field.section<GenericTimer, TimerChannel>("virt", (t) => t.virt, CHANNEL_STATE),
+  ],
+};
 
 export class TimerChannel {
   ctl = 0; // bit 0 ENABLE, bit 1 IMASK (ISTATUS is computed)
@@ -64,16 +80,12 @@ export class TimerChannel {
     else this.deadline.cancel();
   }
 
-  save(): StateFields {
-    return { ctl: this.ctl, cvalLo: this.cvalLo, cvalHi: this.cvalHi, output: this.output.high };
+  /** The interrupt output's level (saved: the GIC's input follows it). */
+  get outputHigh(): boolean {
+    return this.output.high;
   }
-  load(f: StateFields): void {
-    this.ctl = fieldU32(f, "ctl", this.name) & 3;
-    this.cvalLo = fieldU32(f, "cvalLo", this.name);
-    this.cvalHi = fieldU32(f, "cvalHi", this.name);
-    const out = f.output;
-    if (typeof out !== "boolean") throw new StateError(`${this.name}: field output must be a boolean`);
-    this.output.restore(out);
+  set outputHigh(level: boolean) {
+    this.output.restore(level);
   }
 }
 
@@ -85,7 +97,10 @@ export class SystemCounter {
   }
 }
 
-export class GenericTimer {
+/** The timer's registers are a part of their own (not of the CPU's system registers): "timer". */
+export class GenericTimer implements Stateful {
+  readonly stateName = "timer";
+  readonly stateVersion = TIMER_STATE.version;
   readonly counter: SystemCounter;
   readonly phys: TimerChannel;
   readonly virt: TimerChannel;
@@ -97,19 +112,10 @@ export class GenericTimer {
     this.virt = new TimerChannel("cntv", this.counter, virtIrq, clock);
   }
 
-  save(): StateFields {
-    return { cntkctl: this.cntkctl, phys: this.phys.save(), virt: this.virt.save() };
+  saveState(): StateFields {
+    return saveDescribed(TIMER_STATE, this);
   }
-  load(f: StateFields): void {
-    this.cntkctl = fieldU32(f, "cntkctl", "timer");
-    for (const [k, ch] of [
-      ["phys", this.phys],
-      ["virt", this.virt],
-    ] as const) {
-      const v = f[k];
-      if (typeof v !== "object" || v === null || Array.isArray(v) || ArrayBuffer.isView(v))
-        throw new StateError(`timer: field ${k} must be a field set`);
-      ch.load(v as StateFields);
-    }
+  loadState(f: StateFields, version: number): void {
+    loadDescribed(TIMER_STATE, this, f, version, this.stateName);
   }
 }

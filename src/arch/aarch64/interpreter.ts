@@ -23,7 +23,7 @@ export class Interpreter implements ExecutionEngine {
   /** Breakpoints by the low 32 bits of their address (null: none, the fast path); `breakpointAt` confirms. */
   breakpoints: Set<number> | null = null;
   breakpointAt: (lo: number, hi: number) => boolean = () => true;
-  /** RAM page index of the last fetch (for runBurst's one-entry fetch cache). */
+  /** Code-cache page index of the last fetch (for runBurst's one-entry fetch cache). */
   private lastFetchPage = 0;
 
   constructor(readonly cpu: Cpu) {
@@ -130,16 +130,23 @@ export class Interpreter implements ExecutionEngine {
     const c = this.cpu;
     if ((pcLo & 3) !== 0) c.syncException(0x22, 0, false, [pcLo, pcHi]);
     const pa = c.translate(pcLo, pcHi, AccessKind.Fetch);
-    const ram = c.bus.ram;
-    const off = pa - ram.base;
-    if (off < 0 || off + 4 > ram.size) return c.abort(pcLo, pcHi, AccessKind.Fetch, 0x10);
-    const page = off >>> PAGE_BITS;
+    // The primary RAM first; then any other RAM or ROM region (code caches are indexed by the address space's
+    // page numbering, in which the primary RAM's pages come first).
+    let ram = c.bus.ram;
+    let off = pa - ram.base;
+    if (off < 0 || off + 4 > ram.size) {
+      const other = c.bus.ramAt(pa, 4);
+      if (other === undefined) return c.abort(pcLo, pcHi, AccessKind.Fetch, 0x10);
+      ram = other;
+      off = pa - other.base;
+    }
+    const page = ram.pageBase + (off >>> PAGE_BITS);
     this.lastFetchPage = page;
     let cache = c.codeCache[page];
     if (!cache) {
       cache = new Array<Exec>(WORDS_PER_PAGE);
       c.codeCache[page] = cache;
-      ram.codePages[page] = 1;
+      ram.codePages[off >>> PAGE_BITS] = 1;
     }
     const slot = (off >>> 2) & (WORDS_PER_PAGE - 1);
     let exec = cache[slot];

@@ -283,10 +283,10 @@ export class Mmu {
       let dlo: number;
       let dhi: number;
       if (debug) {
-        const off = bus.ramOffset(descPa, 8);
-        if (off < 0) return Fsc.WalkExternal | level;
-        dlo = bus.ram.view.getUint32(off, true);
-        dhi = bus.ram.view.getUint32(off + 4, true);
+        const ram = bus.ramAt(descPa, 8);
+        if (ram === undefined) return Fsc.WalkExternal | level;
+        dlo = ram.view.getUint32(descPa - ram.base, true);
+        dhi = ram.view.getUint32(descPa - ram.base + 4, true);
       } else {
         try {
           dlo = bus.read64(descPa);

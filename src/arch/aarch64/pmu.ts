@@ -4,7 +4,7 @@
 // Overflow interrupts are not wired (no PMU interrupt in the device tree, as with QEMU's virt without KVM).
 
 import type { VirtualClock } from "../../core/clock.js";
-import { fieldU32, StateError, type StateFields } from "../../core/state.js";
+import { field, type StateDescription } from "../../core/vmstate.js";
 import { sysregKey } from "./sysregs.js";
 
 const COUNTERS = 6;
@@ -18,6 +18,24 @@ const EVENT_CPU_CYCLES = 0x11;
 const PMCEID0 = (1 << EVENT_SW_INCR) | (1 << EVENT_INST_RETIRED) | (1 << EVENT_CPU_CYCLES);
 const CYCLE_BIT = 31;
 const TWO32 = 4294967296;
+
+export const PMU_STATE: StateDescription<Pmu> = {
+  version: 1,
+  fields: [
+    field.u32("pmcr"),
+    field.u32("cntenset"),
+    field.u32("intenset"),
+    field.u32("ovsset"),
+    field.u32("selr", { max: 0x1f }),
+    field.u32("userenr", { max: 0xf }),
+    field.u32("ccfiltr"),
+    field.u32s("evtyper", COUNTERS),
+    field.numbers("evcntr", COUNTERS),
+    field.number("ccntr", { check: (v: number) => (v < 0 ? "a count cannot be negative" : undefined) }),
+  ],
+  preSave: (pmu) => pmu.sync(),
+  postLoad: (pmu) => pmu.resync(),
+};
 
 export class Pmu {
   pmcr = PMCR_RESET;
@@ -94,34 +112,8 @@ export class Pmu {
     }
   }
 
-  save(): StateFields {
-    this.sync();
-    return {
-      pmcr: this.pmcr, cntenset: this.cntenset >>> 0, intenset: this.intenset >>> 0, ovsset: this.ovsset >>> 0,
-      selr: this.selr, userenr: this.userenr, ccfiltr: this.ccfiltr >>> 0,
-      evtyper: Uint32Array.from(this.evtyper), evcntr: Array.from(this.evcntr), ccntr: this.ccntr,
-    };
-  }
-
-  load(f: StateFields): void {
-    const s = "cpu0.sys.pmu";
-    this.pmcr = fieldU32(f, "pmcr", s);
-    this.cntenset = fieldU32(f, "cntenset", s);
-    this.intenset = fieldU32(f, "intenset", s);
-    this.ovsset = fieldU32(f, "ovsset", s);
-    this.selr = fieldU32(f, "selr", s) & 0x1f;
-    this.userenr = fieldU32(f, "userenr", s) & 0xf;
-    this.ccfiltr = fieldU32(f, "ccfiltr", s);
-    const ty = f.evtyper;
-    const cn = f.evcntr;
-    if (!(ty instanceof Uint32Array) || ty.length !== COUNTERS) throw new StateError(`${s}: evtyper must be ${COUNTERS} words`);
-    if (!Array.isArray(cn) || cn.length !== COUNTERS || cn.some((v) => typeof v !== "number")) throw new StateError(`${s}: evcntr must be ${COUNTERS} numbers`);
-    this.evtyper.set(ty);
-    cn.forEach((v, i) => (this.evcntr[i] = v as number));
-    const cc = f.ccntr;
-    if (typeof cc !== "number" || !Number.isFinite(cc) || cc < 0) throw new StateError(`${s}: ccntr must be a count`);
-    this.ccntr = cc;
-    // Saved values are as of the saved clock, which the machine restores before the CPU.
+  /** After a load: the saved values are as of the saved clock, which the machine restores before the CPU. */
+  resync(): void {
     this.lastIcount = this.clock.icount;
     this.lastNs = this.clock.ns;
   }

@@ -2,11 +2,11 @@
 // virtualization=on / secure=on). Registers are one table keyed by the MRS/MSR encoding
 // (op0, op1, CRn, CRm, op2); an encoding not in the table is UNDEFINED, as on hardware.
 
-import { fieldU32, StateError, type StateFields } from "../../core/state.js";
+import { field, type StateDescription } from "../../core/vmstate.js";
 import type { Cpu } from "./cpu.js";
 import type { GenericTimer } from "./generic-timer.js";
 import { COUNTER_FREQ_HZ } from "./generic-timer.js";
-import { Pmu, pmuRegisters } from "./pmu.js";
+import { Pmu, PMU_STATE, pmuRegisters } from "./pmu.js";
 
 /** The 16-bit key of an encoding: op0[1:0]:op1:CRn:CRm:op2, i.e. bits [20:5] of MRS/MSR. */
 export function sysregKey(op0: number, op1: number, crn: number, crm: number, op2: number): number {
@@ -205,34 +205,6 @@ export class SystemRegisters {
     }
     return undefined;
   }
-
-  saveState(): StateFields {
-    const f: StateFields = {};
-    for (const k of SAVED) f[k] = (this[k] as number) >>> 0;
-    if (this.timer) f.timer = this.timer.save();
-    f.pmu = this.pmu.save();
-    f.debugRegs = Uint32Array.from(this.debugRegs);
-    return f;
-  }
-
-  loadState(f: StateFields): void {
-    for (const k of SAVED) (this as unknown as Record<string, number>)[k] = fieldU32(f, k, "cpu0.sys");
-    if (this.timer) {
-      const t = f.timer;
-      if (typeof t !== "object" || t === null || Array.isArray(t) || ArrayBuffer.isView(t))
-        throw new StateError("cpu0.sys: field timer must be a field set");
-      this.timer.load(t as StateFields);
-    }
-    const pmu = f.pmu;
-    if (pmu === undefined) this.pmu.reset();
-    else if (typeof pmu !== "object" || pmu === null || Array.isArray(pmu) || ArrayBuffer.isView(pmu))
-      throw new StateError("cpu0.sys: field pmu must be a field set");
-    else this.pmu.load(pmu as StateFields);
-    const dbg = f.debugRegs;
-    if (dbg === undefined) this.debugRegs.fill(0);
-    else if (!(dbg instanceof Uint32Array) || dbg.length !== this.debugRegs.length) throw new StateError("cpu0.sys: bad debugRegs");
-    else this.debugRegs.set(dbg);
-  }
 }
 
 const SAVED = [
@@ -272,6 +244,16 @@ const SAVED = [
   "afsr0",
   "afsr1",
 ] as const satisfies readonly (keyof SystemRegisters)[];
+
+/** The system registers' state (a section of the CPU's). The generic timer saves its own. */
+export const SYSREG_STATE: StateDescription<SystemRegisters> = {
+  version: 1,
+  fields: [
+    ...SAVED.map((k) => field.u32<SystemRegisters>(k)),
+    field.section<SystemRegisters, Pmu>("pmu", (s) => s.pmu, PMU_STATE),
+    field.u32s<SystemRegisters>("debugRegs", DEBUG_SLOTS * 4 * 2),
+  ],
+};
 
 type NumKey = (typeof SAVED)[number];
 

@@ -47,7 +47,10 @@ const INTID_PTIMER = 30;
 
 export class VirtMachine implements SessionMachine {
   readonly clock: VirtualClock;
-  readonly ram: Ram;
+  /** The board's one RAM region (at 0x4000_0000). */
+  readonly mainRam: Ram;
+  /** Every RAM region: just mainRam (QEMU's flash at 0 is not modelled). */
+  readonly ram: readonly Ram[];
   readonly bus: AddressSpace;
   readonly cpu: Cpu;
   readonly interp: Interpreter;
@@ -69,8 +72,9 @@ export class VirtMachine implements SessionMachine {
 
   constructor(readonly config: VirtConfig) {
     this.clock = new VirtualClock(config.icountShift);
-    this.ram = new Ram(VIRT_MEMMAP.ram.base, config.ramSize);
-    this.bus = new AddressSpace(this.ram);
+    this.mainRam = new Ram(VIRT_MEMMAP.ram.base, config.ramSize);
+    this.ram = [this.mainRam];
+    this.bus = new AddressSpace(this.mainRam);
     const hooks: CpuHooks = {
       hvc: (cpu) =>
         handlePsciCall(cpu, {
@@ -106,8 +110,8 @@ export class VirtMachine implements SessionMachine {
     this.bus.map("pl011", VIRT_MEMMAP.uart.base, PL011_MMIO_SIZE, this.uart);
     this.rtc = new Pl031(this.clock, new IrqLine(this.gic, INTID_RTC), config.rtcBootSeconds);
     this.bus.map("pl031", VIRT_MEMMAP.rtc.base, VIRT_MEMMAP.rtc.size, this.rtc);
-    this.nonRamParts = [this.clock, this.cpu, this.gic, this.uart, this.rtc];
-    this.stateParts = [...this.nonRamParts, this.ram];
+    this.nonRamParts = [this.clock, this.cpu, this.timer, this.gic, this.uart, this.rtc];
+    this.stateParts = [...this.nonRamParts, ...this.ram];
     this.debug = new Aarch64Debug(this.cpu, this.interp, {
       registers: () => AARCH64_GDB_REGISTERS,
       read: readAarch64Register,
@@ -140,7 +144,7 @@ export class VirtMachine implements SessionMachine {
   private loadBootImages(): void {
     for (const b of this.boot.blobs) {
       if (!b.inRam) continue; // QEMU would put it in flash at 0, which this board does not model
-      this.ram.load(b.addr - this.ram.base, b.bytes);
+      this.bus.writeBytes(b.addr, b.bytes);
     }
     const r = this.boot.regs;
     const cpu = this.cpu;
@@ -196,13 +200,12 @@ export class VirtMachine implements SessionMachine {
   }
 
   writePhysical(pa: number, data: Uint8Array): void {
-    const off = this.bus.ramOffset(pa, data.length);
-    if (off < 0) throw new RangeError(`physical range 0x${pa.toString(16)}+${data.length} is not RAM`);
-    this.ram.load(off, data);
+    if (!this.bus.isMemory(pa, data.length)) throw new RangeError(`physical range 0x${pa.toString(16)}+${data.length} is not RAM`);
+    this.bus.writeBytes(pa, data);
   }
 
   isRam(pa: number, length: number): boolean {
-    return this.bus.ramOffset(pa, length) >= 0;
+    return this.bus.isMemory(pa, length);
   }
 
   pc(): bigint {

@@ -2,7 +2,9 @@
 
 import { readFileSync } from "node:fs";
 import { atIcount } from "../../core/position.js";
-import { VirtMachine } from "../../boards/virt/virt.js";
+import { createMachine } from "../../boards/registry.js";
+import { asVirtMachine } from "../../boards/virt/board.js";
+import type { VirtMachine } from "../../boards/virt/virt.js";
 import type { LockstepTarget, RegisterSnapshot, RewindTargetOptions, StepStatus } from "./target.js";
 
 const u64 = (lo: number, hi: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -16,15 +18,18 @@ export class RewindTarget implements LockstepTarget {
 
   constructor(opts: RewindTargetOptions) {
     const shift = /shift=(\d+)/.exec(opts.icount)?.[1] ?? (/^\d+$/.test(opts.icount) ? opts.icount : "7");
-    this.machine = new VirtMachine({
-      ramSize: 128 << 20,
-      icountShift: Number(shift),
-      kernel: { name: opts.kernel, bytes: readFileSync(opts.kernel) },
-      dtb: opts.dtb ? { name: opts.dtb, bytes: readFileSync(opts.dtb) } : undefined,
-      rtcBootSeconds: 0,
-      serialOut: (b) => (this.output += String.fromCharCode(b)),
-      log: (l) => process.stderr.write(`rewind: ${l}\n`),
-    });
+    // The oracle compares AArch64 registers: the virt board, seen through its typed accessor.
+    this.machine = asVirtMachine(
+      createMachine("virt", {
+        ramSize: 128 << 20,
+        icountShift: Number(shift),
+        kernel: { name: opts.kernel, bytes: readFileSync(opts.kernel) },
+        dtb: opts.dtb ? { name: opts.dtb, bytes: readFileSync(opts.dtb) } : undefined,
+        rtcBootSeconds: 0,
+        serial: [(b) => (this.output += String.fromCharCode(b))],
+        log: (l) => process.stderr.write(`rewind: ${l}\n`),
+      }),
+    );
   }
 
   describe(): string {

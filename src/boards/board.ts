@@ -1,0 +1,68 @@
+// What a board offers the layers above it: a name, its CPU models and defaults, and a factory from a
+// board-neutral configuration to a running SessionMachine. Boards register in registry.ts; the CLI, the
+// benchmarks and the tools pick them from there by name and never construct a board class themselves.
+
+import type { Arch } from "../core/debug.js";
+import type { SessionMachine } from "../session/target.js";
+
+/** A file handed to the board: its name (for messages) and content. */
+export interface BootFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export type BootFileKind = "kernel" | "initrd" | "dtb" | "bios";
+
+/** Everything a board may be built from. Fields a board does not take must be absent (see Board.bootFiles). */
+export interface BoardConfig {
+  /** CPU model; the board's default when absent. */
+  cpu?: string;
+  /** Guest RAM in bytes (a multiple of 4 KiB); the board's default when absent. */
+  ramSize?: number;
+  /** Guest time per instruction: ns = icount << icountShift. */
+  icountShift: number;
+  kernel?: BootFile;
+  initrd?: BootFile;
+  dtb?: BootFile;
+  bios?: BootFile;
+  /** Kernel command line. */
+  append?: string;
+  /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by a board. */
+  rtcBootSeconds: number;
+  /** serial[n] receives the bytes serial port n transmits (serial0 first); a port without one drops them. */
+  serial?: readonly ((byte: number) => void)[];
+  /** Diagnostics (unimplemented instructions, boot warnings): one line each. */
+  log?: (line: string) => void;
+  /** -no-reboot: a guest reset stops the machine ("reset") instead of rebooting it. */
+  noReboot?: boolean;
+}
+
+/** How a board takes one kind of boot file; a kind a board does not list is not supported on it. */
+export interface BootFileUse {
+  /** Present when the file is required: why, for the message when it is missing. */
+  required?: string;
+}
+
+export interface Board {
+  /** The -M name ("virt"). */
+  readonly name: string;
+  /** Other accepted names (QEMU's versioned machine types, "virt-7.2"). */
+  readonly aliases: readonly string[];
+  /** One line, as `-M help` shows it. */
+  readonly description: string;
+  /** The CPU architecture: which rewind-system-<arch> offers the board. */
+  readonly arch: Arch;
+  readonly cpus: readonly string[];
+  readonly defaultCpu: string;
+  readonly defaultRamSize: number;
+  readonly bootFiles: Readonly<Partial<Record<BootFileKind, BootFileUse>>>;
+  /** Builds the machine at power-on. Throws BoardError for a configuration it cannot build. */
+  create(config: BoardConfig): SessionMachine;
+  /** The device tree the board generates for a configuration (QEMU's `-M ...,dumpdtb=FILE`), if it has one. */
+  deviceTree?(config: { ramSize?: number; append?: string }): Uint8Array;
+}
+
+/** A configuration a board cannot build (unknown board or CPU, a missing or unsupported boot file). One line. */
+export class BoardError extends Error {
+  override name = "BoardError";
+}

@@ -1,0 +1,45 @@
+// The `virt` board's registry entry, and the typed accessor for callers that need AArch64 specifics (the
+// lockstep oracle's registers, the demo's disassembly and frame-pointer walk).
+
+import { BoardError, type Board, type BoardConfig } from "../board.js";
+import type { SessionMachine } from "../../session/target.js";
+import { buildVirtDtb } from "./dtb.js";
+import { VirtMachine } from "./virt.js";
+
+export const virtBoard: Board = {
+  name: "virt",
+  aliases: ["virt-7.2"],
+  description: "QEMU 7.2 ARM Virtual Machine",
+  arch: "aarch64",
+  cpus: ["cortex-a53"],
+  defaultCpu: "cortex-a53",
+  defaultRamSize: 128 << 20,
+  bootFiles: {
+    kernel: { required: "the virt board needs a guest to run (try guests/aarch64/hello.elf)" },
+    initrd: {},
+    dtb: {},
+  },
+  create(c: BoardConfig): VirtMachine {
+    if (!c.kernel) throw new BoardError("the virt board needs a kernel (an ELF file, a Linux Image or a raw image)");
+    const machine = new VirtMachine({
+      ramSize: c.ramSize ?? virtBoard.defaultRamSize,
+      icountShift: c.icountShift,
+      kernel: c.kernel,
+      initrd: c.initrd,
+      dtb: c.dtb,
+      append: c.append,
+      rtcBootSeconds: c.rtcBootSeconds,
+      serialOut: c.serial?.[0] ?? (() => {}),
+      log: c.log ?? (() => {}),
+    });
+    machine.noReboot = c.noReboot ?? false;
+    return machine;
+  },
+  deviceTree: (c) => buildVirtDtb({ ramSize: c.ramSize ?? virtBoard.defaultRamSize, bootargs: c.append, devices: [{ kind: "pl031" }] }),
+};
+
+/** The virt machine behind a SessionMachine the registry built for "virt" (throws for any other board). */
+export function asVirtMachine(m: SessionMachine): VirtMachine {
+  if (!(m instanceof VirtMachine)) throw new BoardError("this needs a machine of the virt board");
+  return m;
+}

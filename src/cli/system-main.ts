@@ -279,7 +279,10 @@ function startProgress(o: MachineOptions, p: PreparedMachine): { stop(): void } 
     const n = p.session.icount();
     const secs = (Date.now() - t0) / 1000;
     const rate = secs > 0 ? ` (${(n / secs / 1e6).toFixed(1)} MIPS)` : "";
-    const what = p.replay
+    const activity = p.session.activity();
+    const what = activity
+      ? `${activity}: at icount ${n.toLocaleString("en-US")}`
+      : p.replay
       ? `replaying: ${n.toLocaleString("en-US")} of ${p.replay.endIcount.toLocaleString("en-US")} instructions, ${((100 * n) / Math.max(1, p.replay.endIcount)).toFixed(1)}%`
       : `recording: ${n.toLocaleString("en-US")} instructions`;
     process.stderr.write(`\r\x1b[K${what}${rate}`);

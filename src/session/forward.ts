@@ -71,30 +71,23 @@ export interface DigestMark {
 }
 
 /** Record: a digest mark every `interval` steps, so replay can tell where it first diverges and what differs. */
-export class RecordPolicy implements ModePolicy {
+export class RecordPolicy extends LivePolicy {
   private lastIcount = -Infinity;
   constructor(
     private readonly machine: SessionMachine,
     private readonly interval: number,
     private readonly addDigest: (mark: DigestMark) => void,
-  ) {}
+  ) {
+    super();
+  }
 
-  atBoundary(): undefined {
+  override atBoundary(): undefined {
     if (this.machine.clock.icount - this.lastIcount >= this.interval) this.emit();
     return undefined;
   }
-  nextStop(limit: Position): Position {
+  override nextStop(limit: Position): Position {
     const due = atIcount(this.lastIcount + this.interval);
     return comparePositions(due, limit) < 0 ? due : limit;
-  }
-  atEnd(): boolean {
-    return false;
-  }
-  onIdle(): "wait" {
-    return "wait";
-  }
-  onPoweroff(): StopEvent {
-    return { kind: "poweroff" };
   }
 
   emit(): void {

@@ -161,6 +161,10 @@ export class MachineSession implements DebugSession {
   digest(): string {
     return machineDigest(this.machine);
   }
+  /** What a long replay operation is doing now (a seek, a reverse continue's search), for progress lines. */
+  activity(): string | undefined {
+    return this.timeline?.activity;
+  }
   /** Replay: where the recording ends. */
   get replayEnd(): number | undefined {
     return this.timeline?.end.icount;

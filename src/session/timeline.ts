@@ -48,6 +48,8 @@ export class Timeline implements ModePolicy {
   /** [from, to): where checkpoints are taken at the fine interval (just behind the last seek target). */
   private denseFrom = 0;
   private denseTo = 0;
+  /** What a long operation is doing now, for progress displays ("seeking to icount N", ...). */
+  activity: string | undefined;
   /** Where the last reverse continue stopped on a watchpoint (its hit is not reported again from there). */
   private reverseWatchStop: Position | undefined;
 
@@ -170,7 +172,9 @@ export class Timeline implements ModePolicy {
     // Reverse steps tend to follow a seek: keep checkpoints fine-grained just behind the target.
     this.denseFrom = Math.max(0, p.icount - FINE_WINDOW);
     this.denseTo = p.icount;
-    const r = await this.runSliced({ target: p, debug: "none", interrupted });
+    const outer = this.activity;
+    this.activity ??= `seeking to icount ${p.icount.toLocaleString("en-US")}`;
+    const r = await this.runSliced({ target: p, debug: "none", interrupted }).finally(() => (this.activity = outer));
     if (r === "target") return "reached";
     if (typeof r === "object") return r;
     throw new SessionError(`could not reach ${formatPosition(p)}: ${r}`);
@@ -205,10 +209,11 @@ export class Timeline implements ModePolicy {
       if (!cp) break;
       if (interrupted()) return { kind: "interrupted" };
       this.restore(cp);
+      this.activity = `reverse continue: searching icount ${cp.icount.toLocaleString("en-US")}..${hi.icount.toLocaleString("en-US")} (from ${now.icount.toLocaleString("en-US")})`;
       const hits: Hit[] = [];
       // Breakpoints are checked at every boundary of [cp, hi); the check happens before an instruction runs,
       // so the boundary at cp itself is included.
-      const r = await this.runSliced({ target: hi, debug: "all", collect: hits, interrupted });
+      const r = await this.runSliced({ target: hi, debug: "all", collect: hits, interrupted }).finally(() => (this.activity = undefined));
       if (r !== "target" && !(typeof r === "object" && r.kind === "replay-end")) {
         if (typeof r === "object") return r;
         throw new SessionError(`reverse continue stopped unexpectedly: ${r}`);

@@ -38,8 +38,14 @@ async function forwardDigest(icount: number): Promise<string> {
 
 test("a long seek yields to the event loop and stops on pause() at a consistent position", async () => {
   const rep = replaySession("compute-small.elf", await recording(), { slice: SLICE });
-  afterTurns(5, () => rep.session.pause());
+  let during: string | undefined;
+  afterTurns(5, () => {
+    during = rep.session.activity(); // what a progress line shows meanwhile
+    rep.session.pause();
+  });
   await assert.rejects(rep.session.seek(finalIcount), (e: unknown) => e instanceof SessionError && /interrupted at icount \d+/.test(e.message));
+  assert.equal(during, `seeking to icount ${finalIcount.toLocaleString("en-US")}`);
+  assert.equal(rep.session.activity(), undefined);
   const at = rep.session.icount();
   assert.ok(at > 0 && at < finalIcount, `stopped at ${at}`);
   assert.equal(rep.session.digest(), await forwardDigest(at));
@@ -53,9 +59,14 @@ test("reverse continue over the whole recording stops on pause() and stays usabl
   await rep.session.seek(finalIcount);
   // A breakpoint that is never hit: the scan would cover the whole recording.
   rep.session.addBreakpoint("hw", 0x1000n, 4);
-  afterTurns(5, () => rep.session.pause());
+  let during: string | undefined;
+  afterTurns(5, () => {
+    during = rep.session.activity();
+    rep.session.pause();
+  });
   const ev = await rep.session.reverseCont();
   assert.equal(ev.kind, "interrupted");
+  assert.match(during ?? "", /^reverse continue: searching icount [\d,]+\.\.[\d,]+ \(from [\d,]+\)$/);
   assert.equal(rep.session.runState(), "paused");
   const at = rep.session.icount();
   assert.equal(rep.session.digest(), await forwardDigest(at));

@@ -55,6 +55,8 @@ export interface Board {
   readonly cpus: readonly string[];
   readonly defaultCpu: string;
   readonly defaultRamSize: number;
+  /** The most RAM the board takes, in bytes. */
+  readonly maxRamSize: number;
   readonly bootFiles: Readonly<Partial<Record<BootFileKind, BootFileUse>>>;
   /** Builds the machine at power-on. Throws BoardError for a configuration it cannot build. */
   create(config: BoardConfig): SessionMachine;

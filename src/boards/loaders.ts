@@ -13,7 +13,7 @@
  *
  * Everything here is pure: bytes in, a BootPlan out. The board writes the blobs and sets the registers.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { inflateRawSync } from "node:zlib";
 import { BootError, isElf, parseElf64 } from "./elf.js";
 
@@ -119,12 +119,22 @@ const ERRNO_TEXT: Record<string, string> = {
   EIO: "Input/output error",
 };
 
-/** Reads a kernel/initrd/DTB file (`what` names it); failures become "cannot open kernel 'x': No such file or directory". */
-export function readBootFile(path: string, what: string): Uint8Array {
+/**
+ * Reads a kernel/initrd/DTB file (`what` names it); failures become "cannot open kernel 'x': No such file or
+ * directory". Only regular files are read (a device such as /dev/zero never ends), and none larger than
+ * `maxBytes` (the RAM it would load into).
+ */
+export function readBootFile(path: string, what: string, maxBytes = Infinity): Uint8Array {
   try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new BootError(`cannot open ${what} '${path}': Is a directory`);
+    if (!st.isFile()) throw new BootError(`cannot load ${what} '${path}': not a regular file`);
+    if (st.size > maxBytes)
+      throw new BootError(`cannot load ${what} '${path}': it is ${st.size} bytes, more than the guest's ${Math.floor(maxBytes / 2 ** 20)} MiB of RAM`);
     const buf = readFileSync(path);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
+    if (e instanceof BootError) throw e;
     const err = e as NodeJS.ErrnoException;
     const reason = (err.code && ERRNO_TEXT[err.code]) ?? (err.code === "ERR_FS_FILE_TOO_LARGE" ? "File too large" : err.message);
     throw new BootError(`cannot open ${what} '${path}': ${reason}`);

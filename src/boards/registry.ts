@@ -40,11 +40,13 @@ export function requireBoard(name: string, arch?: Arch): Board {
 const BOOT_FILES: readonly BootFileKind[] = ["kernel", "initrd", "dtb", "bios"];
 
 /**
- * Problems with a configuration for a board, one line each, before anything is built: a CPU the board does
- * not have, a required boot file missing, a boot file the board does not take.
+ * Problems with a configuration for a board, one line each, before anything is built: more RAM than it takes,
+ * a CPU the board does not have, a required boot file missing, a boot file the board does not take.
  */
-export function checkBoardConfig(board: Board, config: { cpu?: string } & Partial<Record<BootFileKind, unknown>>): string[] {
+export function checkBoardConfig(board: Board, config: { cpu?: string; ramSize?: number } & Partial<Record<BootFileKind, unknown>>): string[] {
   const out: string[] = [];
+  if (config.ramSize !== undefined && config.ramSize > board.maxRamSize)
+    out.push(`-m ${config.ramSize / 2 ** 20}M: the ${board.name} board takes at most ${board.maxRamSize / 2 ** 30} GiB of RAM`);
   if (config.cpu !== undefined && !board.cpus.includes(config.cpu))
     out.push(`the ${board.name} board has no CPU model '${config.cpu}' (it has: ${board.cpus.join(", ")})`);
   for (const kind of BOOT_FILES) {

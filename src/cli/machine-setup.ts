@@ -61,7 +61,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
   const mode = o.replay.mode === "none" ? "live" : o.replay.mode;
   if (mode !== "live" && typeof o.icount?.shift !== "number") throw new SetupError("-icount: record/replay needs a fixed shift=N");
 
-  const file = (path: string | undefined, what: string) => (path ? { name: path, bytes: readBootFile(path, what) } : undefined);
+  const file = (path: string | undefined, what: string) => (path ? { name: path, bytes: readBootFile(path, what, o.ramBytes) } : undefined);
   const kernel = file(o.kernel, "kernel");
   const initrd = file(o.initrd, "initrd");
   const dtb = file(o.dtb, "dtb");

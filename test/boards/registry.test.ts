@@ -61,6 +61,7 @@ test("a registered board shows up for its architecture (and only there)", () => 
     cpus: ["qemu64"],
     defaultCpu: "qemu64",
     defaultRamSize: 64 << 20,
+    maxRamSize: 4 << 30,
     bootFiles: { bios: {}, kernel: {} },
     create: (c) => {
       made.push(c);

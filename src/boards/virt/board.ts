@@ -4,7 +4,7 @@
 import { BoardError, type Board, type BoardConfig } from "../board.js";
 import type { SessionMachine } from "../../session/target.js";
 import { buildVirtDtb } from "./dtb.js";
-import { VirtMachine } from "./virt.js";
+import { VIRT_MAX_RAM, VirtMachine } from "./virt.js";
 
 export const virtBoard: Board = {
   name: "virt",
@@ -14,6 +14,7 @@ export const virtBoard: Board = {
   cpus: ["cortex-a53"],
   defaultCpu: "cortex-a53",
   defaultRamSize: 128 << 20,
+  maxRamSize: VIRT_MAX_RAM,
   bootFiles: {
     kernel: { required: "the virt board needs a guest to run (try guests/aarch64/hello.elf)" },
     initrd: {},

@@ -45,11 +45,16 @@ const INTID_RTC = 32 + VIRT_MEMMAP.rtc.irq;
 const INTID_VTIMER = 27;
 const INTID_PTIMER = 30;
 
+/** The largest RAM region; larger RAM is several contiguous regions. */
+const RAM_REGION_MAX = 2 ** 31;
+/** QEMU's virt puts RAM at 1 GiB and allows up to 255 GiB with highmem; Rewind allows 64 GiB (host memory). */
+export const VIRT_MAX_RAM = 64 * 2 ** 30;
+
 export class VirtMachine implements SessionMachine {
   readonly clock: VirtualClock;
   /** The board's one RAM region (at 0x4000_0000). */
   readonly mainRam: Ram;
-  /** Every RAM region: just mainRam (QEMU's flash at 0 is not modelled). */
+  /** Every RAM region: mainRam, then one more per further 2 GiB (QEMU's flash at 0 is not modelled). */
   readonly ram: readonly Ram[];
   readonly bus: AddressSpace;
   readonly cpu: Cpu;
@@ -72,9 +77,20 @@ export class VirtMachine implements SessionMachine {
 
   constructor(readonly config: VirtConfig) {
     this.clock = new VirtualClock(config.icountShift);
-    this.mainRam = new Ram(VIRT_MEMMAP.ram.base, config.ramSize);
-    this.ram = [this.mainRam];
+    // One typed array holds at most 4 GiB, and RAM page arithmetic is 32-bit: RAM is laid out as contiguous
+    // regions of at most 2 GiB ("ram", then "ram1", "ram2", ...). The first is the bus's fast path.
+    if (!Number.isSafeInteger(config.ramSize) || config.ramSize <= 0 || config.ramSize > VIRT_MAX_RAM)
+      throw new RangeError(`RAM size ${config.ramSize} is out of range for virt (at most ${VIRT_MAX_RAM / 2 ** 30} GiB)`);
+    const base = VIRT_MEMMAP.ram.base;
+    this.mainRam = new Ram(base, Math.min(config.ramSize, RAM_REGION_MAX));
+    const ram = [this.mainRam];
     this.bus = new AddressSpace(this.mainRam);
+    for (let off = RAM_REGION_MAX, n = 1; off < config.ramSize; off += RAM_REGION_MAX, n++) {
+      const region = new Ram(base + off, Math.min(RAM_REGION_MAX, config.ramSize - off), { name: `ram${n}` });
+      this.bus.addRam(region);
+      ram.push(region);
+    }
+    this.ram = ram;
     const hooks: CpuHooks = {
       hvc: (cpu) =>
         handlePsciCall(cpu, {

@@ -29,6 +29,7 @@ export function putU16(b: Uint8Array, at: number, v: number): void {
   b[at + 1] = v & 0xff;
 }
 
+/** Writes an unsigned 32-bit value (0 <= v < 2^32). */
 export function putU32(b: Uint8Array, at: number, v: number): void {
   b[at] = (v >>> 24) & 0xff;
   b[at + 1] = (v >>> 16) & 0xff;
@@ -38,8 +39,9 @@ export function putU32(b: Uint8Array, at: number, v: number): void {
 
 /** Writes a non-negative Number below 2^53 as a u64. */
 export function putU64(b: Uint8Array, at: number, v: number): void {
-  putU32(b, at, Math.floor(v / TWO_32));
-  putU32(b, at + 4, v >>> 0);
+  const hi = Math.floor(v / TWO_32);
+  putU32(b, at, hi);
+  putU32(b, at + 4, v - hi * TWO_32);
 }
 
 export function putU64big(b: Uint8Array, at: number, v: bigint): void {

@@ -23,4 +23,8 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** qcow2: fdatasync at every ordering point of an update (default true); see Qcow2OpenOptions.sync. */
   sync?: boolean;
+  /** qcow2: open the backing image (default true; `info` does not, like qemu-img info). */
+  openBacking?: boolean;
+  /** Internal: how deep in a backing chain this image is (limits chains that loop). */
+  backingDepth?: number;
 }

@@ -5,8 +5,9 @@ import { parse, formatOption, outputOption, onlyFile, helpRequested, PROG, type 
 import { cmdCreate } from "./create-command.js";
 import { Qcow2Image, SnapshotNotFoundError } from "../qcow2/image.js";
 import { RawImage } from "../raw-image.js";
-import { checkQcow2 } from "../qcow2/check.js";
+import { checkQcow2, FIX_LEAKS, FIX_ERRORS } from "../qcow2/check.js";
 import { NodeFile } from "../file-io.js";
+import { backingPath } from "../backing.js";
 import { formatInfoJson, formatInfoText, type ImageSummary } from "../report/info.js";
 import { formatCheckJson, formatCheckText, checkExitCode } from "../report/check-report.js";
 import { formatSnapshotList } from "../report/snapshot-list.js";
@@ -19,16 +20,17 @@ const USAGE = `usage: ${PROG} [--help | --version] command [command options]
 Rewind's disk image tool (qemu-img compatible subset).
 
 Commands:
-  create [-q] [-f fmt] [-o options] filename [size]
+  create [-q] [-f fmt] [-b backing_file -F backing_fmt] [-o options] filename [size]
   info [-f fmt] [--output=ofmt] [-U] filename
-  check [-q] [-f fmt] [--output=ofmt] [-U] filename
+  check [-q] [-f fmt] [--output=ofmt] [-r leaks | -r all] [-U] filename
   snapshot [-q] [-f fmt] [-l | -a snapshot | -c snapshot | -d snapshot] [-U] filename
 
   fmt      qcow2 or raw
   ofmt     human or json
   size     bytes, or a number with a k, M, G, T, P or E suffix (powers of 1024)
-  options  for qcow2: cluster_size=N (512..2M, power of two), compat=0.10|1.1, refcount_bits=N
-           (comma separated; also size=SIZE)
+  options  for qcow2: cluster_size=N (512..2M, power of two), compat=0.10|1.1, refcount_bits=N,
+           backing_file=FILE, backing_fmt=FMT (comma separated; also size=SIZE)
+  size defaults to the backing image's virtual size when a backing file is given
 
 Exit status of check: 0 no problems, 2 corruptions, 3 leaked clusters only, 1 check failed, 63 not supported.
 `;
@@ -73,13 +75,18 @@ function cmdInfo(argv: string[], out: Output): number {
   if (helpRequested(opts, out, USAGE)) return 0;
   const output = outputOption(opts.get("output"));
   const file = onlyFile(positional);
-  const img = openImage(file, { format: formatOption(opts.get("f")), readOnly: true });
+  // Like qemu-img info, only this image is opened, not its backing chain.
+  const img = openImage(file, { format: formatOption(opts.get("f")), readOnly: true, openBacking: false });
   let summary: ImageSummary;
   try {
     if (img instanceof Qcow2Image) {
       const d = img.details();
       summary = { filename: file, format: "qcow2", virtualSize: d.virtualSize, actualSize: d.actualSize,
         qcow2: d, snapshots: img.listSnapshots() };
+      if (d.backingFile !== null) {
+        summary.backing = { filename: d.backingFile, full: backingPath(file, d.backingFile),
+          format: d.backingFormat };
+      }
     } else {
       summary = { filename: file, format: "raw", virtualSize: img.size,
         actualSize: (img as RawImage).actualSize(), snapshots: [] };
@@ -97,25 +104,54 @@ function cmdCheck(argv: string[], out: Output): number {
   const { opts, positional } = parse(argv, { short: "hf:qr:U", long: { output: true, "force-share": false } });
   if (helpRequested(opts, out, USAGE)) return 0;
   const output = outputOption(opts.get("output"));
+  let fix = 0;
+  if (opts.has("r")) {
+    const v = opts.get("r");
+    if (v === "leaks") fix = FIX_LEAKS;
+    else if (v === "all") fix = FIX_LEAKS | FIX_ERRORS;
+    else throw new ImageError(`Unknown option value for -r (expecting 'leaks' or 'all'): ${v}`);
+  }
   const file = onlyFile(positional);
-  if (opts.has("r")) throw new ImageError("repairing images (-r) is not supported; use 'qemu-img check -r'");
   const fmt = formatOption(opts.get("f")) ?? probeFormat(file);
   if (fmt === "raw") {
     out.stderr(`${PROG}: This image format does not support checks\n`);
     return 63;
   }
   if (probeFormat(file) !== "qcow2") throw new ImageError(`Could not open '${file}': Image is not in qcow2 format`);
-  const f = NodeFile.open(file, true);
+  const quiet = opts.has("q");
+  const f = NodeFile.open(file, fix === 0);
   let r;
   try {
-    r = checkQcow2(f);
-  } catch (e) {
-    throw withContext(`Could not open '${file}'`, e);
+    const once = (mode: number) => {
+      let res;
+      try {
+        res = checkQcow2(f, mode);
+      } catch (e) {
+        throw withContext(`Could not open '${file}'`, e);
+      }
+      for (const m of res.messages) out.stderr(m + "\n");
+      return res;
+    };
+    r = once(fix);
+    if (!r.failure && (r.corruptionsFixed || r.leaksFixed)) {
+      if (output === "human" && !quiet) {
+        out.stdout("The following inconsistencies were found and repaired:\n\n" +
+          `    ${r.leaksFixed} leaked clusters\n    ${r.corruptionsFixed} corruptions\n\n` +
+          "Double checking the fixed image now...\n");
+      }
+      const again = once(0);
+      again.leaksFixed = r.leaksFixed;
+      again.corruptionsFixed = r.corruptionsFixed;
+      r = again;
+    }
   } finally {
     f.close();
   }
-  for (const m of r.messages) out.stderr(m + "\n");
-  if (!opts.has("q")) out.stdout(output === "json" ? formatCheckJson(r, file) : formatCheckText(r));
+  if (r.failure) {
+    out.stderr(`${PROG}: Check failed: ${r.failure}\n`);
+    return 1;
+  }
+  if (!quiet) out.stdout(output === "json" ? formatCheckJson(r, file) : formatCheckText(r));
   const code = checkExitCode(r);
   if (code === 1) out.stderr(`${PROG}: Check failed\n`);
   return code;

@@ -3,7 +3,7 @@ import type { ImageFile } from "../file-io.js";
 import { putU32, putU64 } from "../be.js";
 import { setRefEntry } from "./refcounts.js";
 import {
-  QCOW2_MAGIC, V2_HEADER_LENGTH, V3_HEADER_LENGTH, EXT_FEATURE_TABLE, FEATURE_NAMES, MAX_L1_BYTES,
+  QCOW2_MAGIC, V2_HEADER_LENGTH, V3_HEADER_LENGTH, EXT_FEATURE_TABLE, EXT_BACKING_FORMAT, FEATURE_NAMES, MAX_L1_BYTES,
   MAX_REFTABLE_BYTES,
 } from "./constants.js";
 
@@ -16,9 +16,16 @@ export interface Qcow2CreateOptions {
   version?: 2 | 3;
   /** Refcount width in bits: 1..64, power of two; default 16. Version 2 requires 16. */
   refcountBits?: number;
+  /** Backing file name, stored as given (a relative name is relative to the new image's directory). */
+  backingFile?: string;
+  /** Backing format, stored in the backing format header extension ("qcow2" or "raw"). */
+  backingFormat?: string;
 }
 
-export function validateCreateOptions(o: Qcow2CreateOptions): Required<Qcow2CreateOptions> {
+type ValidCreateOptions = Required<Omit<Qcow2CreateOptions, "backingFile" | "backingFormat">> &
+  Pick<Qcow2CreateOptions, "backingFile" | "backingFormat">;
+
+export function validateCreateOptions(o: Qcow2CreateOptions): ValidCreateOptions {
   const clusterSize = o.clusterSize ?? 65536;
   const version = o.version ?? 3;
   const refcountBits = o.refcountBits ?? 16;
@@ -38,7 +45,16 @@ export function validateCreateOptions(o: Qcow2CreateOptions): Required<Qcow2Crea
   if (Math.ceil(o.size / bytesPerL2) * 8 > MAX_L1_BYTES) {
     throw new ImageError("The image size is too large for file format 'qcow2' (try using a larger cluster size)");
   }
-  return { size: o.size, clusterSize, version, refcountBits };
+  if (o.backingFile !== undefined) {
+    const n = Buffer.byteLength(o.backingFile, "utf8");
+    if (n === 0) throw new ImageError("backing file name is empty");
+    if (n > 1023) throw new ImageError("Backing file name too long");
+  }
+  if (o.backingFormat !== undefined && o.backingFile === undefined) {
+    throw new ImageError("a backing format needs a backing file");
+  }
+  return { size: o.size, clusterSize, version, refcountBits, backingFile: o.backingFile,
+    backingFormat: o.backingFormat };
 }
 
 /**
@@ -88,7 +104,11 @@ export function createQcow2(file: ImageFile, options: Qcow2CreateOptions): void 
   file.flush();
 }
 
-function encodeHeader(o: Required<Qcow2CreateOptions>, cb: number, order: number, l1Size: number,
+/**
+ * The header cluster as qemu-img 7.2 writes it: the fixed header, then the backing format extension, the
+ * feature name table (v3 with clusters of 8 KiB or more), the end marker, then the backing file name.
+ */
+function encodeHeader(o: ValidCreateOptions, cb: number, order: number, l1Size: number,
   l1Offset: number, tableOffset: number, tableClusters: number): Uint8Array {
   const h = new Uint8Array(o.clusterSize);
   putU32(h, 0, QCOW2_MAGIC);
@@ -99,21 +119,40 @@ function encodeHeader(o: Required<Qcow2CreateOptions>, cb: number, order: number
   putU64(h, 40, l1Size > 0 ? l1Offset : 0); // an empty L1 table has no location, as with qemu-img
   putU64(h, 48, tableOffset);
   putU32(h, 56, tableClusters);
-  if (o.version === 2) return h.subarray(0, Math.max(V2_HEADER_LENGTH + 8, 512));
-  putU32(h, 96, order);
-  putU32(h, 100, V3_HEADER_LENGTH);
-  let at = V3_HEADER_LENGTH;
-  // qemu-img 7.2 only adds the feature name table to images with clusters of 8 KiB or more.
-  if (o.clusterSize < 8192) return h.subarray(0, 512);
-  putU32(h, at, EXT_FEATURE_TABLE);
-  putU32(h, at + 4, FEATURE_NAMES.length * 48);
-  at += 8;
-  for (const [type, bit, name] of FEATURE_NAMES) {
-    h[at] = type;
-    h[at + 1] = bit;
-    h.set(Buffer.from(name, "latin1"), at + 2);
-    at += 48;
+  let at = V2_HEADER_LENGTH;
+  if (o.version === 3) {
+    putU32(h, 96, order);
+    putU32(h, 100, V3_HEADER_LENGTH);
+    at = V3_HEADER_LENGTH;
+  }
+  if (o.backingFormat !== undefined) {
+    const fmt = Buffer.from(o.backingFormat, "utf8");
+    putU32(h, at, EXT_BACKING_FORMAT);
+    putU32(h, at + 4, fmt.length);
+    h.set(fmt, at + 8);
+    at += 8 + Math.ceil(fmt.length / 8) * 8;
+  }
+  // qemu-img 7.2 only adds the feature name table to v3 images with clusters of 8 KiB or more.
+  if (o.version === 3 && o.clusterSize >= 8192) {
+    putU32(h, at, EXT_FEATURE_TABLE);
+    putU32(h, at + 4, FEATURE_NAMES.length * 48);
+    at += 8;
+    for (const [type, bit, name] of FEATURE_NAMES) {
+      h[at] = type;
+      h[at + 1] = bit;
+      h.set(Buffer.from(name, "latin1"), at + 2);
+      at += 48;
+    }
   }
   // An all-zero extension header (end marker) follows.
-  return h.subarray(0, Math.max(at + 8, 512));
+  at += 8;
+  if (o.backingFile !== undefined) {
+    const name = Buffer.from(o.backingFile, "utf8");
+    if (at + name.length > o.clusterSize) throw new ImageError("Backing file name too long for the cluster size");
+    putU64(h, 8, at);
+    putU32(h, 16, name.length);
+    h.set(name, at);
+    at += name.length;
+  }
+  return h.subarray(0, Math.max(at, 512));
 }

@@ -25,7 +25,7 @@ export interface L2Entry {
 /** Offset held in an L1 entry (bits 9-55). */
 export function l1Offset(table: Uint8Array, index: number): number {
   const at = index * 8;
-  return (u32(table, at) & 0x00ff_ffff) * TWO_32 + (u32(table, at + 4) & 0xffff_fe00) * 1;
+  return (u32(table, at) & 0x00ff_ffff) * TWO_32 + clearLow9(u32(table, at + 4));
 }
 
 export function l1Copied(table: Uint8Array, index: number): boolean {
@@ -46,10 +46,21 @@ export function rawLo(table: Uint8Array, index: number): number {
   return u32(table, index * 8 + 4);
 }
 
+/**
+ * Bits 9-31 of an unsigned 32-bit word, as a non-negative Number. Never `lo & 0xffff_fe00`: JavaScript's `&`
+ * returns a signed 32-bit result, which turns every offset with bit 31 set (2 GiB and up) negative.
+ */
+function clearLow9(lo: number): number {
+  return lo - (lo % 512);
+}
+
+/** Writes an entry: `offset` (any Number below 2^56) plus flag bits in the high word and low bits (0-8). */
 export function setEntry(table: Uint8Array, index: number, offset: number, flagsHi: number, lowBits = 0): void {
   const at = index * 8;
-  putU32(table, at, (flagsHi | Math.floor(offset / TWO_32)) >>> 0);
-  putU32(table, at + 4, ((offset >>> 0) | lowBits) >>> 0);
+  const hi = Math.floor(offset / TWO_32);
+  const lo = offset - hi * TWO_32;
+  putU32(table, at, flagsHi + hi); // flags live in bits 56-63, above any offset bit
+  putU32(table, at + 4, lo + lowBits); // lowBits < 512 and lo is a multiple of 512 when lowBits are used
 }
 
 export function encodeEntry(offset: number, copied: boolean): Uint8Array {
@@ -76,7 +87,7 @@ export function decodeL2(table: Uint8Array, index: number, clusterBits: number):
       reserved: 0,
     };
   }
-  const offset = (hi & 0x00ff_ffff) * TWO_32 + (lo & 0xffff_fe00) * 1;
+  const offset = (hi & 0x00ff_ffff) * TWO_32 + clearLow9(lo);
   const zero = (lo & 1) !== 0;
   const reserved = (hi & 0x3f00_0000) | (lo & 0x1fe);
   const copied = (hi & COPIED) !== 0;

@@ -3,7 +3,7 @@ import { u32, u64, putU32, putU64 } from "../be.js";
 import {
   QCOW2_MAGIC, V2_HEADER_LENGTH, V3_MIN_HEADER_LENGTH, MIN_CLUSTER_BITS, MAX_CLUSTER_BITS, MAX_L1_BYTES,
   MAX_REFTABLE_BYTES, MAX_SNAPSHOTS, INCOMPAT_DIRTY, INCOMPAT_CORRUPT, INCOMPAT_DATA_FILE, INCOMPAT_COMPRESSION,
-  INCOMPAT_EXTL2, EXT_END, EXT_FEATURE_TABLE, EXT_BITMAPS, EXT_CRYPTO, EXT_DATA_FILE, HDR_L1_SIZE, HDR_L1_OFFSET,
+  INCOMPAT_EXTL2, EXT_END, EXT_FEATURE_TABLE, EXT_BACKING_FORMAT, EXT_BITMAPS, EXT_CRYPTO, EXT_DATA_FILE, HDR_L1_SIZE, HDR_L1_OFFSET,
   HDR_REFTABLE_OFFSET, HDR_REFTABLE_CLUSTERS, HDR_NB_SNAPSHOTS, HDR_SNAPSHOTS_OFFSET,
 } from "./constants.js";
 
@@ -33,6 +33,10 @@ export interface Qcow2Header {
   headerLength: number;
   compressionType: number;
   extensions: HeaderExtension[];
+  /** Backing file name as stored in the image (relative names are relative to the image's directory). */
+  backingFile: string | null;
+  /** Backing format from the backing format header extension ("qcow2", "raw"), or null when absent. */
+  backingFormat: string | null;
   /** Names from the feature name table extension, keyed "type:bit". */
   featureNames: Map<string, string>;
   /** The whole first cluster as read, so unknown fields and extensions survive header rewrites. */
@@ -83,6 +87,8 @@ export function parseHeader(first: Uint8Array, fileSize: number): Qcow2Header {
     headerLength: V2_HEADER_LENGTH,
     compressionType: 0,
     extensions: [],
+    backingFile: null,
+    backingFormat: null,
     featureNames: new Map(),
     raw: first.slice(0, Math.min(first.length, clusterSize)),
   };
@@ -104,7 +110,18 @@ export function parseHeader(first: Uint8Array, fileSize: number): Qcow2Header {
   if (h.refcountOrder > 6) throw new ImageError(`invalid refcount_order ${h.refcountOrder} (at most 6)`);
   if (!Number.isFinite(h.size)) throw new ImageError("virtual disk size is too large");
   if (h.cryptMethod !== 0) throw new ImageError("encrypted qcow2 images are not supported");
-  if (h.backingFileOffset !== 0) throw new ImageError("qcow2 images with a backing file are not supported");
+  if (h.backingFileOffset !== 0) {
+    // QEMU's limits: the name lies in the first cluster and is at most 1023 bytes.
+    if (h.backingFileOffset > clusterSize) throw new ImageError("Invalid backing file offset");
+    if (h.backingFileSize > Math.min(1023, clusterSize - h.backingFileOffset)) {
+      throw new ImageError("Backing file name too long");
+    }
+    if (h.backingFileOffset + h.backingFileSize > Math.min(fileSize, first.length)) {
+      throw new ImageError("image is truncated inside the backing file name");
+    }
+    h.backingFile = Buffer.from(first.subarray(h.backingFileOffset, h.backingFileOffset + h.backingFileSize))
+      .toString("utf8");
+  }
 
   h.extensions = parseExtensions(h, first, clusterSize, fileSize);
   checkFeatures(h);
@@ -116,7 +133,9 @@ function parseExtensions(h: Qcow2Header, first: Uint8Array, clusterSize: number,
   const exts: HeaderExtension[] = [];
   // Extensions follow the header (72 bytes in v2, header_length in v3) up to the end of the first cluster.
   let at = h.headerLength;
-  const limit = Math.min(clusterSize, fileSize, first.length);
+  // QEMU stops at the backing file name, which follows the end marker.
+  let limit = Math.min(clusterSize, fileSize, first.length);
+  if (h.backingFileOffset !== 0) limit = Math.min(limit, h.backingFileOffset);
   while (at + 8 <= limit) {
     const type = u32(first, at);
     const len = u32(first, at + 4);
@@ -127,6 +146,10 @@ function parseExtensions(h: Qcow2Header, first: Uint8Array, clusterSize: number,
     if (at + 8 + len > limit) throw new ImageError(`image is truncated inside header extension ${hex(type)}`);
     const data = first.slice(at + 8, at + 8 + len);
     exts.push({ type, data });
+    if (type === EXT_BACKING_FORMAT) {
+      const end = data.indexOf(0);
+      h.backingFormat = Buffer.from(end < 0 ? data : data.subarray(0, end)).toString("latin1");
+    }
     if (type === EXT_FEATURE_TABLE) {
       for (let i = 0; i + 48 <= len; i += 48) {
         const nameBytes = data.subarray(i + 2, i + 48);

@@ -14,6 +14,8 @@ import { createSnapshot, deleteSnapshot, gotoSnapshot, findByIdOrName, findByNam
 import { CountingFile } from "./counting-file.js";
 import type { Qcow2State } from "./state.js";
 import { INCOMPAT_CORRUPT, INCOMPAT_DIRTY, HDR_AUTOCLEAR } from "./constants.js";
+import { openBacking } from "../backing.js";
+import { openImage } from "../open-image.js";
 
 /** No snapshot has the requested name or ID. */
 export class SnapshotNotFoundError extends ImageError {
@@ -65,6 +67,13 @@ export interface Qcow2OpenOptions {
    * order against a killed process but not against power loss, for throwaway images (QEMU's cache=unsafe).
    */
   sync?: boolean;
+  /**
+   * Open the backing image named in the header (default true), read-only: unallocated clusters read from it.
+   * False reads them as zeros (for tools that only look at this image's metadata, like `info`).
+   */
+  openBacking?: boolean;
+  /** Internal: position in a backing chain (limits chains that loop back on themselves). */
+  backingDepth?: number;
 }
 
 export interface Qcow2Details {
@@ -78,6 +87,10 @@ export interface Qcow2Details {
   actualSize: number;
   compressionType: "zlib";
   extendedL2: false;
+  /** Backing file name as stored in the header, or null. */
+  backingFile: string | null;
+  /** Backing format from the header extension, or null when the image does not record one. */
+  backingFormat: string | null;
 }
 
 function toInfo(e: SnapshotEntry, imageSize: number): SnapshotInfo {
@@ -148,11 +161,19 @@ export class Qcow2Image implements BlockDevice {
         l2cache: new L2Cache(file, cs, meta),
         freeHint: 1,
         sync: opts.sync ?? true,
+        backing: null,
       };
       rebuildMetadataMap(st);
+      if (header.backingFile !== null && (opts.openBacking ?? true)) {
+        st.backing = openBacking(inner.path, header.backingFile, header.backingFormat, opts.backingDepth ?? 0,
+          (f, o) => openImage(f, { format: o.format, readOnly: true, backingDepth: o.depth }));
+      }
       return new Qcow2Image(st, file, opts.verifyBeforeWrite ?? true);
     });
   }
+
+  /** The backing image (read-only), or null when there is none or it was not opened. */
+  get backing(): BlockDevice | null { return this.st.backing; }
 
   get size(): number { return this.st.header.size; }
   get readOnly(): boolean { return this.st.readOnly; }
@@ -164,7 +185,7 @@ export class Qcow2Image implements BlockDevice {
     this.ensureUsable();
     return guard(`${this.path}: read failed`, () => {
       const out = new Uint8Array(length);
-      readThrough(this.st, this.st.l1, this.st.header.l1Size, offset, length, out, 0, "read");
+      readThrough(this.st, this.st.l1, this.st.header.l1Size, offset, length, out, 0, "read", this.st.backing);
       return out;
     });
   }
@@ -181,8 +202,12 @@ export class Qcow2Image implements BlockDevice {
 
   close(): void {
     guard(`${this.path}: close failed`, () => {
-      if (!this.st.readOnly && !this.poisoned) this.st.file.flush();
-      this.st.file.close();
+      try {
+        if (!this.st.readOnly && !this.poisoned) this.st.file.flush();
+        this.st.file.close();
+      } finally {
+        this.st.backing?.close();
+      }
     });
   }
 
@@ -254,6 +279,8 @@ export class Qcow2Image implements BlockDevice {
       actualSize: guard(`${this.path}: stat failed`, () => this.st.file.allocatedSize()),
       compressionType: "zlib",
       extendedL2: false,
+      backingFile: h.backingFile,
+      backingFormat: h.backingFormat,
     };
   }
 

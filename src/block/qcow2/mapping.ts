@@ -2,6 +2,7 @@ import { ImageError, hex } from "../errors.js";
 import type { Qcow2State } from "./state.js";
 import { decodeL2, l1Offset, l1Reserved, type L2Entry } from "./entries.js";
 import { readCompressedCluster } from "./compressed.js";
+import type { BlockDevice } from "../block-device.js";
 
 /** Where one guest cluster lives: its L1/L2 position and decoded L2 entry. */
 export interface ClusterMapping {
@@ -47,10 +48,11 @@ export function validateEntry(st: Qcow2State, e: L2Entry, where: string, l2Offse
 
 /**
  * Reads guest bytes [pos, pos+length) through an L1 table into `out` at `outAt`. Used for the active disk and
- * for a snapshot's VM state area.
+ * for a snapshot's VM state area. Unallocated clusters read from `backing` when given (zeros past its end),
+ * as zeros otherwise; zero clusters always read as zeros (they hide the backing data, as in QEMU).
  */
 export function readThrough(st: Qcow2State, l1: Uint8Array, l1Size: number, pos: number, length: number,
-  out: Uint8Array, outAt: number, where: string): void {
+  out: Uint8Array, outAt: number, where: string, backing: BlockDevice | null = null): void {
   let done = 0;
   while (done < length) {
     const p = pos + done;
@@ -63,6 +65,10 @@ export function readThrough(st: Qcow2State, l1: Uint8Array, l1Size: number, pos:
     } else if (e && e.kind === "compressed") {
       const data = readCompressedCluster(st.file, e, st.clusterSize);
       out.set(data.subarray(inCluster, inCluster + n), outAt + done);
+    } else if (backing && (!e || e.kind === "unallocated") && p < backing.size) {
+      const inBacking = Math.min(n, backing.size - p);
+      out.set(backing.read(p, inBacking), outAt + done);
+      out.fill(0, outAt + done + inBacking, outAt + done + n);
     } else {
       out.fill(0, outAt + done, outAt + done + n);
     }
@@ -70,10 +76,11 @@ export function readThrough(st: Qcow2State, l1: Uint8Array, l1Size: number, pos:
   }
 }
 
-/** The full current content of the guest cluster containing `pos` (zeros when unallocated). */
-export function readWholeCluster(st: Qcow2State, l1: Uint8Array, l1Size: number, pos: number): Uint8Array {
+/** The full current content of the guest cluster containing `pos` (backing data or zeros when unallocated). */
+export function readWholeCluster(st: Qcow2State, l1: Uint8Array, l1Size: number, pos: number,
+  backing: BlockDevice | null = null): Uint8Array {
   const start = pos - (pos % st.clusterSize);
   const out = new Uint8Array(st.clusterSize);
-  readThrough(st, l1, l1Size, start, st.clusterSize, out, 0, "read");
+  readThrough(st, l1, l1Size, start, st.clusterSize, out, 0, "read", backing);
   return out;
 }

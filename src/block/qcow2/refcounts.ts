@@ -1,6 +1,6 @@
 import { ImageError, hex } from "../errors.js";
 import type { ImageFile } from "../file-io.js";
-import { u32, putU32, putU64, hi32 } from "../be.js";
+import { u32, putU32, putU64 } from "../be.js";
 
 /** Reads entry `i` of a refcount block whose entries are 2^order bits wide. */
 export function getRefEntry(block: Uint8Array, i: number, order: number): number {
@@ -169,8 +169,7 @@ export class Refcounts {
   installBlockInPlace(b: number, offset: number, content: Uint8Array): void {
     if (b >= this.table.length) throw new Error("internal: refcount table too small");
     const entry = new Uint8Array(8);
-    putU32(entry, 0, hi32(offset));
-    putU32(entry, 4, offset >>> 0);
+    putU64(entry, 0, offset);
     this.file.write(this.tableOffset + b * 8, entry);
     this.table[b] = offset;
     this.blocks.set(b, content);

@@ -4,6 +4,7 @@ import type { Refcounts } from "./refcounts.js";
 import type { SnapshotEntry } from "./snapshot-table.js";
 import type { MetadataMap } from "./metadata-map.js";
 import type { L2Cache } from "./l2-cache.js";
+import type { BlockDevice } from "../block-device.js";
 
 /** Everything an open qcow2 image keeps in memory; the modules of this directory operate on it. */
 export interface Qcow2State {
@@ -32,4 +33,9 @@ export interface Qcow2State {
    * process, but not against power loss (like QEMU's cache=unsafe).
    */
   sync: boolean;
+  /**
+   * The backing image (opened read-only), or null. Guest reads of unallocated clusters fall through to it;
+   * partial writes to such clusters copy the rest of the cluster from it. VM state never reads from it.
+   */
+  backing: BlockDevice | null;
 }

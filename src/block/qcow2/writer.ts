@@ -45,7 +45,7 @@ export function writeGuest(st: Qcow2State, pos: number, data: Uint8Array): void 
     }
     let full = piece.chunk;
     if (full.length !== cs) {
-      full = readWholeCluster(st, st.l1, st.header.l1Size, piece.guestPos);
+      full = readWholeCluster(st, st.l1, st.header.l1Size, piece.guestPos, st.backing);
       full.set(piece.chunk, piece.inCluster);
     }
     fresh.push({ piece, old, full });

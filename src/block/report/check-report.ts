@@ -34,6 +34,8 @@ export function formatCheckJson(r: CheckResult, filename: string): string {
   opt("image-end-offset", r.imageEndOffset);
   opt("corruptions", r.corruptions);
   opt("leaks", r.leaks);
+  opt("corruptions-fixed", r.corruptionsFixed ?? 0);
+  opt("leaks-fixed", r.leaksFixed ?? 0);
   opt("total-clusters", r.totalClusters);
   opt("allocated-clusters", r.allocatedClusters);
   opt("fragmented-clusters", r.fragmentedClusters);

@@ -10,6 +10,8 @@ export interface ImageSummary {
   actualSize: number;
   qcow2?: Qcow2Details;
   snapshots: SnapshotInfo[];
+  /** Backing file as stored, as combined with the image's name (QEMU's full-backing-filename), its format. */
+  backing?: { filename: string; full: string; format: string | null };
 }
 
 /** `qemu-img info` human output. */
@@ -21,6 +23,11 @@ export function formatInfoText(s: ImageSummary): string {
   if (q) {
     out += `cluster_size: ${q.clusterSize}\n`;
     if (q.dirty) out += "cleanly shut down: no\n";
+  }
+  const b = s.backing;
+  if (b) {
+    out += `backing file: ${b.filename}${b.full !== b.filename ? ` (actual path: ${b.full})` : ""}\n`;
+    if (b.format !== null) out += `backing file format: ${b.format}\n`;
   }
   out += formatSnapshotList(s.snapshots);
   if (q) {
@@ -61,6 +68,11 @@ export function formatInfoJson(s: ImageSummary): string {
   };
   const q = s.qcow2;
   if (q) o["cluster-size"] = q.clusterSize;
+  if (s.backing) {
+    o["backing-filename"] = s.backing.filename;
+    o["full-backing-filename"] = s.backing.full;
+    if (s.backing.format !== null) o["backing-filename-format"] = s.backing.format;
+  }
   if (s.snapshots.length) o["snapshots"] = s.snapshots.map(snapshotJson);
   if (q) {
     const data: { [k: string]: JsonValue } = q.version === 3

@@ -1,10 +1,10 @@
 // Positions in a machine's execution.
 //
-// One icount can name two step boundaries: a CPU that halts in WFI at icount n first stands at (n, t); the run
-// loop then jumps virtual time to the next deadline, (n, t'), fires the timers due there and only then runs
-// step n + 1. Both boundaries are real states of the forward run (an input can be delivered, or a breakpoint hit,
-// at either), so a position is the pair. Boundaries of a forward run are ordered by (icount, ticks): neither ever
-// decreases from one boundary to the next.
+// One icount can name more than one step boundary: a halting WFI's wait belongs to its step (the run loop jumps
+// time to the next deadline first), but when the deadline's interrupt cannot wake the CPU (masked at the GIC)
+// the CPU waits on for the next deadline at the same icount, and input can be delivered at each of those
+// boundaries. So a position is the pair. Boundaries of a forward run are ordered by (icount, ticks): neither
+// ever decreases from one boundary to the next.
 //
 // As a target, a position means "the first boundary at or after it". `atIcount(n)` (ticks 0) is therefore the
 // first boundary whose icount is n — what QMP's replay-seek, replay-break and GDB's reverse step mean by "icount n".

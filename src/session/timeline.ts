@@ -4,7 +4,7 @@
 // executes forward — so every path ends in a state the forward replay passed through.
 
 import { differingDetails, machineDetailDigests, machineDigest } from "../core/machine.js";
-import { atIcount, comparePositions, formatPosition, positionOf, START, type Position } from "../core/position.js";
+import { atIcount, comparePositions, formatPosition, positionOf, samePosition, START, type Position } from "../core/position.js";
 import { CheckpointStore, type Checkpoint } from "../replay/checkpoints.js";
 import type { InputRouter } from "../replay/input.js";
 import { SessionError, type StopEvent } from "./api.js";
@@ -196,7 +196,7 @@ export class Timeline implements ModePolicy {
     const now = positionOf(this.machine.clock);
     // A write just before now (GDB has stepped over the store a forward watchpoint stopped before) is the
     // first hit going back — unless a reverse continue already stopped here on it.
-    const fromReverseStop = this.reverseWatchStop !== undefined && comparePositions(this.reverseWatchStop, now) === 0;
+    const fromReverseStop = this.reverseWatchStop !== undefined && samePosition(this.reverseWatchStop, now);
     this.reverseWatchStop = undefined;
     const counts = (h: Hit) => {
       const order = comparePositions(h.at, now);

@@ -25,7 +25,7 @@ import {
 } from "../../src/session/api.js";
 import type { MachineSession } from "../../src/session/session.js";
 import { guestPath, recordSession, replaySession, tempDir } from "../helpers/sessions.js";
-import { missingTool } from "../helpers/tools.js";
+import { missingTool, runGdb } from "../helpers/tools.js";
 import { DATA_ADDR, FakeSession, LOOP_START } from "./fake-session.js";
 
 const T05 = "T05thread:01;";
@@ -491,22 +491,6 @@ test("P, G, M, X and c ADDR are refused during replay with E30 and change nothin
 
 // ---- real GDB ----------------------------------------------------------------------------------------------
 
-function runGdb(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("gdb-multiarch", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`gdb-multiarch did not finish; output so far:\n${out}`));
-    }, 60_000);
-    child.on("close", () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-  });
-}
 
 test(
   "gdb-multiarch: watch, continue, reverse-continue shows the write just passed (Old 3, New 2)",
@@ -519,7 +503,7 @@ test(
     try {
       t.g.close();
       const cmds = ["set pagination off", "set confirm off", `target remote 127.0.0.1:${t.port}`, "watch ticks", "continue", "continue", "continue", "echo @@back\\n", "reverse-continue", "print ticks", "kill"];
-      const out = await runGdb(["-q", "-nx", "-batch", ...cmds.flatMap((c) => ["-ex", c]), guestPath(GUEST)]);
+      const { out } = await runGdb(["-q", "-nx", "-batch", ...cmds.flatMap((c) => ["-ex", c]), guestPath(GUEST)]);
       assert.match(out, /Old value = 2\s+New value = 3/, out);
       const back = out.slice(out.indexOf("@@back"));
       assert.match(back, /Old value = 3\s+New value = 2/, out);

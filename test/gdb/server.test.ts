@@ -10,7 +10,7 @@ import { decodeLittleEndian, encodePacket, hexToText, textToHex } from "../../sr
 import { GdbListenError, parseGdbListenSpec, serveGdbOnChardev, startGdbServer } from "../../src/gdb/listen.js";
 import type { CharBackend, CharEventListener, CharReceiver } from "../../src/chardev/backend.js";
 import type { StopEvent } from "../../src/session/api.js";
-import { missingTool } from "../helpers/tools.js";
+import { missingTool, runGdb } from "../helpers/tools.js";
 import {
   BASE,
   DATA_ADDR,
@@ -961,22 +961,6 @@ test("serving over a chardev: opened/closed events are connections", async () =>
 // ---------------------------------------------------------------------------------------------------------------
 // Real GDB
 
-function runGdb(args: string[], timeoutMs = 60000): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("gdb-multiarch", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`gdb-multiarch timed out; output so far:\n${out}`));
-    }, timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
 
 test("real gdb-multiarch: target remote, registers, stepi, reverse-stepi, breakpoints, watchpoints", { skip: missingTool("gdb-multiarch"), timeout: 90000 }, async () => {
   const t = await serve({ mode: "play", length: 400 });

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 
 const cache = new Map<string, boolean>();
 
@@ -26,6 +26,24 @@ export async function freePort(): Promise<number> {
     srv.listen(0, "127.0.0.1", () => {
       const port = (srv.address() as { port: number }).port;
       srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs gdb-multiarch with `args` to its end; its stdout and stderr together. A hang fails after `timeoutMs`. */
+export function runGdb(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("gdb-multiarch", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`gdb-multiarch did not finish; output so far:\n${out}`));
+    }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
     });
   });
 }

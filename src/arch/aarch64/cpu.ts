@@ -411,13 +411,18 @@ export class Cpu implements Stateful {
    * all change after it); stores remember the bytes they overwrite, so the instruction can be taken back whole.
    */
   private watched(lo: number, hi: number, pa: number, size: number, isWrite: boolean): void {
-    if (this.undoRegs === undefined) this.saveUndoRegs();
-    this.callWatchHook(lo, hi, size, isWrite);
+    this.checkWatch(lo, hi, size, isWrite);
+    this.noteAccess(pa, size, isWrite);
+  }
+
+  /** Remembers what an access to [pa, pa + size) does that may need taking back (or cannot be). */
+  private noteAccess(pa: number, size: number, isWrite: boolean): void {
     if (!this.bus.plainMemory(pa, size, isWrite)) this.deviceTouched = true;
     else if (isWrite) this.undoLog.push([pa, this.bus.readBytes(pa, size)]);
   }
 
-  private callWatchHook(lo: number, hi: number, size: number, isWrite: boolean): void {
+  private checkWatch(lo: number, hi: number, size: number, isWrite: boolean): void {
+    if (this.undoRegs === undefined) this.saveUndoRegs();
     try {
       this.watchHook!(lo, hi, size, isWrite);
     } catch (e) {
@@ -582,9 +587,9 @@ export class Cpu implements Stateful {
     const sum = (lo >>> 0) + first;
     const pa2 = this.translate(sum >>> 0, sum > 0xffffffff ? hi + 1 : hi, AccessKind.Read);
     if (this.watchHook !== null) {
-      if (this.undoRegs === undefined) this.saveUndoRegs();
-      this.callWatchHook(lo, hi, size, false);
-      if (!this.bus.plainMemory(pa, first, false) || !this.bus.plainMemory(pa2, size - first, false)) this.deviceTouched = true;
+      this.checkWatch(lo, hi, size, false);
+      this.noteAccess(pa, first, false);
+      this.noteAccess(pa2, size - first, false);
     }
     let vlo = 0;
     let vhi = 0;
@@ -607,15 +612,9 @@ export class Cpu implements Stateful {
     const sum = (lo >>> 0) + first;
     const pa2 = this.translate(sum >>> 0, sum > 0xffffffff ? hi + 1 : hi, AccessKind.Write);
     if (this.watchHook !== null) {
-      if (this.undoRegs === undefined) this.saveUndoRegs();
-      this.callWatchHook(lo, hi, size, true);
-      for (const [at, len] of [
-        [pa, first],
-        [pa2, size - first],
-      ]) {
-        if (this.bus.plainMemory(at, len, true)) this.undoLog.push([at, this.bus.readBytes(at, len)]);
-        else this.deviceTouched = true;
-      }
+      this.checkWatch(lo, hi, size, true);
+      this.noteAccess(pa, first, true);
+      this.noteAccess(pa2, size - first, true);
     }
     try {
       for (let i = 0; i < size; i++) {

@@ -35,7 +35,13 @@ export interface BoardConfig {
   log?: (line: string) => void;
   /** -no-reboot: a guest reset stops the machine ("reset") instead of rebooting it. */
   noReboot?: boolean;
+  /** Which execution engine runs guest code (both give the same state after every step); "fast" by default. */
+  engine?: EngineKind;
 }
+
+/** "fast": compiled blocks over the interpreter; "interp": the interpreter alone (for comparison). */
+export type EngineKind = "fast" | "interp";
+export const ENGINE_KINDS: readonly EngineKind[] = ["fast", "interp"];
 
 /** How a board takes one kind of boot file; a kind a board does not list is not supported on it. */
 export interface BootFileUse {

@@ -5,6 +5,7 @@
 
 import type { ChardevSpec } from "../chardev/spec.js";
 import type { ParamSet } from "./option-syntax.js";
+import type { EngineKind } from "../boards/board.js";
 
 export type TargetArch = "aarch64" | "x86_64";
 
@@ -114,6 +115,8 @@ export interface MachineOptions {
   drives: DriveSpec[];
   network: "none";
   accel: "tcg";
+  /** Which execution engine runs guest code (-accel tcg,engine=... or one-insn-per-tb=on for the interpreter). */
+  engine: EngineKind;
   nodefaults: boolean;
   noReboot: boolean;
   noShutdown: boolean;

@@ -116,6 +116,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
         serial: [hooks.serialOut],
         log: hooks.log,
         noReboot: o.noReboot,
+        engine: o.engine,
       });
     } catch (e) {
       if (e instanceof BoardError) throw new SetupError(e.message);

@@ -18,6 +18,7 @@ import { describeChardev, type ChardevSpec } from "../chardev/spec.js";
 import { buildChardev, parseChardevOption, parseCompatChardev, type ChardevParseContext } from "./chardev-options.js";
 import { isHelpValue, isQemuId, OptionError, ParamSet, splitParams, type OptParam } from "./option-syntax.js";
 import { parseQemuSize } from "./sizes.js";
+import { ENGINE_KINDS } from "../boards/board.js";
 import type {
   DriveInterface,
   DriveSpec,
@@ -85,8 +86,10 @@ const COMMON_OPTIONS: Opt[] = [
   { names: ["cpu"], arg: "cpu", help: "select the CPU model ('-cpu help' for the list)", apply: (p, arg) => p.cpuOpt(arg!) },
   {
     names: ["accel"],
-    arg: "[accel=]tcg[,prop=value...]",
-    help: "select the accelerator (only tcg)",
+    arg: "[accel=]tcg[,one-insn-per-tb=on|off][,engine=fast|interp][,prop=value...]",
+    help:
+      "select the accelerator (only tcg); Rewind's execution engine is 'fast' (compiled blocks) unless " +
+      "one-insn-per-tb=on or engine=interp selects the interpreter (both give the same state at every step)",
     apply: (p, arg) => p.accelOpt(arg!),
   },
   {
@@ -222,6 +225,7 @@ class Parser implements OptionContext {
       drives: [],
       network: "none",
       accel: "tcg",
+      engine: "fast",
       nodefaults: false,
       noReboot: false,
       noShutdown: false,
@@ -360,12 +364,16 @@ class Parser implements OptionContext {
   }
 
   accelOpt(arg: string): void {
-    const p = this.params(arg, "accel", ["accel", "thread", "tb-size", "split-wx", "one-insn-per-tb"]);
+    const p = this.params(arg, "accel", ["accel", "thread", "tb-size", "split-wx", "one-insn-per-tb", "engine"]);
     const accel = p.str("accel");
     if (accel !== "tcg") this.fail(`invalid accelerator ${accel ?? "(none)"} (Rewind supports tcg only)`);
     p.choice("thread", ["single", "multi"]);
     p.bool("split-wx");
-    p.bool("one-insn-per-tb");
+    const oneInsn = p.bool("one-insn-per-tb");
+    const engine = p.choice("engine", ENGINE_KINDS);
+    if (oneInsn === true && engine === "fast") this.fail("one-insn-per-tb=on and engine=fast contradict each other");
+    if (engine !== undefined) this.o.engine = engine;
+    else if (oneInsn !== undefined) this.o.engine = oneInsn ? "interp" : "fast";
   }
 
   memoryOpt(arg: string): void {

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { isAbsolute, join, resolve } from "node:path";
 import { createMachine } from "../boards/registry.js";
+import { ENGINE_KINDS, type EngineKind } from "../boards/board.js";
 import { machineDigest } from "../core/machine.js";
 import { RecordingReader } from "../replay/format-reader.js";
 import { openRecording } from "../replay/format-locate.js";
@@ -23,6 +24,8 @@ commands:
   record GUEST [-o FILE]    record a guest's execution (console on this terminal; Ctrl-A x stops)
          [--shift N] [-- QEMU-OPTIONS...]
   replay FILE [--gdb PORT]  replay a recording; with --gdb, wait paused for gdb-multiarch on 127.0.0.1:PORT
+  run, record and replay take --engine fast|interp: compiled blocks (the default) or the interpreter alone;
+  both give the same state at every instruction, so a recording made with one replays with the other
   guests                    list the bundled guests
   help, version
 
@@ -42,15 +45,35 @@ const GUESTS: Record<string, string> = {
 
 class CliError extends Error {}
 
+const engineArgs = (engine: EngineKind | undefined) => (engine === undefined ? [] : ["-accel", `tcg,engine=${engine}`]);
+
 function guestFile(name: string): string {
   if (name in GUESTS) return join(GUESTS_DIR, `${name}.elf`);
   if (existsSync(name)) return resolve(name);
   throw new CliError(`no guest '${name}': give a bundled guest (${Object.keys(GUESTS).join(", ")}) or a file`);
 }
 
+/** Takes `--engine fast|interp` out of args (the last one wins); undefined when absent. */
+function takeEngine(args: string[], command: string): EngineKind | undefined {
+  let engine: EngineKind | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--") break;
+    if (args[i] !== "--engine") continue;
+    const v = args[i + 1];
+    if (v === undefined || !(ENGINE_KINDS as readonly string[]).includes(v))
+      throw new CliError(`${command}: --engine takes ${ENGINE_KINDS.join(" or ")}${v === undefined ? "" : `, not '${v}'`}`);
+    engine = v as EngineKind;
+    args.splice(i, 2);
+    i--;
+  }
+  return engine;
+}
+
 function run(args: string[]): number {
+  args = [...args];
+  const engine = takeEngine(args, "run");
   const [name, ...rest] = args;
-  if (!name || rest.length) throw new CliError("usage: rewind run GUEST");
+  if (!name || rest.length) throw new CliError("usage: rewind run GUEST [--engine fast|interp]");
   const path = guestFile(name);
   const out: number[] = [];
   const machine = createMachine("virt", {
@@ -65,6 +88,7 @@ function run(args: string[]): number {
       },
     ],
     log: (line) => process.stderr.write(`rewind: ${line}\n`),
+    engine,
   });
   const flush = () => {
     if (out.length) process.stdout.write("  | " + Buffer.from(out).toString("latin1").replace(/\r/g, ""));
@@ -84,6 +108,8 @@ function run(args: string[]): number {
 }
 
 async function record(args: string[]): Promise<number> {
+  args = [...args];
+  const engine = takeEngine(args, "record");
   let output = "recording.rwr";
   let shift = "7";
   let guest: string | undefined;
@@ -105,7 +131,7 @@ async function record(args: string[]): Promise<number> {
   if (!/^\d+$/.test(shift)) throw new CliError(`record: --shift needs a number, not '${shift}'`);
   // The console is this terminal unless the extra QEMU options say where it goes.
   const console = extra.some((a) => ["-serial", "-display", "-nographic", "-chardev"].includes(a)) ? [] : ["-nographic"];
-  const argv = ["-M", "virt", "-cpu", "cortex-a53", ...console, "-kernel", guestFile(guest), "-icount", `shift=${shift},rr=record,rrfile=${output}`, ...extra];
+  const argv = ["-M", "virt", "-cpu", "cortex-a53", ...console, "-kernel", guestFile(guest), "-icount", `shift=${shift},rr=record,rrfile=${output}`, ...engineArgs(engine), ...extra];
   process.stderr.write(`rewind: recording to ${output} (Ctrl-A x stops the recording)\n`);
   const status = await systemMain(argv);
   if (status === 0 && existsSync(output)) {
@@ -116,6 +142,8 @@ async function record(args: string[]): Promise<number> {
 }
 
 async function replay(args: string[]): Promise<number> {
+  args = [...args];
+  const engine = takeEngine(args, "replay");
   let file: string | undefined;
   let gdbPort: string | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -139,6 +167,7 @@ async function replay(args: string[]): Promise<number> {
     /(^|,)rr=record(,|$)/.test(a) ? a.replace(/rr=record/, "rr=replay").replace(/rrfile=(([^,]|,,)*)/, `rrfile=${abs.replace(/,/g, ",,")}`) : a,
   );
   if (gdbPort !== undefined) argv.push("-gdb", `tcp::${gdbPort}`, "-S");
+  argv.push(...engineArgs(engine));
   if (existsSync(launch.cwd)) process.chdir(launch.cwd);
   if (gdbPort !== undefined) process.stderr.write(`rewind: replaying ${file}; waiting for GDB on 127.0.0.1:${gdbPort} (target remote :${gdbPort})\n`);
   return systemMain(argv);

@@ -691,3 +691,14 @@ describe("the remaining options", () => {
     }
   });
 });
+
+describe("execution engine", () => {
+  test("-accel tcg selects the fast engine; engine=interp or one-insn-per-tb=on the interpreter", () => {
+    assert.equal(parse("-accel tcg").engine, "fast");
+    assert.equal(parse("-accel tcg,engine=interp").engine, "interp");
+    assert.equal(parse("-accel tcg,one-insn-per-tb=on").engine, "interp");
+    assert.equal(parse("-accel tcg,one-insn-per-tb=off").engine, "fast");
+    rejects("-accel tcg,engine=slow", "-accel: parameter 'engine' does not accept value 'slow' (valid: fast, interp)");
+    rejects("-accel tcg,engine=fast,one-insn-per-tb=on", "-accel: one-insn-per-tb=on and engine=fast contradict each other");
+  });
+});

@@ -10,6 +10,7 @@ import { RecordingWriter } from "../../src/replay/format-writer.js";
 import { RecordingReader } from "../../src/replay/format-reader.js";
 import { RecordingSink, replaySource } from "../../src/replay/recording.js";
 import type { RecordingConfig } from "../../src/replay/format-types.js";
+import type { EngineKind } from "../../src/boards/board.js";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const guestPath = (name: string) => join(ROOT, "guests/aarch64", name);
@@ -20,7 +21,7 @@ export interface GuestMachine {
   output: () => string;
 }
 
-export function newMachine(guest: string, shift = 7): GuestMachine {
+export function newMachine(guest: string, shift = 7, engine?: EngineKind): GuestMachine {
   const bytes: number[] = [];
   const path = guestPath(guest);
   const machine = new VirtMachine({
@@ -30,6 +31,7 @@ export function newMachine(guest: string, shift = 7): GuestMachine {
     rtcBootSeconds: 1_700_000_000,
     serialOut: (b) => bytes.push(b),
     log: () => {},
+    engine,
   });
   return { machine, output: () => Buffer.from(bytes).toString("latin1") };
 }
@@ -43,8 +45,8 @@ export interface Recorded extends GuestMachine {
   writer: RecordingWriter;
 }
 
-export function recordSession(guest: string, file: string, opts: { digestInterval?: number; slice?: number } = {}): Recorded {
-  const g = newMachine(guest);
+export function recordSession(guest: string, file: string, opts: { digestInterval?: number; slice?: number; engine?: EngineKind } = {}): Recorded {
+  const g = newMachine(guest, 7, opts.engine);
   const writer = RecordingWriter.create(file, { config: config(guest) });
   const session = new MachineSession({
     machine: g.machine,
@@ -59,9 +61,9 @@ export function recordSession(guest: string, file: string, opts: { digestInterva
 export function replaySession(
   guest: string,
   file: string,
-  opts: { checkpointInterval?: number; slice?: number } = {},
+  opts: { checkpointInterval?: number; slice?: number; engine?: EngineKind } = {},
 ): GuestMachine & { session: MachineSession } {
-  const g = newMachine(guest);
+  const g = newMachine(guest, 7, opts.engine);
   const rec = RecordingReader.open(file);
   const session = new MachineSession({
     machine: g.machine,

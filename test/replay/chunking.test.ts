@@ -35,11 +35,12 @@ interface Reference {
 
 const references = new Map<string, Reference>();
 
-/** The oracle: the guest single-stepped to its end, one run() call per step. */
+/** The oracle: the guest single-stepped to its end by the interpreter, one run() call per step (the runs under
+ * test use the default engine, compiled blocks). */
 function singleStepped(guest: string): Reference {
   const cached = references.get(guest);
   if (cached) return cached;
-  const g = newMachine(guest);
+  const g = newMachine(guest, 7, "interp");
   const m = g.machine;
   const fingerprints: string[] = [];
   const pcs: number[] = [];

@@ -10,7 +10,7 @@
 // instructions only, and guests that read the counter after an interrupt must see the same value as under it.
 
 import type { ExecutionEngine } from "../../core/engine.js";
-import { PAGE_BITS } from "../../core/memory.js";
+import { PAGE_BITS, type Ram } from "../../core/memory.js";
 import { AccessKind, Cpu, EXCEPTION_TAKEN, VectorKind, WATCH_STOP } from "./cpu.js";
 import type { Decoder, Exec } from "./decoder.js";
 import { a64Decoder } from "./insns/index.js";
@@ -23,8 +23,14 @@ export class Interpreter implements ExecutionEngine {
   /** Breakpoints by the low 32 bits of their address (null: none, the fast path); `breakpointAt` confirms. */
   breakpoints: Set<number> | null = null;
   breakpointAt: (lo: number, hi: number) => boolean = () => true;
-  /** Code-cache page index of the last fetch (for runBurst's one-entry fetch cache). */
-  private lastFetchPage = 0;
+  /** Code-cache page index of the last fetch (for runBurst's one-entry fetch cache and the block engine). */
+  lastFetchPage = 0;
+  /** The RAM/ROM region and offset in it of the last fetch (the block engine decodes onwards from there). */
+  lastFetchRam: Ram | undefined;
+  lastFetchOffset = 0;
+  /** Whether the last burst ended before its budget for a reason the caller must honour too (an end-burst
+   * request, a debug stop, a halted CPU): an engine that delegates steps to the interpreter reads it. */
+  endedEarly = false;
 
   constructor(readonly cpu: Cpu) {
     this.decoder = a64Decoder();
@@ -60,9 +66,10 @@ export class Interpreter implements ExecutionEngine {
     let cachedGen = -1;
     let cached: Exec[] | undefined;
     let done = 0;
+    this.endedEarly = true;
     while (done < budget) {
       if (c.halted) {
-        if (!c.irqLine && !c.fiqLine) break;
+        if (!c.irqLine && !c.fiqLine) return done;
         c.halted = false;
       }
       if ((c.irqLine && (c.daif & 2) === 0) || (c.fiqLine && (c.daif & 1) === 0)) {
@@ -79,7 +86,7 @@ export class Interpreter implements ExecutionEngine {
       // A breakpoint stops the burst before its instruction executes (after any interrupt was taken).
       if (this.breakpoints !== null && this.breakpoints.has(pcLo) && this.breakpointAt(pcLo, pcHi)) {
         c.debugStop = true;
-        break;
+        return done;
       }
       const sum = pcLo + 4;
       c.nextLo = sum >>> 0;
@@ -110,7 +117,7 @@ export class Interpreter implements ExecutionEngine {
           c.undoWatchedStep();
           clock.icount--;
           c.debugStop = true;
-          break;
+          return done;
         }
         if (e !== EXCEPTION_TAKEN) throw e;
       }
@@ -119,9 +126,10 @@ export class Interpreter implements ExecutionEngine {
       done++;
       if (c.endBurst) {
         c.endBurst = false;
-        break;
+        return done;
       }
     }
+    this.endedEarly = false;
     return done;
   }
 
@@ -142,6 +150,8 @@ export class Interpreter implements ExecutionEngine {
     }
     const page = ram.pageBase + (off >>> PAGE_BITS);
     this.lastFetchPage = page;
+    this.lastFetchRam = ram;
+    this.lastFetchOffset = off;
     let cache = c.codeCache[page];
     if (!cache) {
       cache = new Array<Exec>(WORDS_PER_PAGE);
@@ -155,6 +165,25 @@ export class Interpreter implements ExecutionEngine {
       cache[slot] = exec;
     }
     return exec;
+  }
+
+  /**
+   * The executor of the word at `off` in `ram` (whose page is code-cache page `page`), decoding and caching it,
+   * or undefined when the word is not an implemented instruction (the block engine ends a block before it; the
+   * interpreter reports it when, and only if, it is executed).
+   */
+  decodedAt(ram: Ram, off: number, page: number): Exec | undefined {
+    const cache = this.cpu.codeCache[page];
+    if (cache === undefined) return undefined;
+    const slot = (off >>> 2) & (WORDS_PER_PAGE - 1);
+    let exec = cache[slot];
+    if (exec === undefined) {
+      const d = this.decoder.decode(ram.view.getUint32(off, true));
+      if (d === undefined) return undefined;
+      exec = d.spec.build(d.fields, ram.view.getUint32(off, true));
+      cache[slot] = exec;
+    }
+    return exec === undefinedInstruction ? undefined : exec;
   }
 
   private build(insn: number, pcLo: number, pcHi: number): Exec {

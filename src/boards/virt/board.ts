@@ -32,6 +32,7 @@ export const virtBoard: Board = {
       rtcBootSeconds: c.rtcBootSeconds,
       serialOut: c.serial?.[0] ?? (() => {}),
       log: c.log ?? (() => {}),
+      engine: c.engine,
     });
     machine.noReboot = c.noReboot ?? false;
     return machine;

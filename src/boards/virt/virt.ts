@@ -11,6 +11,9 @@ import type { Stateful } from "../../core/state.js";
 import { Cpu, type CpuHooks } from "../../arch/aarch64/cpu.js";
 import { GenericTimer } from "../../arch/aarch64/generic-timer.js";
 import { Interpreter } from "../../arch/aarch64/interpreter.js";
+import { BlockEngine } from "../../arch/aarch64/jit/block-engine.js";
+import type { ExecutionEngine } from "../../core/engine.js";
+import type { EngineKind } from "../board.js";
 import { GicV2 } from "../../devices/gicv2.js";
 import { Pl011, PL011_MMIO_SIZE } from "../../devices/pl011.js";
 import { Pl031 } from "../../devices/pl031.js";
@@ -37,6 +40,8 @@ export interface VirtConfig {
   serialOut: (byte: number) => void;
   /** Diagnostics (unimplemented instructions, boot warnings): one line each. */
   log: (line: string) => void;
+  /** The execution engine ("fast" when absent). */
+  engine?: EngineKind;
 }
 
 // Interrupt numbers (GIC INTIDs): SPI n is 32 + n; the timer PPIs are fixed by the architecture.
@@ -59,6 +64,8 @@ export class VirtMachine implements SessionMachine {
   readonly bus: AddressSpace;
   readonly cpu: Cpu;
   readonly interp: Interpreter;
+  /** What runs guest code: the block engine over the interpreter, or the interpreter alone. */
+  readonly engine: ExecutionEngine;
   readonly gic: GicV2;
   readonly uart: Pl011;
   readonly rtc: Pl031;
@@ -107,7 +114,8 @@ export class VirtMachine implements SessionMachine {
     };
     this.cpu = new Cpu(this.bus, this.clock, hooks);
     this.interp = new Interpreter(this.cpu);
-    this.loop = new RunLoop(this.clock, this.interp, {
+    this.engine = config.engine === "interp" ? this.interp : new BlockEngine(this.cpu, this.interp);
+    this.loop = new RunLoop(this.clock, this.engine, {
       guestReset: () => {
         if (this.noReboot) return false;
         this.systemReset();

@@ -1,0 +1,277 @@
+// The fast execution tier: compiled blocks over the interpreter (core/engine.ts has the contract both keep).
+//
+// Blocks are found by the physical address of their first instruction: per code-cache page, one entry per
+// word. A block is planned the first time its address is reached, run by the interpreter until it has been
+// entered HOT_AFTER times (most code runs once: compiling it would cost more than interpreting it), then
+// compiled. A compiled block runs only when the whole block fits in the burst's remaining budget; otherwise,
+// and whenever a watchpoint is set, the interpreter runs the steps, so a burst's length is always honoured
+// exactly. Interrupts are taken between blocks (a block stops early when one becomes pending) by the
+// interpreter, which owns exception entry.
+//
+// Invalidation needs no bookkeeping of its own: a block page remembers the decoded-code page it was built from
+// (Cpu.codeCache), which is dropped when the guest writes the page or a state is loaded; a mismatch means the
+// blocks are stale. Blocks are also rebuilt when the breakpoint set changes (a block never runs over one).
+
+import type { ExecutionEngine } from "../../../core/engine.js";
+import { PAGE_BITS } from "../../../core/memory.js";
+import { EXCEPTION_TAKEN, type Cpu } from "../cpu.js";
+import type { Exec } from "../decoder.js";
+import type { Interpreter } from "../interpreter.js";
+import { planBlock } from "./block.js";
+import { compileBlock, type CompiledBlock } from "./codegen.js";
+
+const WORDS_PER_PAGE = 1 << (PAGE_BITS - 2);
+const FETCH_FAULTED = 1;
+/** Entries into a block before it is compiled. */
+export const HOT_AFTER = 4;
+
+interface Block {
+  /** Instructions in the block (0: the first word is not an implemented instruction). */
+  length: number;
+  hits: number;
+  run: CompiledBlock | null;
+  /** The virtual address the block was planned at while breakpoints were set (-1 when none were). */
+  plannedLo: number;
+  // Links to the two blocks seen after this one (taken and not-taken), valid while the CPU's fetch generation is
+  // linkGen: no code written, no translation changed, no state loaded since.
+  linkGen: number;
+  aLo: number;
+  aHi: number;
+  a: Block | undefined;
+  bLo: number;
+  bHi: number;
+  b: Block | undefined;
+}
+
+interface BlockPage {
+  /** The decoded-code page these blocks were built from; another one means the page changed. */
+  code: Exec[];
+  /** The breakpoint set they were planned with. */
+  breakpoints: Set<number> | null;
+  blocks: (Block | undefined)[];
+}
+
+export interface BlockEngineStats {
+  compiled: number;
+  interpretedSteps: number;
+  compiledSteps: number;
+}
+
+export class BlockEngine implements ExecutionEngine {
+  private readonly pages: (BlockPage | undefined)[] = [];
+  readonly stats: BlockEngineStats = { compiled: 0, interpretedSteps: 0, compiledSteps: 0 };
+  /** One-entry translation cache for block lookup: virtual page -> code-cache page and the RAM offset. */
+  private vHi = -1;
+  private vPage = -1;
+  private vGen = -1;
+  private vCodePage = 0;
+
+  /** Entries into a block before it is compiled (tests set 1 to compile everything at once). */
+  hotAfter = HOT_AFTER;
+
+  constructor(
+    readonly cpu: Cpu,
+    readonly interp: Interpreter,
+  ) {}
+
+  endBurst(): void {
+    this.cpu.endBurst = true;
+  }
+  waitingForInterrupt(): boolean {
+    return this.interp.waitingForInterrupt();
+  }
+  takeDebugStop(): boolean {
+    return this.interp.takeDebugStop();
+  }
+
+  runBurst(budget: number): number {
+    const c = this.cpu;
+    const interp = this.interp;
+    if (c.watchHook !== null) return interp.runBurst(budget);
+    const clock = c.clock;
+    const stats = this.stats;
+    let done = 0;
+    let prev: Block | undefined;
+    while (done < budget) {
+      // Halts, interrupts, breakpoints and the fetch itself (which may fault) are the interpreter's.
+      if (c.halted || (c.irqLine && (c.daif & 2) === 0) || (c.fiqLine && (c.daif & 1) === 0)) {
+        done += interp.runBurst(1);
+        prev = undefined;
+        if (interp.endedEarly) break;
+        continue;
+      }
+      const pcLo = c.pcLo;
+      const pcHi = c.pcHi;
+      const bps = interp.breakpoints;
+      if (bps !== null && bps.has(pcLo) && interp.breakpointAt(pcLo, pcHi)) {
+        c.debugStop = true;
+        break;
+      }
+      // The block after the previous one, from its links; otherwise looked up (and linked).
+      let block: Block | undefined;
+      if (prev !== undefined && prev.linkGen === c.fetchGeneration) {
+        if (prev.aLo === pcLo && prev.aHi === pcHi) block = prev.a;
+        else if (prev.bLo === pcLo && prev.bHi === pcHi) block = prev.b;
+      }
+      if (block === undefined) {
+        const found = this.lookup();
+        if (found === FETCH_FAULTED) {
+          done++;
+          stats.interpretedSteps++;
+          prev = undefined;
+          if (c.endBurst) {
+            c.endBurst = false;
+            break;
+          }
+          continue;
+        }
+        block = found;
+        if (prev !== undefined && block !== undefined) link(prev, block, pcLo, pcHi, c.fetchGeneration);
+      }
+      prev = block;
+      const run = block === undefined ? null : block.run;
+      if (run === null || block!.length > budget - done) {
+        const steps = block === undefined || block.length === 0 ? 1 : Math.min(block.length, budget - done);
+        if (block !== undefined && run === null && ++block.hits >= this.hotAfter && block.length > 0) this.compile(block);
+        const ran = interp.runBurst(steps);
+        done += ran;
+        stats.interpretedSteps += ran;
+        if (interp.endedEarly) break;
+        continue;
+      }
+      const ran = run(c, clock, budget - done);
+      done += ran;
+      stats.compiledSteps += ran;
+      if (c.endBurst) {
+        c.endBurst = false;
+        break;
+      }
+    }
+    return done;
+  }
+
+  /**
+   * The block at the current PC, planning it on first use; undefined when the interpreter must run the next
+   * step (the code page is not decoded yet, or the block was planned for another virtual alias while
+   * breakpoints are set); FETCH_FAULTED when fetching the PC faulted, which was one whole step (counted, and
+   * the PC is at the abort vector), exactly as in the interpreter.
+   */
+  private lookup(): Block | undefined | typeof FETCH_FAULTED {
+    const c = this.cpu;
+    const pcLo = c.pcLo;
+    const pcHi = c.pcHi;
+    let page: number;
+    if (pcHi === this.vHi && pcLo >>> PAGE_BITS === this.vPage && this.vGen === c.fetchGeneration) page = this.vCodePage;
+    else {
+      if (!this.fetch()) return FETCH_FAULTED;
+      page = this.interp.lastFetchPage;
+      this.vHi = pcHi;
+      this.vPage = pcLo >>> PAGE_BITS;
+      this.vGen = c.fetchGeneration;
+      this.vCodePage = page;
+    }
+    const code = c.codeCache[page];
+    if (code === undefined) {
+      this.vGen = -1; // dropped since (a write to the page): a real fetch recreates it
+      return undefined;
+    }
+    const bps = this.interp.breakpoints;
+    let bp = this.pages[page];
+    if (bp === undefined || bp.code !== code || bp.breakpoints !== bps) {
+      bp = { code, breakpoints: bps, blocks: new Array(WORDS_PER_PAGE) };
+      this.pages[page] = bp;
+    }
+    const slot = (pcLo >>> 2) & (WORDS_PER_PAGE - 1);
+    let block = bp.blocks[slot];
+    if (block === undefined) {
+      if (!this.fetch()) return FETCH_FAULTED; // cannot fault (the translation is cached), but keep it exact
+      block = this.plan(page, pcLo, pcHi);
+      bp.blocks[slot] = block;
+    } else if (bps !== null && block.plannedLo !== pcLo) return undefined;
+    return block;
+  }
+
+  /**
+   * Fetches the instruction at the PC as the interpreter's step does (same order: next PC, count, fetch). On
+   * success the count is taken back (nothing executed yet) and the interpreter's lastFetch* name the page; a
+   * fault completes the step, as in the interpreter, and returns false.
+   */
+  private fetch(): boolean {
+    const c = this.cpu;
+    const pcLo = c.pcLo;
+    const pcHi = c.pcHi;
+    const sum = pcLo + 4;
+    c.nextLo = sum >>> 0;
+    c.nextHi = sum > 0xffffffff ? (pcHi + 1) >>> 0 : pcHi;
+    c.clock.icount++;
+    try {
+      this.interp.fetch(pcLo, pcHi);
+    } catch (e) {
+      if (e !== EXCEPTION_TAKEN) throw e;
+      c.pcLo = c.nextLo;
+      c.pcHi = c.nextHi;
+      return false;
+    }
+    c.clock.icount--;
+    return true;
+  }
+
+  private plan(page: number, pcLo: number, pcHi: number): Block {
+    const interp = this.interp;
+    const bps = interp.breakpoints;
+    const stopBefore =
+      bps === null
+        ? () => false
+        : (i: number) => {
+            const lo = (pcLo + 4 * i) >>> 0;
+            return bps.has(lo) && interp.breakpointAt(lo, pcHi);
+          };
+    const plan = planBlock(interp, interp.lastFetchRam!, interp.lastFetchOffset, page, stopBefore);
+    const block: Block = {
+      length: plan.execs.length,
+      hits: 0,
+      run: null,
+      plannedLo: bps === null ? -1 : pcLo,
+      linkGen: -1,
+      aLo: -1,
+      aHi: -1,
+      a: undefined,
+      bLo: -1,
+      bHi: -1,
+      b: undefined,
+    };
+    this.plans.set(block, plan);
+    return block;
+  }
+
+  private readonly plans = new WeakMap<Block, ReturnType<typeof planBlock>>();
+
+  private compile(block: Block): void {
+    const plan = this.plans.get(block);
+    if (plan === undefined) return;
+    block.run = compileBlock(plan);
+    this.plans.delete(block);
+    this.stats.compiled++;
+  }
+}
+
+
+/** Remembers `next` (at pcLo/pcHi) as a successor of `from`: the first two distinct ones are kept. */
+function link(from: Block, next: Block, pcLo: number, pcHi: number, gen: number): void {
+  if (from.linkGen !== gen) {
+    from.linkGen = gen;
+    from.aLo = pcLo;
+    from.aHi = pcHi;
+    from.a = next;
+    from.bLo = -1;
+    from.b = undefined;
+  } else if (from.a === undefined || (from.aLo === pcLo && from.aHi === pcHi)) {
+    from.aLo = pcLo;
+    from.aHi = pcHi;
+    from.a = next;
+  } else {
+    from.bLo = pcLo;
+    from.bHi = pcHi;
+    from.b = next;
+  }
+}

@@ -12,6 +12,7 @@ import { A64_TABLE } from "../../src/arch/aarch64/insns/index.js";
 import { compilePattern, type CompiledSpec } from "../../src/arch/aarch64/decoder.js";
 import { a64Decoder } from "../../src/arch/aarch64/insns/index.js";
 import { BlockEngine } from "../../src/arch/aarch64/jit/block-engine.js";
+import { WATCH_STOP } from "../../src/arch/aarch64/cpu.js";
 import { CODE, DATA, RAM_BASE, TestMachine } from "../aarch64/harness.js";
 
 /** xorshift32: a seeded generator, so a failure names the seed that reproduces it. */
@@ -81,9 +82,11 @@ function cpuState(m: TestMachine): string {
 const PROGRAMS = 1000;
 const WORDS = 200;
 
-test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (faults, SMC, page crossings, interrupts)`, () => {
+test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (faults, SMC, page crossings, interrupts, breakpoints, watchpoints)`, () => {
   let compiled = 0;
   let compiledSteps = 0;
+  let watchStops = 0;
+  let breakpointStops = 0;
   for (let p = 0; p < PROGRAMS; p++) {
     const seed = 0x9e3779b9 ^ (p * 2654435761);
     const gen = rng(seed);
@@ -95,15 +98,39 @@ test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (fau
     setUp(interp, words, rng(seed + 1));
     setUp(fast, words, rng(seed + 1));
     const bursts = rng(seed + 2);
+    // Every other program watches 2 KiB of the data (reads and writes), as a debugger watchpoint would.
+    // (every fourth program watches all of it, so accesses stop often).
+    const watchLo = p % 4 === 1 ? DATA : DATA + (bursts() % 0x3800);
+    const watchLen = p % 4 === 1 ? 0x4000 : 0x800;
+    const hook = (lo: number, hi: number, size: number) => {
+      if (hi === 0 && (lo >>> 0) < watchLo + watchLen && (lo >>> 0) + size > watchLo) throw WATCH_STOP;
+    };
+    const watching = p % 2 === 1;
+    // Every third program has breakpoints on three of its instructions.
+    const start = interp.cpu.pcLo >>> 0;
+    const bpList = p % 3 === 2 ? Array.from({ length: 3 }, () => (start + 4 * (bursts() % WORDS)) >>> 0) : [];
+    let stepOver = false;
     for (let b = 0; b < 40; b++) {
-      const budget = 1 + (bursts() % 150);
+      // After a debug stop, one step without breakpoints and watchpoints (what the session does to step over).
+      const budget: number = stepOver ? 1 : 1 + (bursts() % 150);
+      interp.cpu.watchHook = fast.cpu.watchHook = watching && !stepOver ? hook : null;
+      for (const m of [interp, fast]) {
+        m.interp.breakpoints = bpList.length > 0 && !stepOver ? new Set(bpList) : null;
+        m.interp.breakpointList = bpList;
+      }
       // An interrupt line raised or dropped at this boundary (both machines alike).
       const irq = bursts() % 8 === 0;
       interp.cpu.irqLine = fast.cpu.irqLine = irq;
       const a = interp.interp.runBurst(budget);
       const f = engine.runBurst(budget);
-      const where = `program ${p} (seed ${seed >>> 0}), burst ${b} of ${budget}`;
+      const where: string = `program ${p} (seed ${seed >>> 0}), burst ${b} of ${budget}`;
       assert.equal(f, a, `${where}: steps`);
+      const stopA = interp.interp.takeDebugStop();
+      assert.equal(engine.takeDebugStop(), stopA, `${where}: watchpoint stop`);
+      assert.equal(fast.cpu.watchStopLate, interp.cpu.watchStopLate, `${where}: late watchpoint stop`);
+      stepOver = stopA;
+      if (stopA && interp.cpu.watchHook !== null && !bpList.includes(interp.cpu.pcLo >>> 0)) watchStops++;
+      if (stopA && bpList.includes(interp.cpu.pcLo >>> 0)) breakpointStops++;
       const sa = cpuState(interp);
       const sf = cpuState(fast);
       if (sa !== sf) assert.equal(sf, sa, `${where}: CPU state`);
@@ -116,4 +143,6 @@ test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (fau
   // The comparison means something only if compiled code ran a good share of the steps.
   assert.ok(compiled > PROGRAMS, `only ${compiled} blocks compiled`);
   assert.ok(compiledSteps > PROGRAMS * 100, `only ${compiledSteps} steps ran compiled`);
+  assert.ok(watchStops > PROGRAMS / 10, `only ${watchStops} watchpoint stops`);
+  assert.ok(breakpointStops > PROGRAMS / 10, `only ${breakpointStops} breakpoint stops`);
 });

@@ -74,3 +74,39 @@ for (const [recordWith, replayWith] of [
     assert.equal(rep.output(), rec.output());
   });
 }
+
+test("breakpoints inside hot compiled blocks stop both tiers at the same positions", () => {
+  // Breakpoints where the guest spends its time: PCs sampled from the interpreter's run (mostly in the middle of
+  // blocks that the fast tier has compiled by then).
+  const sampler = newMachine("compute-small.elf", 7, "interp").machine;
+  const rand = prng(4242);
+  const pcs: bigint[] = [];
+  for (let i = 0; i < 4; i++) {
+    assert.equal(sampler.run(atIcount(sampler.clock.icount + 200_000 + Math.floor(rand() * 400_000))), "limit");
+    pcs.push(sampler.debug.pc());
+  }
+  const stops = (engine: EngineKind) => {
+    const m = newMachine("compute-small.elf", 7, engine).machine;
+    // Warm up without breakpoints, so the blocks around them are compiled.
+    assert.equal(m.run(atIcount(500_000)), "limit");
+    const seen: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      m.debug.setBreakpoints(pcs);
+      const reason = m.run(atIcount(LIMIT));
+      if (reason !== "debug") {
+        seen.push(reason);
+        break;
+      }
+      seen.push(`${m.clock.icount}@${m.debug.pc().toString(16)}`);
+      m.debug.setBreakpoints(null); // step over it
+      assert.equal(m.run(atIcount(m.clock.icount + 1)), "limit");
+    }
+    return { seen, digest: machineDigest(m), stats: (m.engine as Partial<BlockEngine>).stats };
+  };
+  const a = stops("interp");
+  const f = stops("fast");
+  assert.ok(a.seen.length >= 20, `only ${a.seen.length} stops`);
+  assert.deepEqual(f.seen, a.seen);
+  assert.equal(f.digest, a.digest);
+  assert.ok(f.stats!.compiledSteps > f.stats!.interpretedSteps);
+});

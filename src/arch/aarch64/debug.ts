@@ -43,15 +43,25 @@ export class Aarch64Debug implements CpuDebug {
     return this.cpu.mmu.debugTranslate(Number(addr % TWO32), Number(addr / TWO32));
   }
 
+  /** The addresses of the installed set, to keep it (and the blocks planned around it) when it is the same. */
+  private installed = "";
+
   setBreakpoints(addrs: readonly bigint[] | null): void {
     if (!addrs || addrs.length === 0) {
       this.interp.breakpoints = null;
+      this.installed = "";
       return;
     }
+    // The session re-arms before every run: an unchanged set keeps its identity, so compiled blocks (which are
+    // planned around the breakpoints of one set) stay valid.
+    const key = [...addrs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(",");
+    if (key === this.installed && this.interp.breakpoints !== null) return;
+    this.installed = key;
     const los = new Set<number>();
     const full = new Set<bigint>(addrs);
     for (const a of addrs) los.add(Number(a % TWO32));
     this.interp.breakpoints = los;
+    this.interp.breakpointList = [...los];
     this.interp.breakpointAt = (lo, hi) => full.has(BigInt(hi >>> 0) * TWO32 + BigInt(lo >>> 0));
   }
 

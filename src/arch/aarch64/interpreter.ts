@@ -10,6 +10,7 @@
 // instructions only, and guests that read the counter after an interrupt must see the same value as under it.
 
 import type { ExecutionEngine } from "../../core/engine.js";
+import { pageKey, type ExecutedPages } from "../../core/exec-summary.js";
 import { PAGE_BITS, type Ram } from "../../core/memory.js";
 import { AccessKind, Cpu, EXCEPTION_TAKEN, VectorKind, WATCH_STOP } from "./cpu.js";
 import type { Decoder, Exec } from "./decoder.js";
@@ -23,11 +24,15 @@ export class Interpreter implements ExecutionEngine {
   /** Breakpoints by the low 32 bits of their address (null: none, the fast path); `breakpointAt` confirms. */
   breakpoints: Set<number> | null = null;
   breakpointAt: (lo: number, hi: number) => boolean = () => true;
+  /** The same low halves as a list (the block engine scans it for breakpoints inside a block). */
+  breakpointList: readonly number[] = [];
   /** Code-cache page index of the last fetch (for runBurst's one-entry fetch cache and the block engine). */
   lastFetchPage = 0;
   /** The RAM/ROM region and offset in it of the last fetch (the block engine decodes onwards from there). */
   lastFetchRam: Ram | undefined;
   lastFetchOffset = 0;
+  /** Where fetches note the pages they execute from (the replay timeline's summaries); null: nowhere. */
+  executed: ExecutedPages | null = null;
   /** Whether the last burst ended before its budget for a reason the caller must honour too (an end-burst
    * request, a debug stop, a halted CPU): an engine that delegates steps to the interpreter reads it. */
   endedEarly = false;
@@ -136,6 +141,8 @@ export class Interpreter implements ExecutionEngine {
   /** The executor for the instruction at a virtual PC (faults enter a prefetch abort and throw). */
   fetch(pcLo: number, pcHi: number): Exec {
     const c = this.cpu;
+    // Noted before translating: a fetch that faults still was an attempt to execute from that page.
+    if (this.executed !== null) this.executed.note(pageKey(pcLo, pcHi));
     if ((pcLo & 3) !== 0) c.syncException(0x22, 0, false, [pcLo, pcHi]);
     const pa = c.translate(pcLo, pcHi, AccessKind.Fetch);
     // The primary RAM first; then any other RAM or ROM region (code caches are indexed by the address space's

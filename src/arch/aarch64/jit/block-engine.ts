@@ -3,16 +3,19 @@
 // Blocks are found by the physical address of their first instruction: per code-cache page, one entry per
 // word. A block is planned the first time its address is reached, run by the interpreter until it has been
 // entered HOT_AFTER times (most code runs once: compiling it would cost more than interpreting it), then
-// compiled. A compiled block runs only when the whole block fits in the burst's remaining budget; otherwise,
-// and whenever a watchpoint is set, the interpreter runs the steps, so a burst's length is always honoured
-// exactly. Interrupts are taken between blocks (a block stops early when one becomes pending) by the
+// compiled. A compiled block runs only when the whole block fits in the burst's remaining budget; otherwise the
+// interpreter runs the steps, so a burst's length is always honoured exactly. Blocks do not depend on the
+// breakpoints: a block with one inside is left to the interpreter up to it, and a looping block returns after
+// each pass while breakpoints are set; watchpoints are checked by the accesses themselves, in compiled code as in the
+// interpreter (codegen.ts). Interrupts are taken between blocks (a block stops early when one becomes pending) by the
 // interpreter, which owns exception entry.
 //
 // Invalidation needs no bookkeeping of its own: a block page remembers the decoded-code page it was built from
 // (Cpu.codeCache), which is dropped when the guest writes the page or a state is loaded; a mismatch means the
-// blocks are stale. Blocks are also rebuilt when the breakpoint set changes (a block never runs over one).
+// blocks are stale.
 
 import type { ExecutionEngine } from "../../../core/engine.js";
+import { pageKey } from "../../../core/exec-summary.js";
 import { PAGE_BITS } from "../../../core/memory.js";
 import { EXCEPTION_TAKEN, type Cpu } from "../cpu.js";
 import type { Exec } from "../decoder.js";
@@ -30,8 +33,6 @@ interface Block {
   length: number;
   hits: number;
   run: CompiledBlock | null;
-  /** The virtual address the block was planned at while breakpoints were set (-1 when none were). */
-  plannedLo: number;
   // Links to the two blocks seen after this one (taken and not-taken), valid while the CPU's fetch generation is
   // linkGen: no code written, no translation changed, no state loaded since.
   linkGen: number;
@@ -46,8 +47,6 @@ interface Block {
 interface BlockPage {
   /** The decoded-code page these blocks were built from; another one means the page changed. */
   code: Exec[];
-  /** The breakpoint set they were planned with. */
-  breakpoints: Set<number> | null;
   blocks: (Block | undefined)[];
 }
 
@@ -87,11 +86,13 @@ export class BlockEngine implements ExecutionEngine {
   runBurst(budget: number): number {
     const c = this.cpu;
     const interp = this.interp;
-    if (c.watchHook !== null) return interp.runBurst(budget);
     const clock = c.clock;
     const stats = this.stats;
+    const executed = interp.executed;
     let done = 0;
     let prev: Block | undefined;
+    let notedPage = -1;
+    let notedHi = -1;
     while (done < budget) {
       // Halts, interrupts, breakpoints and the fetch itself (which may fault) are the interpreter's.
       if (c.halted || (c.irqLine && (c.daif & 2) === 0) || (c.fiqLine && (c.daif & 1) === 0)) {
@@ -129,9 +130,25 @@ export class BlockEngine implements ExecutionEngine {
         if (prev !== undefined && block !== undefined) link(prev, block, pcLo, pcHi, c.fetchGeneration);
       }
       prev = block;
+      // Linked and cached lookups skip the fetch that notes executed pages: note a new page here.
+      if (executed !== null && ((pcLo >>> PAGE_BITS) !== notedPage || pcHi !== notedHi)) {
+        notedPage = pcLo >>> PAGE_BITS;
+        notedHi = pcHi;
+        executed.note(pageKey(pcLo, pcHi));
+      }
       const run = block === undefined ? null : block.run;
-      if (run === null || block!.length > budget - done) {
-        const steps = block === undefined || block.length === 0 ? 1 : Math.min(block.length, budget - done);
+      // A breakpoint inside the block (not on its first instruction, checked above): the interpreter runs up to
+      // it, and stops there. With breakpoints set, a looping block runs once per call, so the engine sees its
+      // start again.
+      let inside = Infinity;
+      let loopBudget = budget - done;
+      if (bps !== null && block !== undefined) {
+        inside = breakpointWithin(interp.breakpointList, pcLo, block.length);
+        loopBudget = block.length;
+      }
+      if (run === null || block!.length > budget - done || inside < block!.length) {
+        let steps = block === undefined || block.length === 0 ? 1 : Math.min(block.length, budget - done);
+        if (inside < steps) steps = inside;
         if (block !== undefined && run === null && ++block.hits >= this.hotAfter && block.length > 0) this.compile(block);
         const ran = interp.runBurst(steps);
         done += ran;
@@ -139,7 +156,7 @@ export class BlockEngine implements ExecutionEngine {
         if (interp.endedEarly) break;
         continue;
       }
-      const ran = run(c, clock, budget - done);
+      const ran = run(c, clock, loopBudget);
       done += ran;
       stats.compiledSteps += ran;
       if (c.endBurst) {
@@ -152,8 +169,7 @@ export class BlockEngine implements ExecutionEngine {
 
   /**
    * The block at the current PC, planning it on first use; undefined when the interpreter must run the next
-   * step (the code page is not decoded yet, or the block was planned for another virtual alias while
-   * breakpoints are set); FETCH_FAULTED when fetching the PC faulted, which was one whole step (counted, and
+   * step (the code page is not decoded yet); FETCH_FAULTED when fetching the PC faulted, which was one whole step (counted, and
    * the PC is at the abort vector), exactly as in the interpreter.
    */
   private lookup(): Block | undefined | typeof FETCH_FAULTED {
@@ -175,19 +191,18 @@ export class BlockEngine implements ExecutionEngine {
       this.vGen = -1; // dropped since (a write to the page): a real fetch recreates it
       return undefined;
     }
-    const bps = this.interp.breakpoints;
     let bp = this.pages[page];
-    if (bp === undefined || bp.code !== code || bp.breakpoints !== bps) {
-      bp = { code, breakpoints: bps, blocks: new Array(WORDS_PER_PAGE) };
+    if (bp === undefined || bp.code !== code) {
+      bp = { code, blocks: new Array(WORDS_PER_PAGE) };
       this.pages[page] = bp;
     }
     const slot = (pcLo >>> 2) & (WORDS_PER_PAGE - 1);
     let block = bp.blocks[slot];
     if (block === undefined) {
       if (!this.fetch()) return FETCH_FAULTED; // cannot fault (the translation is cached), but keep it exact
-      block = this.plan(page, pcLo, pcHi);
+      block = this.plan(page);
       bp.blocks[slot] = block;
-    } else if (bps !== null && block.plannedLo !== pcLo) return undefined;
+    }
     return block;
   }
 
@@ -216,22 +231,13 @@ export class BlockEngine implements ExecutionEngine {
     return true;
   }
 
-  private plan(page: number, pcLo: number, pcHi: number): Block {
+  private plan(page: number): Block {
     const interp = this.interp;
-    const bps = interp.breakpoints;
-    const stopBefore =
-      bps === null
-        ? () => false
-        : (i: number) => {
-            const lo = (pcLo + 4 * i) >>> 0;
-            return bps.has(lo) && interp.breakpointAt(lo, pcHi);
-          };
-    const plan = planBlock(interp, interp.lastFetchRam!, interp.lastFetchOffset, page, stopBefore);
+    const plan = planBlock(interp, interp.lastFetchRam!, interp.lastFetchOffset, page);
     const block: Block = {
       length: plan.execs.length,
       hits: 0,
       run: null,
-      plannedLo: bps === null ? -1 : pcLo,
       linkGen: -1,
       aLo: -1,
       aHi: -1,
@@ -274,4 +280,14 @@ function link(from: Block, next: Block, pcLo: number, pcHi: number, gen: number)
     from.bHi = pcHi;
     from.b = next;
   }
+}
+
+/** Instructions from pcLo to the first breakpoint (by low half) within the next `length`, or Infinity. */
+function breakpointWithin(list: readonly number[], pcLo: number, length: number): number {
+  let first = Infinity;
+  for (let i = 0; i < list.length; i++) {
+    const d = ((list[i] - pcLo) >>> 0) / 4;
+    if (d > 0 && d < length && d < first) first = d;
+  }
+  return first;
 }

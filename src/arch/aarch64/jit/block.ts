@@ -52,17 +52,14 @@ export interface BlockPlan {
 }
 
 /**
- * Plans the block at `off` in `ram` (code-cache page `page`). `stopBefore(i)` says whether the i-th
- * instruction after the first must not be in the block (a breakpoint on it). An empty plan means the first
- * word is not an implemented instruction.
+ * Plans the block at `off` in `ram` (code-cache page `page`). An empty plan means the first word is not an
+ * implemented instruction.
  */
-export function planBlock(interp: Interpreter, ram: Ram, off: number, page: number, stopBefore: (i: number) => boolean): BlockPlan {
+export function planBlock(interp: Interpreter, ram: Ram, off: number, page: number): BlockPlan {
   const slot = (off >>> 2) & (WORDS_PER_PAGE - 1);
   const plan: BlockPlan = { slot, execs: [], classes: [], rows: [], fields: [] };
   const pageStart = off - slot * 4;
   for (let s = slot; s < WORDS_PER_PAGE && plan.execs.length < MAX_BLOCK; s++) {
-    const i = s - slot;
-    if (i > 0 && stopBefore(i)) break;
     const o = pageStart + s * 4;
     const exec = interp.decodedAt(ram, o, page);
     if (exec === undefined) break;

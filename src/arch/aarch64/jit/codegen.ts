@@ -10,10 +10,13 @@
 //   - after an access, the block stops early when the access ended the burst, made an unmasked interrupt
 //     pending or wrote to a page of code (self-modifying code: the rest of the block may be stale);
 //   - a synchronous exception (EXCEPTION_TAKEN) ends the block with the faulting step counted, as the
-//     interpreter counts it, and the PC at the vector.
+//     interpreter counts it, and the PC at the vector;
+//   - while watchpoints are set, each access's instruction is made undoable first (Cpu.beginWatchedStep), and a
+//     watchpoint that stops before it (WATCH_STOP) takes it back and ends the block on it, as the interpreter
+//     does; a stop after a device access (Cpu.watchStopLate) ends the block after the instruction.
 // The state after a compiled block is therefore the interpreter's state after the same number of steps.
 
-import { EXCEPTION_TAKEN } from "../cpu.js";
+import { EXCEPTION_TAKEN, WATCH_STOP } from "../cpu.js";
 import type { Cpu } from "../cpu.js";
 import type { VirtualClock } from "../../../core/clock.js";
 import { InsnClass, type BlockPlan } from "./block.js";
@@ -53,7 +56,8 @@ export function blockSource(plan: BlockPlan): string {
       if (pageEnd) lines.push(`  c.nextLo = (pl + ${4 * i + 4}) >>> 0; c.nextHi = pl + ${4 * i + 4} > 0xffffffff ? (ph + 1) >>> 0 : ph;`);
       else lines.push(`  c.nextLo = pl + ${4 * i + 4}; c.nextHi = ph;`);
     }
-    if (cls === InsnClass.Access || cls === InsnClass.Last) lines.push(`  k = ${i}; clock.icount = base + ${i + 1};`);
+    if (cls === InsnClass.Access || cls === InsnClass.Last)
+      lines.push(`  k = ${i}; clock.icount = base + ${i + 1}; if (c.watchHook !== null) c.beginWatchedStep();`);
     lines.push(inline === undefined ? `  e${i}(c);` : `  ${inline}`);
     if (cls === InsnClass.Access && !last)
       lines.push(
@@ -75,6 +79,12 @@ export function blockSource(plan: BlockPlan): string {
     "  clock.icount = base;",
     "  return done;",
     "} catch (e) {",
+    "  if (e === WATCH) {",
+    "    // A watchpoint stops before the access's instruction: take it back whole; PC and count stay on it.",
+    "    c.undoWatchedStep(); c.debugStop = true; c.endBurst = true;",
+    "    c.pcLo = pl + 4 * k; c.pcHi = ph; clock.icount = base + k;",
+    "    return done + k;",
+    "  }",
     "  if (e !== TAKEN) throw e;",
     "  c.pcLo = c.nextLo; c.pcHi = c.nextHi;",
     "  return done + k + 1;",
@@ -90,7 +100,8 @@ export function compileBlock(plan: BlockPlan): CompiledBlock {
   const factory = new Function(
     "E",
     "TAKEN",
+    "WATCH",
     `const ${names.map((e, i) => `${e} = E[${i}]`).join(", ")};\nreturn function block(c, clock, budget) {\n${blockSource(plan)}\n};`,
-  ) as (execs: readonly unknown[], taken: unknown) => CompiledBlock;
-  return factory(plan.execs, EXCEPTION_TAKEN);
+  ) as (execs: readonly unknown[], taken: unknown, watch: unknown) => CompiledBlock;
+  return factory(plan.execs, EXCEPTION_TAKEN, WATCH_STOP);
 }

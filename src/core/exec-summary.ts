@@ -1,0 +1,87 @@
+// What code ran, per stretch of execution: the virtual pages instructions were fetched from. Engines note a page
+// whenever execution enters one (a fetch from a new page, a block on another page), which costs a compare per
+// block; the replay timeline cuts the notes into segments of contiguous execution and asks them whether a
+// breakpoint could have been hit in an interval, so reverse continue re-executes only intervals that can
+// contain a hit (docs/reverse.md).
+
+/** A virtual page as one Number: (VA >> 12) for a VA given as lo/hi 32-bit halves (exact below 2^64). */
+export function pageKey(lo: number, hi: number): number {
+  return (hi >>> 0) * 1048576 + ((lo >>> 0) >>> 12);
+}
+
+/** The pages execution has entered since the last take(). */
+export class ExecutedPages {
+  private pages = new Set<number>();
+
+  note(key: number): void {
+    this.pages.add(key);
+  }
+
+  /** The pages noted so far; starts a new, empty set. */
+  take(): Set<number> {
+    const p = this.pages;
+    this.pages = new Set();
+    return p;
+  }
+}
+
+/** One stretch of contiguous forward execution, [from, to) in icount, and every page it executed from. */
+export interface ExecSegment {
+  from: number;
+  to: number;
+  pages: Set<number>;
+}
+
+/**
+ * The segments seen so far, sorted by start. A segment's pages cover every instruction that started at one of
+ * its boundaries from..to-1, so an interval covered by segments none of which holds a page cannot have executed
+ * anything on that page.
+ */
+export class ExecSegments {
+  private readonly segments: ExecSegment[] = [];
+
+  add(seg: ExecSegment): void {
+    if (seg.to <= seg.from) return;
+    const s = this.segments;
+    let i = s.length;
+    while (i > 0 && s[i - 1].from > seg.from) i--;
+    s.splice(i, 0, seg);
+  }
+
+  get size(): number {
+    return this.segments.length;
+  }
+
+  /** Whether execution in [from, to) may have fetched from any of `pages`: false only when segments cover the
+   * whole interval without one of the pages. */
+  mayExecute(from: number, to: number, pages: readonly number[]): boolean {
+    let x = from;
+    while (x < to) {
+      const next = this.coverFrom(x, pages);
+      if (next === undefined) return true;
+      x = next;
+    }
+    return false;
+  }
+
+  /** The end of a segment that covers boundary x and holds none of `pages` (the furthest-reaching one). */
+  private coverFrom(x: number, pages: readonly number[]): number | undefined {
+    const s = this.segments;
+    // The last segment starting at or before x, then earlier ones (overlaps come from re-executed stretches).
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (s[mid].from <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    let best: number | undefined;
+    for (let i = lo - 1, seen = 0; i >= 0 && seen < 16; i--, seen++) {
+      const seg = s[i];
+      if (seg.to <= x) continue;
+      if (pages.some((p) => seg.pages.has(p))) continue;
+      if (best === undefined || seg.to > best) best = seg.to;
+    }
+    return best;
+  }
+}

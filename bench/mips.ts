@@ -1,4 +1,4 @@
-// Guest MIPS on the compute guest: Rewind's interpreter beside qemu-system-aarch64 (plain TCG and with
+// Guest MIPS on the compute guest: Rewind's two execution tiers beside qemu-system-aarch64 (plain TCG and with
 // -icount shift=7) on the same guest, in the same run. Prints numbers; asserts nothing.
 
 import { readFileSync } from "node:fs";
@@ -6,18 +6,28 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createMachine } from "../src/boards/registry.js";
+import { ENGINE_KINDS, type EngineKind } from "../src/boards/board.js";
+import { asVirtMachine } from "../src/boards/virt/board.js";
+import type { BlockEngineStats } from "../src/arch/aarch64/jit/block-engine.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+export interface TierResult {
+  engine: EngineKind;
+  seconds: number;
+  mips: number;
+  /** Fast tier only: blocks compiled, share of steps run compiled, mean compile time per block. */
+  blocks?: { compiled: number; compiledShare: number; compileMsPerBlock: number };
+}
 
 export interface MipsResult {
   guest: string;
   instructions: number;
-  rewindSeconds: number;
-  rewindMips: number;
+  tiers: TierResult[];
   qemu?: { plainSeconds: number; icountSeconds: number; plainMips: number; icountMips: number };
 }
 
-function runRewind(kernelPath: string): { icount: number; seconds: number; output: string } {
+function runRewind(kernelPath: string, engine: EngineKind): { icount: number; seconds: number; output: string; stats?: BlockEngineStats } {
   let output = "";
   const m = createMachine("virt", {
     ramSize: 128 << 20,
@@ -26,12 +36,14 @@ function runRewind(kernelPath: string): { icount: number; seconds: number; outpu
     rtcBootSeconds: 0,
     serial: [(b) => (output += String.fromCharCode(b))],
     log: (l) => process.stderr.write(`rewind: ${l}\n`),
+    engine,
   });
   const t0 = process.hrtime.bigint();
   const reason = m.run({ icount: Number.MAX_SAFE_INTEGER, ticks: 0 });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (reason !== "poweroff") throw new Error(`guest stopped: ${reason}`);
-  return { icount: m.clock.icount, seconds, output };
+  const stats = engine === "fast" ? { ...asVirtMachine(m).blockStats() } : undefined;
+  return { icount: m.clock.icount, seconds, output, stats };
 }
 
 function timeQemu(kernelPath: string, extra: string[]): number | undefined {
@@ -44,11 +56,22 @@ function timeQemu(kernelPath: string, extra: string[]): number | undefined {
 
 export function benchMips(guest = "compute.elf", repeats = 3): MipsResult {
   const path = join(ROOT, "guests/aarch64", guest);
-  runRewind(join(ROOT, "guests/aarch64/compute-small.elf")); // warm up the JIT
-  const runs = Array.from({ length: repeats }, () => runRewind(path));
-  const seconds = runs.map((r) => r.seconds).sort((a, b) => a - b)[Math.floor(repeats / 2)];
-  const icount = runs[0].icount;
-  const result: MipsResult = { guest, instructions: icount, rewindSeconds: seconds, rewindMips: icount / seconds / 1e6 };
+  const tiers: TierResult[] = [];
+  let icount = 0;
+  for (const engine of ENGINE_KINDS) {
+    runRewind(join(ROOT, "guests/aarch64/compute-small.elf"), engine); // warm up the JIT
+    const runs = Array.from({ length: repeats }, () => runRewind(path, engine));
+    const mid = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(repeats / 2)];
+    icount = runs[0].icount;
+    const tier: TierResult = { engine, seconds: mid.seconds, mips: icount / mid.seconds / 1e6 };
+    const st = mid.stats;
+    if (st) {
+      const steps = st.compiledSteps + st.interpretedSteps;
+      tier.blocks = { compiled: st.compiled, compiledShare: st.compiledSteps / steps, compileMsPerBlock: st.compileMs / Math.max(1, st.compiled) };
+    }
+    tiers.push(tier);
+  }
+  const result: MipsResult = { guest, instructions: icount, tiers };
   const plain = timeQemu(path, []);
   const icountRun = timeQemu(path, ["-icount", "shift=7"]);
   if (plain !== undefined && icountRun !== undefined)
@@ -58,12 +81,22 @@ export function benchMips(guest = "compute.elf", repeats = 3): MipsResult {
 
 export function printMips(r: MipsResult): void {
   console.log(`guest MIPS (${r.guest}, ${r.instructions.toLocaleString("en-US")} instructions)`);
-  console.log(`  rewind interpreter        ${r.rewindMips.toFixed(1).padStart(8)} MIPS  (${r.rewindSeconds.toFixed(2)} s, median of runs)`);
+  const interp = r.tiers.find((t) => t.engine === "interp");
+  for (const t of r.tiers) {
+    const vs = interp && t !== interp ? `  ${(t.mips / interp.mips).toFixed(2)}× the interpreter` : "";
+    const vsQemu = r.qemu ? `  rewind/qemu-icount = ${(t.mips / r.qemu.icountMips).toFixed(3)}` : "";
+    console.log(`  rewind ${t.engine.padEnd(18)} ${t.mips.toFixed(1).padStart(8)} MIPS  (${t.seconds.toFixed(2)} s, median of runs)${vs}${vsQemu}`);
+    if (t.blocks)
+      console.log(
+        `      ${t.blocks.compiled} blocks compiled, ${(t.blocks.compiledShare * 100).toFixed(2)} % of steps ran compiled, ` +
+          `${(t.blocks.compileMsPerBlock * 1000).toFixed(0)} µs per block to compile`,
+      );
+  }
   if (!r.qemu) {
     console.log("  qemu-system-aarch64       not installed: no comparison");
     return;
   }
   const q = r.qemu;
-  console.log(`  qemu TCG                  ${q.plainMips.toFixed(1).padStart(8)} MIPS  (${q.plainSeconds.toFixed(2)} s incl. start-up)  rewind/qemu = ${(r.rewindMips / q.plainMips).toFixed(3)}`);
-  console.log(`  qemu -icount shift=7      ${q.icountMips.toFixed(1).padStart(8)} MIPS  (${q.icountSeconds.toFixed(2)} s incl. start-up)  rewind/qemu = ${(r.rewindMips / q.icountMips).toFixed(3)}`);
+  console.log(`  qemu TCG                  ${q.plainMips.toFixed(1).padStart(8)} MIPS  (${q.plainSeconds.toFixed(2)} s incl. start-up)`);
+  console.log(`  qemu -icount shift=7      ${q.icountMips.toFixed(1).padStart(8)} MIPS  (${q.icountSeconds.toFixed(2)} s incl. start-up)`);
 }

@@ -12,4 +12,5 @@ const guest = quick ? "compute-small.elf" : "compute.elf";
 
 if (want("mips")) printMips(benchMips(guest));
 if (want("record")) await benchRecord(guest);
-if (want("reverse")) await benchReverse(guest, quick ? [1e4, 1e6] : [1e4, 1e6, 1e8]);
+// Reverse debugging needs depths up to 1e9: compute-long runs ~1e9 instructions.
+if (want("reverse")) await benchReverse(quick ? guest : "compute-long.elf", quick ? [1e4, 1e6] : [1e4, 1e6, 1e8, 1e9]);

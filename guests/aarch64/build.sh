@@ -57,6 +57,7 @@ build() {
       echo "built $OUT/hello.bin" ;;
     compute)       guest compute compute.c -O2 ;;
     compute-small) guest compute-small compute.c -O2 -DCOMPUTE_ROUNDS=4 ;;
+    compute-long)  guest compute-long compute.c -O2 -DCOMPUTE_ROUNDS=610 ;; # ~1e9 instructions (bench depths)
     ticks)         guest ticks ticks.c -O2 ;;
     echo)          guest echo echo.c -O2 ;;
     busy)          guest busy busy.c -O2 ;;
@@ -68,6 +69,6 @@ build() {
 
 # ./build.sh             builds every guest
 # ./build.sh hello ticks builds just those
-for g in ${@:-hello compute compute-small ticks echo busy busy-gic buggy}; do
+for g in ${@:-hello compute compute-small compute-long ticks echo busy busy-gic buggy}; do
   build "$g"
 done

@@ -36,6 +36,7 @@ const GUESTS: Record<string, string> = {
   hello: "greets, prints CPU and device-tree facts, powers off",
   compute: "integer workload (~300M instructions) ending in a checksum; the benchmark",
   "compute-small": "the compute workload with 4 rounds (~6.7M instructions)",
+  "compute-long": "the compute workload with 610 rounds (~1.0G instructions; reverse-debugging depths)",
   ticks: "GICv2 + architected timer interrupts, WFI between ten ticks",
   busy: "computes while timer interrupts (re-armed with TVAL) arrive; prints the work done between them",
   "busy-gic": "counts the instructions between an MMIO/MSR write and the interrupt it makes pending",

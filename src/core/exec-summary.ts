@@ -43,6 +43,12 @@ export class ExecSegments {
   add(seg: ExecSegment): void {
     if (seg.to <= seg.from) return;
     const s = this.segments;
+    // A segment continuing the last one with the same pages extends it (loops make long runs of equal sets).
+    const last = s[s.length - 1];
+    if (last !== undefined && last.to === seg.from && samePages(last.pages, seg.pages)) {
+      last.to = seg.to;
+      return;
+    }
     let i = s.length;
     while (i > 0 && s[i - 1].from > seg.from) i--;
     s.splice(i, 0, seg);
@@ -62,6 +68,40 @@ export class ExecSegments {
       x = next;
     }
     return false;
+  }
+
+  /**
+   * The earliest y in [from, to] such that nothing in [y, to) may have fetched from `pages` (segments cover it
+   * without them): a scan for the last hit before `to` need only replay [from, y). y === from: nothing can hit.
+   */
+  scanEnd(from: number, to: number, pages: readonly number[]): number {
+    let y = to;
+    while (y > from) {
+      const back = this.coverBefore(y, pages);
+      if (back === undefined) break;
+      y = Math.max(from, back);
+    }
+    return y;
+  }
+
+  /** The start of a segment that covers boundary y - 1 and holds none of `pages` (the furthest-reaching one). */
+  private coverBefore(y: number, pages: readonly number[]): number | undefined {
+    const s = this.segments;
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (s[mid].from < y) lo = mid + 1;
+      else hi = mid;
+    }
+    let best: number | undefined;
+    for (let i = lo - 1, seen = 0; i >= 0 && seen < 16; i--, seen++) {
+      const seg = s[i];
+      if (seg.to < y) continue;
+      if (pages.some((p) => seg.pages.has(p))) continue;
+      if (best === undefined || seg.from < best) best = seg.from;
+    }
+    return best;
   }
 
   /** The end of a segment that covers boundary x and holds none of `pages` (the furthest-reaching one). */
@@ -84,4 +124,10 @@ export class ExecSegments {
     }
     return best;
   }
+}
+
+function samePages(a: Set<number>, b: Set<number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const p of a) if (!b.has(p)) return false;
+  return true;
 }

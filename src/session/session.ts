@@ -399,6 +399,11 @@ export class MachineSession implements DebugSession {
   }
 
   /** Checkpoint statistics (bench and tests). */
+  /** Reverse continue's intervals so far: skipped by the execution summaries, and replayed. */
+  reverseStats(): { skipped: number; replayed: number } {
+    return { ...(this.timeline?.reverseStats ?? { skipped: 0, replayed: 0 }) };
+  }
+
   checkpointStats() {
     return this.timeline?.checkpoints.stats();
   }

@@ -6,6 +6,7 @@ import type { Ram } from "../core/memory.js";
 import type { Stateful } from "../core/state.js";
 import type { InputChannel } from "../replay/input.js";
 import type { CpuDebug } from "../core/debug.js";
+import type { ExecutedPages } from "../core/exec-summary.js";
 
 export type { CpuDebug } from "../core/debug.js";
 
@@ -26,4 +27,6 @@ export interface SessionMachine extends Machine {
   writePhysical(pa: number, data: Uint8Array): void;
   /** Whether [pa, pa + length) is RAM or ROM (debugger writes go to memory only). */
   isRam(pa: number, length: number): boolean;
+  /** Where the execution engine notes the virtual code pages it executes (reverse-continue summaries). */
+  readonly executedPages: ExecutedPages;
 }

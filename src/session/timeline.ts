@@ -6,6 +6,7 @@
 import { differingDetails, machineDetailDigests, machineDigest } from "../core/machine.js";
 import { atIcount, comparePositions, formatPosition, positionOf, samePosition, START, type Position } from "../core/position.js";
 import { CheckpointStore, type Checkpoint } from "../replay/checkpoints.js";
+import { ExecSegments } from "../core/exec-summary.js";
 import type { InputRouter } from "../replay/input.js";
 import { SessionError, type StopEvent } from "./api.js";
 import type { DebugPoints } from "./debug-points.js";
@@ -36,6 +37,9 @@ export interface TimelineOptions {
 /** Checkpoint spacing just behind a seek target, so that further reverse steps from there stay cheap. */
 const FINE_CHECKPOINT_INTERVAL = 20_000;
 const FINE_WINDOW = 10 * FINE_CHECKPOINT_INTERVAL;
+/** Execution summaries are cut at least this often (instructions), so reverse continue can skip the tail of an
+ * interval whose head may hit. */
+const SUMMARY_GRAIN = 16_384;
 
 /** How a long operation ended: at its goal, or stopped early by the host or by a problem. */
 export type Outcome = "reached" | StopEvent;
@@ -52,6 +56,11 @@ export class Timeline implements ModePolicy {
   activity: string | undefined;
   /** Where the last reverse continue stopped on a watchpoint (its hit is not reported again from there). */
   private reverseWatchStop: Position | undefined;
+  /** Summaries of what ran, for reverse continue to skip intervals that cannot hit a breakpoint. */
+  readonly segments = new ExecSegments();
+  private segmentFrom = 0;
+  /** Intervals reverse continue skipped, and replayed (for tests and the notes). */
+  readonly reverseStats = { skipped: 0, replayed: 0 };
 
   constructor(
     private readonly machine: SessionMachine,
@@ -63,6 +72,17 @@ export class Timeline implements ModePolicy {
     inputs.setReplayEvents(source.events);
     this.checkpoints = new CheckpointStore(machine.ram, machine.nonRamParts, opts.checkpointBudget);
     this.checkpoints.capture(machine.clock.icount, machine.clock.ticks, inputs.replayPosition);
+    machine.executedPages.take();
+    this.segmentFrom = machine.clock.icount;
+  }
+
+  // ---- what ran where: segments of contiguous execution and the code pages they executed -------------------
+
+  /** Ends the current segment here (its pages are the engine's notes since it began) and starts the next. */
+  private cutSegment(): void {
+    const icount = this.machine.clock.icount;
+    this.segments.add({ from: this.segmentFrom, to: icount, pages: this.machine.executedPages.take() });
+    this.segmentFrom = icount;
   }
 
   get end(): Position {
@@ -83,7 +103,11 @@ export class Timeline implements ModePolicy {
       const problem = order < 0 ? this.passedMark(mark, now) : this.compareMark(mark);
       if (problem) return { kind: "diverged", message: problem };
     }
-    if (clock.icount >= this.nextCheckpointIcount()) this.checkpoints.capture(clock.icount, clock.ticks, this.inputs.replayPosition);
+    if (clock.icount - this.segmentFrom >= SUMMARY_GRAIN) this.cutSegment();
+    if (clock.icount >= this.nextCheckpointIcount()) {
+      this.cutSegment();
+      this.checkpoints.capture(clock.icount, clock.ticks, this.inputs.replayPosition);
+    }
     this.checkpoints.thin(clock.icount, this.opts.checkpointInterval);
     return undefined;
   }
@@ -98,6 +122,7 @@ export class Timeline implements ModePolicy {
     consider(this.source.digests[this.nextMark]);
     const cp = this.nextCheckpointIcount();
     if (cp !== Infinity) consider(atIcount(cp));
+    consider(atIcount(this.segmentFrom + SUMMARY_GRAIN));
     return next;
   }
 
@@ -149,7 +174,10 @@ export class Timeline implements ModePolicy {
   }
 
   private restore(cp: Checkpoint): void {
+    this.cutSegment(); // execution up to here was contiguous; from cp a new segment begins
     this.checkpoints.restore(cp);
+    this.machine.executedPages.take();
+    this.segmentFrom = cp.icount;
     this.inputs.seekReplayIndex(cp.extra);
     const marks = this.source.digests;
     this.nextMark = 0;
@@ -191,6 +219,8 @@ export class Timeline implements ModePolicy {
   /**
    * Reverse continue: scans checkpoint intervals backwards, replaying each once with breakpoints and
    * watchpoints collected, and goes to the last hit before now — the exact position the forward run stopped at.
+   * With breakpoints only, intervals that the execution summaries show never ran code on a breakpoint's page are
+   * skipped without replaying them (a page that ran is only a candidate: the interval is replayed to find out).
    */
   async reverseContinue(interrupted: () => boolean): Promise<StopEvent> {
     const now = positionOf(this.machine.clock);
@@ -203,17 +233,32 @@ export class Timeline implements ModePolicy {
       return order < 0 || (order === 0 && !fromReverseStop && h.event.kind === "watchpoint" && h.event.type === "write");
     };
     if (!this.points.any) return this.toStart(interrupted);
+    // With breakpoints only, an interval whose segments never executed from a breakpoint's page cannot hit.
+    this.cutSegment();
+    const pages = this.points.watchpoints.length === 0 ? this.points.breakpoints.map((b) => Number(b.addr >> 12n)) : undefined;
     let hi = now;
     for (;;) {
       const cp = this.checkpoints.atOrBefore(hi.icount, hi.ticks - 1);
       if (!cp) break;
       if (interrupted()) return { kind: "interrupted" };
+      // The part of [cp, hi) that may hold a hit: [cp, scanTo). Nothing: skip the interval without replaying it.
+      let scanTo: Position = hi;
+      if (pages !== undefined && cp.icount < hi.icount) {
+        const y = this.segments.scanEnd(cp.icount, hi.icount, pages);
+        if (y === cp.icount) {
+          this.reverseStats.skipped++;
+          hi = { icount: cp.icount, ticks: cp.ticks };
+          continue;
+        }
+        if (y < hi.icount) scanTo = atIcount(y);
+      }
+      this.reverseStats.replayed++;
       this.restore(cp);
       this.activity = `reverse continue: searching icount ${cp.icount.toLocaleString("en-US")}..${hi.icount.toLocaleString("en-US")} (from ${now.icount.toLocaleString("en-US")})`;
       const hits: Hit[] = [];
       // Breakpoints are checked at every boundary of [cp, hi); the check happens before an instruction runs,
       // so the boundary at cp itself is included.
-      const r = await this.runSliced({ target: hi, debug: "all", collect: hits, interrupted }).finally(() => (this.activity = undefined));
+      const r = await this.runSliced({ target: scanTo, debug: "all", collect: hits, interrupted }).finally(() => (this.activity = undefined));
       if (r !== "target" && !(typeof r === "object" && r.kind === "replay-end")) {
         if (typeof r === "object") return r;
         throw new SessionError(`reverse continue stopped unexpectedly: ${r}`);

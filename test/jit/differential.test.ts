@@ -146,3 +146,25 @@ test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (fau
   assert.ok(watchStops > PROGRAMS / 10, `only ${watchStops} watchpoint stops`);
   assert.ok(breakpointStops > PROGRAMS / 10, `only ${breakpointStops} breakpoint stops`);
 });
+
+test("self-modifying code: a store rewrites an instruction later in the same compiled block, 500 times", () => {
+  // start: str w3, [x4]; add w3, w3, #32; target: movz w1, #k; add x2, x2, x1; strb w6, [x7];
+  //        subs x5, x5, #1; b.ne start; b .
+  // Each pass patches `target` to movz w1, #(k + 1) before running it: x2 ends as 1 + 2 + ... + 500.
+  const words = [0xb9000083, 0x11008063, 0x52800001, 0x8b010042, 0x390000e6, 0xf10004a5, 0x54ffff41, 0x14000000];
+  for (const hotAfter of [1, 2, 4]) {
+    const results: bigint[] = [];
+    for (const engine of ["interp", "fast"] as const) {
+      const m = new TestMachine().code(...words);
+      m.setX(3, 0x52800001 + 32).setX(4, CODE + 8).setX(5, 500).setX(2, 0).setX(6, 0xaa).setX(7, CODE + 0x800);
+      const run = engine === "fast" ? new BlockEngine(m.cpu, m.interp) : m.interp;
+      if (run instanceof BlockEngine) run.hotAfter = hotAfter;
+      const next = rng(hotAfter);
+      while (m.pc !== BigInt(CODE + 0x1c)) run.runBurst(1 + (next() % 40));
+      results.push(m.x(2));
+      // The page is rewritten every pass: only blocks compiled on their first entry ever run compiled.
+      if (run instanceof BlockEngine && hotAfter === 1) assert.ok(run.stats.compiledSteps > 1000, `hotAfter ${hotAfter}: ${JSON.stringify(run.stats)}`);
+    }
+    assert.deepEqual(results, [125250n, 125250n], `hotAfter ${hotAfter}`);
+  }
+});

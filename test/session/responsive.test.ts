@@ -57,8 +57,9 @@ test("a long seek yields to the event loop and stops on pause() at a consistent 
 test("reverse continue over the whole recording stops on pause() and stays usable", async () => {
   const rep = replaySession("compute-small.elf", await recording(), { slice: SLICE });
   await rep.session.seek(finalIcount);
-  // A breakpoint that is never hit: the scan would cover the whole recording.
-  rep.session.addBreakpoint("hw", 0x1000n, 4);
+  // A watchpoint that is never hit: the scan covers the whole recording (a breakpoint on code that never runs
+  // would be answered from the execution summaries without replaying anything).
+  rep.session.addWatchpoint("write", 0x1000n, 4);
   let during: string | undefined;
   afterTurns(5, () => {
     during = rep.session.activity();

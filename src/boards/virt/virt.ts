@@ -11,8 +11,9 @@ import type { Stateful } from "../../core/state.js";
 import { Cpu, type CpuHooks } from "../../arch/aarch64/cpu.js";
 import { GenericTimer } from "../../arch/aarch64/generic-timer.js";
 import { Interpreter } from "../../arch/aarch64/interpreter.js";
-import { BlockEngine } from "../../arch/aarch64/jit/block-engine.js";
+import { BlockEngine, type BlockEngineStats } from "../../arch/aarch64/jit/block-engine.js";
 import type { ExecutionEngine } from "../../core/engine.js";
+import { ExecutedPages } from "../../core/exec-summary.js";
 import type { EngineKind } from "../board.js";
 import { GicV2 } from "../../devices/gicv2.js";
 import { Pl011, PL011_MMIO_SIZE } from "../../devices/pl011.js";
@@ -75,6 +76,7 @@ export class VirtMachine implements SessionMachine {
   readonly boot: BootPlan;
   readonly debug: Aarch64Debug;
   readonly loop: RunLoop;
+  readonly executedPages = new ExecutedPages();
 
   /** -no-reboot: a guest reset stops the machine instead of rebooting it. */
   noReboot = false;
@@ -114,6 +116,7 @@ export class VirtMachine implements SessionMachine {
     };
     this.cpu = new Cpu(this.bus, this.clock, hooks);
     this.interp = new Interpreter(this.cpu);
+    this.interp.executed = this.executedPages;
     this.engine = config.engine === "interp" ? this.interp : new BlockEngine(this.cpu, this.interp);
     this.loop = new RunLoop(this.clock, this.engine, {
       guestReset: () => {
@@ -182,6 +185,11 @@ export class VirtMachine implements SessionMachine {
     });
     // QEMU's reset leaves PSTATE = 0x400003c5: EL1h, DAIF masked and the Z flag set.
     cpu.nzcv = 0b0100;
+  }
+
+  /** The block engine's counters (zeros when the interpreter runs alone). */
+  blockStats(): BlockEngineStats {
+    return this.engine instanceof BlockEngine ? this.engine.stats : { compiled: 0, interpretedSteps: 0, compiledSteps: 0, compileMs: 0 };
   }
 
   /** System reset (PSCI SYSTEM_RESET without -no-reboot, QMP system_reset): as QEMU, reload the images and

@@ -31,6 +31,8 @@ export const HOT_AFTER = 4;
 interface Block {
   /** Instructions in the block (0: the first word is not an implemented instruction). */
   length: number;
+  /** Byte offsets of its instructions from the first (breakpoints inside the block are looked for there). */
+  offsets: readonly number[];
   hits: number;
   run: CompiledBlock | null;
   // Links to the two blocks seen after this one (taken and not-taken), valid while the CPU's fetch generation is
@@ -54,11 +56,13 @@ export interface BlockEngineStats {
   compiled: number;
   interpretedSteps: number;
   compiledSteps: number;
+  /** Host time spent compiling (source generation and new Function), in ms. */
+  compileMs: number;
 }
 
 export class BlockEngine implements ExecutionEngine {
   private readonly pages: (BlockPage | undefined)[] = [];
-  readonly stats: BlockEngineStats = { compiled: 0, interpretedSteps: 0, compiledSteps: 0 };
+  readonly stats: BlockEngineStats = { compiled: 0, interpretedSteps: 0, compiledSteps: 0, compileMs: 0 };
   /** One-entry translation cache for block lookup: virtual page -> code-cache page and the RAM offset. */
   private vHi = -1;
   private vPage = -1;
@@ -136,20 +140,19 @@ export class BlockEngine implements ExecutionEngine {
         notedHi = pcHi;
         executed.note(pageKey(pcLo, pcHi));
       }
-      const run = block === undefined ? null : block.run;
-      // A breakpoint inside the block (not on its first instruction, checked above): the interpreter runs up to
-      // it, and stops there. With breakpoints set, a looping block runs once per call, so the engine sees its
-      // start again.
-      let inside = Infinity;
+      let run = block === undefined ? null : block.run;
+      if (run === null && block !== undefined && block.length > 0 && ++block.hits >= this.hotAfter) run = this.compile(block);
+      // A breakpoint inside the block (not on its first instruction, checked above): the interpreter runs the
+      // block's steps instead, and stops on it if execution gets there. With breakpoints set, a looping block
+      // runs one pass per call, so the engine sees its start again.
+      let inside = false;
       let loopBudget = budget - done;
       if (bps !== null && block !== undefined) {
-        inside = breakpointWithin(interp.breakpointList, pcLo, block.length);
+        inside = breakpointWithin(interp.breakpointList, pcLo, block.offsets);
         loopBudget = block.length;
       }
-      if (run === null || block!.length > budget - done || inside < block!.length) {
-        let steps = block === undefined || block.length === 0 ? 1 : Math.min(block.length, budget - done);
-        if (inside < steps) steps = inside;
-        if (block !== undefined && run === null && ++block.hits >= this.hotAfter && block.length > 0) this.compile(block);
+      if (run === null || block!.length > budget - done || inside) {
+        const steps = block === undefined || block.length === 0 ? 1 : Math.min(block.length, budget - done);
         const ran = interp.runBurst(steps);
         done += ran;
         stats.interpretedSteps += ran;
@@ -236,6 +239,7 @@ export class BlockEngine implements ExecutionEngine {
     const plan = planBlock(interp, interp.lastFetchRam!, interp.lastFetchOffset, page);
     const block: Block = {
       length: plan.execs.length,
+      offsets: plan.offsets,
       hits: 0,
       run: null,
       linkGen: -1,
@@ -252,12 +256,15 @@ export class BlockEngine implements ExecutionEngine {
 
   private readonly plans = new WeakMap<Block, ReturnType<typeof planBlock>>();
 
-  private compile(block: Block): void {
+  private compile(block: Block): CompiledBlock | null {
     const plan = this.plans.get(block);
-    if (plan === undefined) return;
-    block.run = compileBlock(plan);
+    if (plan === undefined) return null;
+    const t0 = performance.now();
+    block.run = compileBlock(plan, this.cpu.bus.ram);
+    this.stats.compileMs += performance.now() - t0;
     this.plans.delete(block);
     this.stats.compiled++;
+    return block.run;
   }
 }
 
@@ -282,12 +289,11 @@ function link(from: Block, next: Block, pcLo: number, pcHi: number, gen: number)
   }
 }
 
-/** Instructions from pcLo to the first breakpoint (by low half) within the next `length`, or Infinity. */
-function breakpointWithin(list: readonly number[], pcLo: number, length: number): number {
-  let first = Infinity;
+/** Whether a breakpoint (by low half) is on one of the block's instructions after its first. */
+function breakpointWithin(list: readonly number[], pcLo: number, offsets: readonly number[]): boolean {
   for (let i = 0; i < list.length; i++) {
-    const d = ((list[i] - pcLo) >>> 0) / 4;
-    if (d > 0 && d < length && d < first) first = d;
+    const d = (list[i] - pcLo) | 0;
+    if (d !== 0 && offsets.includes(d)) return true;
   }
-  return first;
+  return false;
 }

@@ -1,11 +1,15 @@
 // Block formation: the straight-line run of instructions starting at one physical address, within one page.
 //
-// A block ends after a branch or a system instruction (exception entry and return, MSR/MRS, barriers, WFI:
-// anything that may change the PC, the translation, the masks or the clock's deadlines), before an encoding the
-// decoder does not know (the interpreter reports it if it is ever executed), at the end of the page, and after
-// MAX_BLOCK instructions. Each instruction is classified by what the compiled code must do around it.
+// A block follows execution from its first instruction: on past conditional branches (taken, they leave the
+// block: side exits), on at the target of B and BL when it lies in the same page. It ends after a register branch
+// or a system instruction (exception entry and return, MSR/MRS, barriers, WFI: anything that may change the PC,
+// the translation, the masks or the clock's deadlines) or a jump out of the page, before an encoding the decoder
+// does not know (the interpreter reports it if it is ever executed), at the end of the page, when it would
+// revisit one of its own instructions, and after MAX_BLOCK instructions. Each instruction is classified by what
+// the compiled code must do around it.
 
 import type { InsnSpec, Exec, Fields } from "../decoder.js";
+import { sext } from "../decoder.js";
 import type { Ram } from "../../../core/memory.js";
 import { PAGE_BITS } from "../../../core/memory.js";
 import { DP_IMM } from "../insns/data-processing-imm.js";
@@ -26,14 +30,20 @@ export const enum InsnClass {
    * count and the exception handling must be exact around it, and the block ends early after it when the
    * access ended the burst, raised an interrupt or wrote code. */
   Access = 2,
-  /** Ends the block: branches and system instructions. */
+  /** Ends the block: register branches, exception entry and return, system instructions. */
   Last = 3,
+  /** A conditional branch with a static target (B.cond, CBZ, CBNZ, TBZ, TBNZ): the block leaves when it is
+   * taken (a side exit) and goes on when it is not. */
+  CondBranch = 4,
+  /** B or BL: the block goes on at the target when it lies in the same page (BL writes X30), else ends. */
+  Jump = 5,
 }
 
+const CONDITIONAL = new Set(["B_cond", "CBZ", "CBNZ", "TBZ", "TBNZ"]);
 const classOf = new Map<InsnSpec, InsnClass>();
 for (const s of DP_IMM) classOf.set(s, s.name === "ADR" || s.name === "ADRP" ? InsnClass.PurePc : InsnClass.Pure);
 for (const s of DP_REG) classOf.set(s, InsnClass.Pure);
-for (const s of BRANCH) classOf.set(s, InsnClass.Last);
+for (const s of BRANCH) classOf.set(s, CONDITIONAL.has(s.name) ? InsnClass.CondBranch : s.name === "B" || s.name === "BL" ? InsnClass.Jump : InsnClass.Last);
 for (const s of SYSTEM) classOf.set(s, InsnClass.Last);
 
 /** The class of a decoded instruction (anything not listed above is a memory or FP/SIMD access). */
@@ -41,35 +51,64 @@ export function insnClass(spec: InsnSpec): InsnClass {
   return classOf.get(spec) ?? InsnClass.Access;
 }
 
+/** The static byte offset a B, BL or conditional branch jumps by. */
+export function branchOffset(row: string, f: Fields): number {
+  switch (row) {
+    case "B":
+    case "BL":
+      return sext(f.imm26, 26) * 4;
+    case "TBZ":
+    case "TBNZ":
+      return sext(f.imm14, 14) * 4;
+    default:
+      return sext(f.imm19, 19) * 4;
+  }
+}
+
 export interface BlockPlan {
-  /** Slot (word index in the page) of the first instruction. */
-  slot: number;
   execs: Exec[];
   classes: InsnClass[];
   /** The decode-table row and fields of each instruction (the code generator's input). */
   rows: string[];
   fields: Fields[];
+  /** Byte offset of each instruction from the block's first one (negative after a jump backwards). */
+  offsets: number[];
+  /** Word index in the page of each instruction. */
+  slots: number[];
 }
 
 /**
- * Plans the block at `off` in `ram` (code-cache page `page`). An empty plan means the first word is not an
- * implemented instruction.
+ * Plans the block at `off` in `ram` (code-cache page `page`): instructions in execution order, following B and
+ * BL within the page and going on past conditional branches (side exits). An empty plan means the first word is
+ * not an implemented instruction.
  */
 export function planBlock(interp: Interpreter, ram: Ram, off: number, page: number): BlockPlan {
-  const slot = (off >>> 2) & (WORDS_PER_PAGE - 1);
-  const plan: BlockPlan = { slot, execs: [], classes: [], rows: [], fields: [] };
-  const pageStart = off - slot * 4;
-  for (let s = slot; s < WORDS_PER_PAGE && plan.execs.length < MAX_BLOCK; s++) {
+  const first = (off >>> 2) & (WORDS_PER_PAGE - 1);
+  const plan: BlockPlan = { execs: [], classes: [], rows: [], fields: [], offsets: [], slots: [] };
+  const pageStart = off - first * 4;
+  const seen = new Set<number>();
+  let s = first;
+  while (s < WORDS_PER_PAGE && plan.execs.length < MAX_BLOCK && !seen.has(s)) {
+    seen.add(s);
     const o = pageStart + s * 4;
     const exec = interp.decodedAt(ram, o, page);
     if (exec === undefined) break;
     const decoded = interp.decoder.decode(ram.view.getUint32(o, true))!;
-    const cls = insnClass(decoded.spec);
+    let cls = insnClass(decoded.spec);
+    let next = s + 1;
+    if (cls === InsnClass.Jump) {
+      const target = s + branchOffset(decoded.spec.name, decoded.fields) / 4;
+      if (target >= 0 && target < WORDS_PER_PAGE && !seen.has(target)) next = target;
+      else cls = InsnClass.Last; // leaves the page, or loops within the block: the block ends here
+    }
     plan.execs.push(exec);
     plan.classes.push(cls);
     plan.rows.push(decoded.spec.name);
     plan.fields.push(decoded.fields);
+    plan.offsets.push((s - first) * 4);
+    plan.slots.push(s);
     if (cls === InsnClass.Last) break;
+    s = next;
   }
   return plan;
 }

@@ -10,6 +10,7 @@
 import type { Fields } from "../decoder.js";
 import { sext } from "../decoder.js";
 import { decodeBitMasks } from "../alu.js";
+import { loadStoreIndexed, loadStorePair, loadStoreReg, loadStoreUimm } from "./emit-memory.js";
 
 export interface EmitContext {
   /** Byte offset of the instruction from the block's first PC. */
@@ -77,6 +78,9 @@ function addFlags32(a: string, b: string, cin: number): string {
 }
 
 /** Sets the next PC to this instruction's address + off (branch.ts `jump`). */
+export function jumpSource(ctx: EmitContext, off: number): string {
+  return jump(ctx, off);
+}
 function jump(ctx: EmitContext, off: number): string {
   const k = ctx.offset + off;
   return `{ const t = pl + ${k}; if (t > 0xffffffff) { c.nextLo = t - 4294967296; c.nextHi = (ph + 1) >>> 0; } else if (t < 0) { c.nextLo = t + 4294967296; c.nextHi = (ph - 1) >>> 0; } else { c.nextLo = t; c.nextHi = ph; } }`;
@@ -214,6 +218,24 @@ function addSubShifted(sub: boolean, flags: boolean): Emitter {
   };
 }
 
+/** ADD/SUB (extended register), 64-bit without flags, for the word and doubleword extends. */
+function addSubExtended(sub: boolean): Emitter {
+  return (f) => {
+    const { rd: d, rn: n, rm: m, imm3: sh, option } = f;
+    if (f.sf !== 1 || sh > 4) return undefined;
+    let ext: string;
+    if (option === 2) ext = `let bl = ${lo(m)}, bh = 0;`; // UXTW
+    else if (option === 6) ext = `let bl = ${lo(m)}, bh = bl >> 31;`; // SXTW
+    else if (option === 3 || option === 7) ext = `let bl = ${lo(m)}, bh = ${hi(m)};`; // UXTX, SXTX
+    else return undefined;
+    if (sh !== 0) ext += ` bh = (bh << ${sh}) | (bl >>> ${32 - sh}); bl <<= ${sh};`;
+    // Rd and Rn are SP-capable.
+    return sub
+      ? `{ ${ext} const s = (xl[${n}] >>> 0) - (bl >>> 0); const h = xh[${n}] - bh; xl[${d}] = s; xh[${d}] = s < 0 ? h - 1 : h; }`
+      : `{ ${ext} const s = (xl[${n}] >>> 0) + (bl >>> 0); const h = xh[${n}] + bh; xl[${d}] = s; xh[${d}] = s > 0xffffffff ? h + 1 : h; }`;
+  };
+}
+
 /** ConditionHolds(cond) over c's flags, as a JS boolean expression. */
 export function conditionSource(cond: number): string {
   const base = [
@@ -282,6 +304,27 @@ function branchReg(link: boolean): Emitter {
   };
 }
 
+/** The taken condition of a conditional branch row (B.cond, CBZ/CBNZ, TBZ/TBNZ), as a JS expression. */
+export function conditionalTest(row: string, f: Fields): string {
+  switch (row) {
+    case "B_cond":
+      return conditionSource(f.cond);
+    case "CBZ":
+    case "CBNZ": {
+      const nz = row === "CBNZ";
+      if (f.rt === 31) return nz ? "false" : "true";
+      const v = f.sf === 0 ? `xl[${f.rt}]` : `(xl[${f.rt}] | xh[${f.rt}])`;
+      return `${v} ${nz ? "!==" : "==="} 0`;
+    }
+    default: {
+      const nz = row === "TBNZ";
+      if (f.rt === 31) return nz ? "false" : "true";
+      const bit = (f.b5 << 5) | f.b40;
+      return `((${bit < 32 ? "xl" : "xh"}[${f.rt}] & ${1 << (bit & 31)}) ${nz ? "!==" : "==="} 0)`;
+    }
+  }
+}
+
 /** Row name -> emitter. Rows without one run their executor from the compiled block. */
 export const EMITTERS: Readonly<Record<string, Emitter>> = {
   ADD_imm: addSubImm(false, false),
@@ -309,6 +352,15 @@ export const EMITTERS: Readonly<Record<string, Emitter>> = {
   ADDS_shifted: addSubShifted(false, true),
   SUB_shifted: addSubShifted(true, false),
   SUBS_shifted: addSubShifted(true, true),
+  ADD_extended: addSubExtended(false),
+  SUB_extended: addSubExtended(true),
+  LDST_uimm: loadStoreUimm,
+  LDST_reg: loadStoreReg,
+  LDST_pre: loadStoreIndexed(true),
+  LDST_post: loadStoreIndexed(false),
+  LDSTP_off: loadStorePair("off"),
+  LDSTP_pre: loadStorePair("pre"),
+  LDSTP_post: loadStorePair("post"),
   CSEL: condSelect("sel"),
   CSINC: condSelect("inc"),
   CSINV: condSelect("inv"),

@@ -1,0 +1,138 @@
+// Inline loads and stores of general registers (LDR/STR/LDRB/STRB/LDRSW with an unsigned immediate or a
+// register offset). The compiled block computes the address as the executor does; when the MMU is off and no
+// watchpoint is set (`direct`, fixed for the whole block: only an MSR, which ends blocks, can change either),
+// and the access lies in the board's primary RAM, it reads or writes the RAM's bytes directly, marking the page
+// dirty and dropping decoded code as the bus does; anything else (translation, devices, other regions, faults)
+// goes through the CPU's accessor, exactly as the executor would. Mirrors insns/load-store.ts.
+
+import type { Fields } from "../decoder.js";
+import { sext } from "../decoder.js";
+import { regOp } from "../insns/load-store-common.js";
+
+/** What the block function has in scope for memory: `direct`, and the primary RAM as R, DV, RB, RS, DIRTY, CODE. */
+export const MEMORY_PRELUDE = "const direct = !c.sys.mmuEnabled && c.watchHook === null;";
+
+interface Access {
+  /** log2 of the size. */
+  scale: number;
+  load: boolean;
+  /** Load sign-extends a word into X (LDRSW). */
+  signedWord: boolean;
+}
+
+/** The accesses inlined: W and X loads and stores, byte loads and stores (zero-extending), LDRSW. */
+function accessOf(f: Fields): Access | undefined {
+  if (f.v !== 0 || f.rt === 31) return undefined;
+  const op = regOp(f.size, f.v, f.opc);
+  if (op === undefined) return undefined;
+  if (op.suffix === "" && (op.reg === "x" || op.reg === "w")) return { scale: op.scale, load: op.dir === "ld", signedWord: false };
+  if (op.suffix === "b") return { scale: 0, load: op.dir === "ld", signedWord: false };
+  if (op.suffix === "sw") return { scale: 2, load: true, signedWord: true };
+  return undefined;
+}
+
+/** Statements loading the access at address (al, ah) — al an unsigned low half, ah an int32 high half — into
+ * the locals vl/vh (already declared). */
+function loadSource(a: Access, vl: string, vh: string): string {
+  const size = 1 << a.scale;
+  const inRam = `direct && ah === 0 && ((al - RB) >>> 0) <= RS - ${size}`;
+  switch (a.scale) {
+    case 3:
+      return `if (${inRam}) { const off = al - RB; ${vl} = DV.getUint32(off, true); ${vh} = DV.getUint32(off + 4, true); } else { ${vl} = c.read64(al, ah); ${vh} = c.hi; }`;
+    case 2:
+      if (a.signedWord) return `${vl} = (${inRam}) ? DV.getInt32(al - RB, true) : c.read32(al, ah) | 0; ${vh} = ${vl} >> 31;`;
+      return `${vl} = (${inRam}) ? DV.getUint32(al - RB, true) : c.read32(al, ah); ${vh} = 0;`;
+    default:
+      return `${vl} = (${inRam}) ? DV.getUint8(al - RB) : c.read8(al, ah); ${vh} = 0;`;
+  }
+}
+
+/** Statements storing vl/vh (expressions) as the access at address (al, ah). The page (and the next, for an
+ * access across the page end) is marked written first, as the bus does. */
+function storeSource(a: Access, vl: string, vh: string): string {
+  const size = 1 << a.scale;
+  const inRam = `direct && ah === 0 && ((al - RB) >>> 0) <= RS - ${size}`;
+  const touch = size === 1 ? `R.touch(off);` : `R.touch(off); if ((off & 0xfff) > ${0x1000 - size}) R.touch(off + ${size - 1});`;
+  const mark = `const p = off >>> 12; if (CODE[p] !== 0 || (off & 0xfff) > ${0x1000 - size}) { ${touch} } else DIRTY[p] = 1;`;
+  switch (a.scale) {
+    case 3:
+      return `if (${inRam}) { const off = al - RB; ${mark} DV.setUint32(off, ${vl}, true); DV.setUint32(off + 4, ${vh}, true); } else c.write64(al, ah, ${vl}, ${vh});`;
+    case 2:
+      return `if (${inRam}) { const off = al - RB; ${mark} DV.setUint32(off, ${vl}, true); } else c.write32(al, ah, ${vl} >>> 0);`;
+    default:
+      return `if (${inRam}) { const off = al - RB; ${mark} DV.setUint8(off, ${vl} & 0xff); } else c.write8(al, ah, ${vl} & 0xff);`;
+  }
+}
+
+/** The single-register access at (al, ah) for register t (not 31). */
+function accessSource(a: Access, t: number): string {
+  if (a.load) return `{ let vl = 0, vh = 0; ${loadSource(a, "vl", "vh")} xl[${t}] = vl; xh[${t}] = vh; }`;
+  return storeSource(a, `xl[${t}]`, `xh[${t}]`);
+}
+
+/** `const al = ..., ah = ...` for Xn|SP + off (|off| < 2^31, signed), as address.ts baseImm. */
+function baseImmSource(n: number, off: number): string {
+  return `const s = (xl[${n}] >>> 0) + ${off}; const al = s >>> 0, ah = (xh[${n}] + (s > 0xffffffff ? 1 : s < 0 ? -1 : 0)) | 0;`;
+}
+
+/** LDR/STR Rt, [Xn|SP, #imm]! and LDR/STR Rt, [Xn|SP], #imm: the access, then the base written back. */
+export function loadStoreIndexed(pre: boolean): (f: Fields) => string | undefined {
+  return (f) => {
+    const a = accessOf(f);
+    if (a === undefined) return undefined;
+    const off = sext(f.imm9, 9);
+    const n = f.rn;
+    if (pre) return `{ ${baseImmSource(n, off)} ${accessSource(a, f.rt)} xl[${n}] = al; xh[${n}] = ah; }`;
+    return `{ const bl = xl[${n}], bh = xh[${n}]; { const al = bl >>> 0, ah = bh | 0; ${accessSource(a, f.rt)} } const s = (bl >>> 0) + ${off}; xl[${n}] = s; xh[${n}] = (bh + (s > 0xffffffff ? 1 : s < 0 ? -1 : 0)) | 0; }`;
+  };
+}
+
+/** LDP/STP of W or X registers, signed offset, pre- or post-index (load-store-pair.ts). */
+export function loadStorePair(mode: "off" | "pre" | "post"): (f: Fields) => string | undefined {
+  return (f) => {
+    if (f.v !== 0 || (f.opc !== 0 && f.opc !== 2)) return undefined;
+    const scale = f.opc === 2 ? 3 : 2;
+    const a: Access = { scale, load: f.l === 1, signedWord: false };
+    const size = 1 << scale;
+    const { rt: t, rt2: t2, rn: n } = f;
+    const off = sext(f.imm7, 7) << scale;
+    // Both accesses before any register is written; the second element follows the first.
+    const second = (body: string) => `{ const s2 = al + ${size}; const al2 = s2 >>> 0, ah2 = s2 > 0xffffffff ? (ah + 1) | 0 : ah; { const al = al2, ah = ah2; ${body} } }`;
+    let body: string;
+    if (a.load) {
+      const writes = (t2 === 31 ? "" : `xl[${t2}] = bl; xh[${t2}] = bh; `) + (t === 31 ? "" : `xl[${t}] = vl; xh[${t}] = vh;`);
+      body = `let vl = 0, vh = 0, bl = 0, bh = 0; ${loadSource(a, "vl", "vh")} ${second(loadSource(a, "bl", "bh"))} ${writes}`;
+    } else {
+      const v = (r: number) => (r === 31 ? ["0", "0"] : [`xl[${r}]`, `xh[${r}]`]);
+      const [al1, ah1] = v(t);
+      const [bl1, bh1] = v(t2);
+      body = `const vl = ${al1}, vh = ${ah1}, bl = ${bl1}, bh = ${bh1}; ${storeSource(a, "vl", "vh")} ${second(storeSource(a, "bl", "bh"))}`;
+    }
+    if (mode === "off") return `{ ${baseImmSource(n, off)} ${body} }`;
+    if (mode === "pre") return `{ ${baseImmSource(n, off)} { ${body} } xl[${n}] = al; xh[${n}] = ah; }`;
+    return `{ const bl0 = xl[${n}], bh0 = xh[${n}]; { const al = bl0 >>> 0, ah = bh0 | 0; ${body} } const s = (bl0 >>> 0) + ${off}; xl[${n}] = s; xh[${n}] = (bh0 + (s > 0xffffffff ? 1 : s < 0 ? -1 : 0)) | 0; }`;
+  };
+}
+
+/** LDR/STR Rt, [Xn|SP, #imm] (unsigned, scaled). */
+export function loadStoreUimm(f: Fields): string | undefined {
+  const a = accessOf(f);
+  if (a === undefined) return undefined;
+  const off = f.imm12 << a.scale;
+  const n = f.rn;
+  return `{ const s = (xl[${n}] >>> 0) + ${off}; const al = s >>> 0, ah = (s > 0xffffffff ? xh[${n}] + 1 : xh[${n}]) | 0; ${accessSource(a, f.rt)} }`;
+}
+
+/** LDR/STR Rt, [Xn|SP, Rm{, extend {#amount}}]. */
+export function loadStoreReg(f: Fields): string | undefined {
+  const a = accessOf(f);
+  if (a === undefined || f.rm === 31) return undefined;
+  const { rn: n, rm: m, option } = f;
+  const sh = f.s ? a.scale : 0;
+  let ext: string;
+  if (option === 2) ext = `let ml = xl[${m}], mh = 0;`; // UXTW
+  else if (option === 6) ext = `let ml = xl[${m}], mh = ml >> 31;`; // SXTW
+  else ext = `let ml = xl[${m}], mh = xh[${m}];`; // LSL (UXTX), SXTX
+  if (sh !== 0) ext += ` mh = (mh << ${sh}) | (ml >>> ${32 - sh}); ml <<= ${sh};`;
+  return `{ ${ext} const s = (xl[${n}] >>> 0) + (ml >>> 0); const al = s >>> 0, ah = (xh[${n}] + mh + (s > 0xffffffff ? 1 : 0)) | 0; ${accessSource(a, f.rt)} }`;
+}

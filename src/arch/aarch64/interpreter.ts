@@ -11,6 +11,7 @@
 
 import type { ExecutionEngine } from "../../core/engine.js";
 import { pageKey, type ExecutedPages } from "../../core/exec-summary.js";
+import type { EntryCounter } from "./jit/entry-counter.js";
 import { PAGE_BITS, type Ram } from "../../core/memory.js";
 import { AccessKind, Cpu, EXCEPTION_TAKEN, VectorKind, WATCH_STOP } from "./cpu.js";
 import type { Decoder, Exec } from "./decoder.js";
@@ -31,6 +32,8 @@ export class Interpreter implements ExecutionEngine {
   /** The RAM/ROM region and offset in it of the last fetch (the block engine decodes onwards from there). */
   lastFetchRam: Ram | undefined;
   lastFetchOffset = 0;
+  /** Set by the block engine: jumps are counted there, and a burst ends at a hot or compiled target. */
+  entries: EntryCounter | null = null;
   /** Where fetches note the pages they execute from (the replay timeline's summaries); null: nowhere. */
   executed: ExecutedPages | null = null;
   /** Whether the last burst ended before its budget for a reason the caller must honour too (an end-burst
@@ -60,7 +63,10 @@ export class Interpreter implements ExecutionEngine {
    * Executes up to `budget` steps in one tight loop and returns how many ran (the ExecutionEngine contract in
    * core/engine.ts). Interrupt lines and masks are looked at before every step, so an interrupt made pending by
    * an instruction (a device or GIC write, an unmasking MSR) is taken at the next boundary; a step that moves a
-   * deadline earlier or asks for a stop sets cpu.endBurst and the burst ends after it.
+   * deadline earlier or asks for a stop sets cpu.endBurst and the burst ends after it. While `entries` is set
+   * (the block engine runs code that is not compiled), every step that does not go on to the next word (a taken
+   * branch, an exception, an interrupt) counts an entry at its target, and the burst ends there when the target
+   * is hot or compiled (endedEarly stays false: nothing needs the caller's attention).
    */
   runBurst(budget: number): number {
     const c = this.cpu;
@@ -84,6 +90,7 @@ export class Interpreter implements ExecutionEngine {
         c.pcHi = c.nextHi;
         clock.countInterruptStep(); // a step, but not an instruction: virtual time stands still
         done++;
+        if (this.entries !== null && this.entries.enter(c.pcLo, c.pcHi)) break;
         continue;
       }
       const pcLo = c.pcLo;
@@ -126,6 +133,7 @@ export class Interpreter implements ExecutionEngine {
         }
         if (e !== EXCEPTION_TAKEN) throw e;
       }
+      const sequential = c.nextLo === c.pcLo + 4;
       c.pcLo = c.nextLo;
       c.pcHi = c.nextHi;
       done++;
@@ -133,6 +141,7 @@ export class Interpreter implements ExecutionEngine {
         c.endBurst = false;
         return done;
       }
+      if (!sequential && this.entries !== null && this.entries.enter(c.pcLo, c.pcHi)) break;
     }
     this.endedEarly = false;
     return done;

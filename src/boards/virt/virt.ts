@@ -43,6 +43,8 @@ export interface VirtConfig {
   log: (line: string) => void;
   /** The execution engine ("fast" when absent). */
   engine?: EngineKind;
+  /** Jumps to an address before the fast engine compiles the block there (tests lower it; default HOT_AFTER). */
+  jitThreshold?: number;
 }
 
 // Interrupt numbers (GIC INTIDs): SPI n is 32 + n; the timer PPIs are fixed by the architecture.
@@ -117,7 +119,12 @@ export class VirtMachine implements SessionMachine {
     this.cpu = new Cpu(this.bus, this.clock, hooks);
     this.interp = new Interpreter(this.cpu);
     this.interp.executed = this.executedPages;
-    this.engine = config.engine === "interp" ? this.interp : new BlockEngine(this.cpu, this.interp);
+    if (config.engine === "interp") this.engine = this.interp;
+    else {
+      const blocks = new BlockEngine(this.cpu, this.interp);
+      if (config.jitThreshold !== undefined) blocks.hotAfter = config.jitThreshold;
+      this.engine = blocks;
+    }
     this.loop = new RunLoop(this.clock, this.engine, {
       guestReset: () => {
         if (this.noReboot) return false;

@@ -44,10 +44,18 @@ const classOf = new Map<InsnSpec, InsnClass>();
 for (const s of DP_IMM) classOf.set(s, s.name === "ADR" || s.name === "ADRP" ? InsnClass.PurePc : InsnClass.Pure);
 for (const s of DP_REG) classOf.set(s, InsnClass.Pure);
 for (const s of BRANCH) classOf.set(s, CONDITIONAL.has(s.name) ? InsnClass.CondBranch : s.name === "B" || s.name === "BL" ? InsnClass.Jump : InsnClass.Last);
-for (const s of SYSTEM) classOf.set(s, InsnClass.Last);
+// System rows: hints (but WFI), barriers and CLREX only touch registers (barriers order nothing in a
+// single-threaded emulator); MRS may read the clock and SYS (DC ZVA, TLBI, AT, IC) may write memory, fault or
+// drop translations, like an access — the checks after an access end the block when one changed something the
+// block depends on. The rest (SVC, HVC, SMC, BRK, HLT, ERET, MSR) end the block.
+for (const s of SYSTEM) {
+  const cls = ["HINT", "CLREX", "DSB_DMB_ISB"].includes(s.name) ? InsnClass.Pure : ["MRS", "SYS"].includes(s.name) ? InsnClass.Access : InsnClass.Last;
+  classOf.set(s, cls);
+}
 
 /** The class of a decoded instruction (anything not listed above is a memory or FP/SIMD access). */
-export function insnClass(spec: InsnSpec): InsnClass {
+export function insnClass(spec: InsnSpec, f: Fields): InsnClass {
+  if (spec.name === "HINT" && f.crm === 0 && f.op2 === 3) return InsnClass.Last; // WFI halts the CPU
   return classOf.get(spec) ?? InsnClass.Access;
 }
 
@@ -94,7 +102,7 @@ export function planBlock(interp: Interpreter, ram: Ram, off: number, page: numb
     const exec = interp.decodedAt(ram, o, page);
     if (exec === undefined) break;
     const decoded = interp.decoder.decode(ram.view.getUint32(o, true))!;
-    let cls = insnClass(decoded.spec);
+    let cls = insnClass(decoded.spec, decoded.fields);
     let next = s + 1;
     if (cls === InsnClass.Jump) {
       const target = s + branchOffset(decoded.spec.name, decoded.fields) / 4;

@@ -372,6 +372,9 @@ export const EMITTERS: Readonly<Record<string, Emitter>> = {
   CBNZ: compareBranch(true),
   TBZ: testBranch(false),
   TBNZ: testBranch(true),
+  HINT: (f) => (f.crm === 0 && f.op2 === 3 ? undefined : ""), // every hint but WFI is a no-op here
+  DSB_DMB_ISB: () => "",
+  CLREX: () => "c.exclusiveAddr = -1;",
   BR: branchReg(false),
   BLR: branchReg(true),
   RET: branchReg(false),

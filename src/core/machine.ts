@@ -5,7 +5,7 @@ import type { VirtualClock } from "./clock.js";
 import type { Position } from "./position.js";
 import type { Stateful } from "./state.js";
 import { createHash } from "node:crypto";
-import { PAGE_SIZE, Ram } from "./memory.js";
+import { DirtyBit, PAGE_SIZE, Ram } from "./memory.js";
 import { decodeState, digestBytes, encodeState, loadSections, saveSections, type StateFields, type StateValue } from "./state.js";
 
 export type StopReason =
@@ -62,8 +62,7 @@ export function machineDigest(m: Machine): string {
       continue;
     }
     hash.update(`${part.stateName}\0${part.stateVersion}\0${part.size}\0`);
-    const words = new Uint32Array(part.bytes.buffer, part.bytes.byteOffset, part.bytes.byteLength >>> 2);
-    const wordsPerPage = PAGE_SIZE >>> 2;
+    const zero = zeroPages(part);
     let runStart = -1;
     const flush = (end: number) => {
       where.setUint32(0, runStart, true);
@@ -73,24 +72,58 @@ export function machineDigest(m: Machine): string {
       runStart = -1;
     };
     for (let p = 0; p < part.pageCount; p++) {
-      let zero = true;
-      for (let i = p * wordsPerPage, end = i + wordsPerPage; i < end; i++)
-        if (words[i] !== 0) {
-          zero = false;
-          break;
-        }
-      if (!zero && runStart < 0) runStart = p;
-      else if (zero && runStart >= 0) flush(p);
+      if (zero[p] === 0 && runStart < 0) runStart = p;
+      else if (zero[p] !== 0 && runStart >= 0) flush(p);
     }
     if (runStart >= 0) flush(part.pageCount);
   }
   return hash.digest("hex");
 }
 
+/** Which pages of a RAM region are all zeros (1) or not (0): rescanned only where written since the last call. */
+const zeroCache = new WeakMap<Ram, Uint8Array>();
+function zeroPages(ram: Ram): Uint8Array {
+  let zero = zeroCache.get(ram);
+  const fresh = zero === undefined;
+  if (zero === undefined) zeroCache.set(ram, (zero = new Uint8Array(ram.pageCount)));
+  const words = new Uint32Array(ram.bytes.buffer, ram.bytes.byteOffset, ram.bytes.byteLength >>> 2);
+  const wordsPerPage = PAGE_SIZE >>> 2;
+  const dirty = ram.dirty;
+  for (let p = 0; p < ram.pageCount; p++) {
+    if (!fresh && (dirty[p] & DirtyBit.ZeroScan) === 0) continue;
+    let z = 1;
+    for (let i = p * wordsPerPage, end = i + wordsPerPage; i < end; i++)
+      if (words[i] !== 0) {
+        z = 0;
+        break;
+      }
+    zero[p] = z;
+  }
+  ram.clearDirty(DirtyBit.ZeroScan);
+  return zero;
+}
+
 /** RAM regions digested separately in divergence digests, so a report can say where memory differs. */
 const RAM_REGION = 16 << 20;
 /** Detail digests are truncated: they only locate a difference; the whole-machine digest stays full SHA-256. */
 const DETAIL_HEX = 16;
+
+/** The 16 MiB region digests of a RAM region, recomputed only for regions written since the last call. */
+const regionCache = new WeakMap<Ram, string[]>();
+function regionDigests(ram: Ram): string[] {
+  let cached = regionCache.get(ram);
+  const fresh = cached === undefined;
+  if (cached === undefined) regionCache.set(ram, (cached = []));
+  const pagesPerRegion = RAM_REGION / PAGE_SIZE;
+  const dirty = ram.dirty;
+  for (let i = 0, off = 0; off < ram.bytes.length; i++, off += RAM_REGION) {
+    let stale = fresh;
+    for (let p = i * pagesPerRegion, end = Math.min(p + pagesPerRegion, ram.pageCount); !stale && p < end; p++) stale = (dirty[p] & DirtyBit.Detail) !== 0;
+    if (stale) cached[i] = digestBytes(ram.bytes.subarray(off, Math.min(off + RAM_REGION, ram.bytes.length))).slice(0, DETAIL_HEX);
+  }
+  ram.clearDirty(DirtyBit.Detail);
+  return cached;
+}
 
 /**
  * Digests fine enough to say *what* differs when two machines diverge: every non-RAM part, its top-level
@@ -103,8 +136,8 @@ export function machineDetailDigests(m: Machine): Map<string, string> {
   for (const part of m.stateParts) {
     if (part instanceof Ram) {
       // RAM is located per region only: encoding the whole section as well would hash it twice.
-      for (let off = 0; off < part.bytes.length; off += RAM_REGION)
-        out.set(`${part.name}@0x${(part.base + off).toString(16)}`, digestBytes(part.bytes.subarray(off, Math.min(off + RAM_REGION, part.bytes.length))).slice(0, DETAIL_HEX));
+      const regions = regionDigests(part);
+      regions.forEach((d, i) => out.set(`${part.name}@0x${(part.base + i * RAM_REGION).toString(16)}`, d));
       continue;
     }
     const [section] = saveSections([part]);

@@ -14,6 +14,19 @@ import { fieldNumber, fieldBytes, fieldU32Array, StateError, type StateFields, t
 export const PAGE_BITS = 12;
 export const PAGE_SIZE = 1 << PAGE_BITS;
 
+/**
+ * Consumers of the per-page dirty bits (Ram.dirty). A write sets every bit (DIRTY_ALL); each consumer tests and
+ * clears only its own, so checkpoints and the digest caches do not see each other's clearing.
+ */
+export const enum DirtyBit {
+  Checkpoint = 1,
+  /** machineDetailDigests' per-region digests. */
+  Detail = 2,
+  /** machineDigest's zero-page scan. */
+  ZeroScan = 4,
+}
+export const DIRTY_ALL = 0xff;
+
 /** A device's register window. Offsets are relative to the region base; size is 1, 2 or 4. */
 export interface MmioHandler {
   read(offset: number, size: number): number;
@@ -59,7 +72,7 @@ export class Ram implements Stateful {
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly pageCount: number;
-  /** Set for every page written since the flag was last cleared by its consumer (checkpoints). */
+  /** Per page, the consumers (DirtyBit) that have not seen its latest write. */
   readonly dirty: Uint8Array;
   /** Pages that hold decoded instructions; a write to one calls onCodeWrite so caches drop it. */
   readonly codePages: Uint8Array;
@@ -91,7 +104,7 @@ export class Ram implements Stateful {
   /** Marks the page of RAM offset `off` written; the write paths call it before storing. */
   touch(off: number): void {
     const page = off >>> PAGE_BITS;
-    this.dirty[page] = 1;
+    this.dirty[page] = DIRTY_ALL;
     if (this.codePages[page]) {
       this.codePages[page] = 0;
       this.onCodeWrite(page);
@@ -100,6 +113,13 @@ export class Ram implements Stateful {
 
   get name(): string {
     return this.stateName;
+  }
+
+  /** Clears one consumer's dirty bit on every page (the others keep theirs). */
+  clearDirty(bit: DirtyBit): void {
+    const d = this.dirty;
+    const keep = ~bit & 0xff;
+    for (let p = 0; p < d.length; p++) d[p] &= keep;
   }
 
   /** Copies bytes in (loaders, DMA, debugger writes; ROM too); marks pages dirty. */
@@ -141,7 +161,7 @@ export class Ram implements Stateful {
       if (p >= this.pageCount) throw new StateError(`${name}: page ${p} is outside RAM`);
       this.bytes.set(data.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), p * PAGE_SIZE);
     });
-    this.dirty.fill(1);
+    this.dirty.fill(DIRTY_ALL);
     this.invalidateAllCode();
   }
 

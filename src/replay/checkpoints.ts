@@ -7,7 +7,7 @@
 // anywhere in the timeline and removed (merging their pages into their successor), so the store can stay dense
 // around the current position and thin out further away within a memory budget (DESIGN.md §3).
 
-import { PAGE_SIZE, type Ram } from "../core/memory.js";
+import { DIRTY_ALL, DirtyBit, PAGE_SIZE, type Ram } from "../core/memory.js";
 import { decodeState, encodeState, loadSections, saveSections, type Stateful } from "../core/state.js";
 
 export interface Checkpoint {
@@ -96,9 +96,9 @@ export class CheckpointStore {
       const dirty = ram.dirty;
       const base = this.firstPage[r];
       for (let p = 0; p < ram.pageCount; p++) {
-        if (first ? !pageIsZero(ram, p) : dirty[p] !== 0) pages.set(base + p, ram.bytes.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
+        if (first ? !pageIsZero(ram, p) : (dirty[p] & DirtyBit.Checkpoint) !== 0) pages.set(base + p, ram.bytes.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
       }
-      dirty.fill(0);
+      ram.clearDirty(DirtyBit.Checkpoint);
     });
     const cp: Checkpoint = { icount, ticks, state: encodeState(saveSections(this.parts)), pages, extra };
     const at = this.list.findIndex((c) => c.icount > icount || (c.icount === icount && c.ticks > ticks));
@@ -116,7 +116,7 @@ export class CheckpointStore {
   private adoptBase(cp: Checkpoint): void {
     // Pages dirtied since the old base are exactly the pages that differ from cp only if we executed from the
     // old base to cp; that is the case here (capture is called at the current position).
-    for (const ram of this.rams) ram.dirty.fill(0);
+    for (const ram of this.rams) ram.clearDirty(DirtyBit.Checkpoint);
     this.base = cp;
   }
 
@@ -127,7 +127,7 @@ export class CheckpointStore {
     const touched = new Set<number>();
     this.rams.forEach((ram, r) => {
       const base = this.firstPage[r];
-      for (let p = 0; p < ram.pageCount; p++) if (ram.dirty[p] !== 0) touched.add(base + p);
+      for (let p = 0; p < ram.pageCount; p++) if ((ram.dirty[p] & DirtyBit.Checkpoint) !== 0) touched.add(base + p);
     });
     const baseIndex = this.base ? this.list.indexOf(this.base) : -1;
     const cpIndex = this.list.indexOf(cp);
@@ -144,9 +144,10 @@ export class CheckpointStore {
       const content = this.pageAt(p, cpIndex);
       if (content) ram.bytes.set(content, local * PAGE_SIZE);
       else ram.bytes.fill(0, local * PAGE_SIZE, (local + 1) * PAGE_SIZE);
+      ram.dirty[local] = DIRTY_ALL; // rewritten: every other consumer must look at it again
     }
     for (const ram of this.rams) {
-      ram.dirty.fill(0);
+      ram.clearDirty(DirtyBit.Checkpoint);
       ram.invalidateAllCode();
     }
     loadSections(this.parts, decodeState(cp.state));

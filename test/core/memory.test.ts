@@ -3,7 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AddressSpace, BusError, PAGE_SIZE, Ram, type MmioHandler } from "../../src/core/memory.js";
+import { AddressSpace, BusError, DIRTY_ALL, PAGE_SIZE, Ram, type MmioHandler } from "../../src/core/memory.js";
 import { CheckpointStore } from "../../src/replay/checkpoints.js";
 import { machineDetailDigests, type Machine } from "../../src/core/machine.js";
 import type { StateFields, Stateful } from "../../src/core/state.js";
@@ -34,7 +34,7 @@ test("several RAM regions: each reads and writes its own bytes, pages are number
   assert.equal(bus.read32(0x1000), 0x11223344);
   assert.equal(low.view.getUint32(0x1000, true), 0x11223344);
   assert.equal(ram.view.getUint32(8, true), 0x55667788);
-  assert.equal(low.dirty[1], 1);
+  assert.equal(low.dirty[1], DIRTY_ALL); // every consumer's bit
   bus.write64(0x2000, 0xaabbccdd, 0x01020304);
   assert.equal(bus.read64(0x2000), 0xaabbccdd);
   assert.equal(bus.hi, 0x01020304);

@@ -5,7 +5,8 @@ import {
   type StateFields, type Stateful,
 } from "../../src/core/state.js";
 import { VirtualClock } from "../../src/core/clock.js";
-import { AddressSpace, BusError, PAGE_SIZE, Ram } from "../../src/core/memory.js";
+import { machineDetailDigests, machineDigest } from "../../src/core/machine.js";
+import { AddressSpace, BusError, DIRTY_ALL, PAGE_SIZE, Ram } from "../../src/core/memory.js";
 
 class Part implements Stateful {
   readonly stateVersion = 1;
@@ -96,7 +97,7 @@ test("RAM writes mark pages dirty and code pages invalidate their decoded cache"
   ram.onCodeWrite = (p) => dropped.push(p);
   ram.codePages[1] = 1;
   bus.write64(0x40000000 + PAGE_SIZE - 4, 0x11223344, 0x55667788); // straddles pages 0 and 1
-  assert.deepEqual([...ram.dirty], [1, 1, 0, 0]);
+  assert.deepEqual([...ram.dirty], [DIRTY_ALL, DIRTY_ALL, 0, 0]);
   assert.deepEqual(dropped, [1]);
   assert.equal(bus.read32(0x40000000 + PAGE_SIZE), 0x55667788);
 });
@@ -112,4 +113,33 @@ test("unmapped physical accesses raise BusError; RAM state saves sparsely and re
   other.bytes[3] = 7;
   other.loadState(saved);
   assert.deepEqual(other.bytes, ram.bytes);
+});
+
+test("digests stay exact with their caches: writes, checkpoint-style rewrites and state loads all show", () => {
+  // machineDigest and machineDetailDigests cache per page and per region; every way RAM can change must show.
+  const ram = new Ram(0x40000000, 32 << 20);
+  const bus = new AddressSpace(ram);
+  const m = { stateParts: [ram] } as unknown as Parameters<typeof machineDigest>[0];
+  const fresh = () => {
+    const copy = new Ram(0x40000000, 32 << 20);
+    copy.bytes.set(ram.bytes);
+    return { digest: machineDigest({ stateParts: [copy] } as never), details: [...machineDetailDigests({ stateParts: [copy] } as never)] };
+  };
+  const check = (what: string) => {
+    const f = fresh();
+    assert.equal(machineDigest(m), f.digest, what);
+    assert.deepEqual([...machineDetailDigests(m)], f.details, what);
+  };
+  check("empty");
+  bus.write32(0x40000000 + (17 << 20) + 8, 0xdeadbeef);
+  check("a write in the second region");
+  bus.write32(0x40000000 + (17 << 20) + 8, 0);
+  check("the page back to zeros");
+  ram.load(5 << 12, Uint8Array.of(1, 2, 3));
+  check("a loader write");
+  const saved = ram.saveState();
+  bus.write64(0x40001000, 7, 7);
+  check("another write");
+  ram.loadState(saved);
+  check("a state load");
 });

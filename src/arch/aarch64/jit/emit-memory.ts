@@ -2,7 +2,7 @@
 // register offset). The compiled block computes the address as the executor does; when the MMU is off and no
 // watchpoint is set (`direct`, fixed for the whole block: only an MSR, which ends blocks, can change either),
 // and the access lies in the board's primary RAM, it reads or writes the RAM's bytes directly, marking the page
-// dirty and dropping decoded code as the bus does; anything else (translation, devices, other regions, faults)
+// dirty (every DirtyBit) and dropping decoded code as the bus does; anything else (translation, devices, other regions, faults)
 // goes through the CPU's accessor, exactly as the executor would. Mirrors insns/load-store.ts.
 
 import type { Fields } from "../decoder.js";
@@ -53,7 +53,7 @@ function storeSource(a: Access, vl: string, vh: string): string {
   const size = 1 << a.scale;
   const inRam = `direct && ah === 0 && ((al - RB) >>> 0) <= RS - ${size}`;
   const touch = size === 1 ? `R.touch(off);` : `R.touch(off); if ((off & 0xfff) > ${0x1000 - size}) R.touch(off + ${size - 1});`;
-  const mark = `const p = off >>> 12; if (CODE[p] !== 0 || (off & 0xfff) > ${0x1000 - size}) { ${touch} } else DIRTY[p] = 1;`;
+  const mark = `const p = off >>> 12; if (CODE[p] !== 0 || (off & 0xfff) > ${0x1000 - size}) { ${touch} } else DIRTY[p] = 0xff;`;
   switch (a.scale) {
     case 3:
       return `if (${inRam}) { const off = al - RB; ${mark} DV.setUint32(off, ${vl}, true); DV.setUint32(off + 4, ${vh}, true); } else c.write64(al, ah, ${vl}, ${vh});`;

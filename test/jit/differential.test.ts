@@ -14,6 +14,7 @@ import { a64Decoder } from "../../src/arch/aarch64/insns/index.js";
 import { BlockEngine } from "../../src/arch/aarch64/jit/block-engine.js";
 import { WATCH_STOP } from "../../src/arch/aarch64/cpu.js";
 import { CODE, DATA, RAM_BASE, TestMachine } from "../aarch64/harness.js";
+import { sysregKey, SCTLR_RESET } from "../../src/arch/aarch64/sysregs.js";
 
 /** xorshift32: a seeded generator, so a failure names the seed that reproduces it. */
 function rng(seed: number): () => number {
@@ -54,7 +55,40 @@ function randomInsn(next: () => number): number {
 /** The exception handler at every vector: ELR += 4 (skip the faulting or interrupted instruction), ERET. */
 const HANDLER = [0xd5384029 /* mrs x9, elr_el1 */, 0x91001129 /* add x9, x9, #4 */, 0xd5184029 /* msr elr_el1, x9 */, 0xd69f03e0 /* eret */];
 
-function setUp(m: TestMachine, words: number[], next: () => number): void {
+// With the MMU on (every other program): VA 0x40000000.. maps 1:1 by a 2 MiB block; VA 0x80000000.. maps the
+// same RAM again in 4 KiB pages, every third page read-only, so loads and stores through the alias go through
+// TLB hits, misses, permission faults and page crossings into differently mapped pages.
+const ALIAS = 0x80000000;
+const TABLES = RAM_BASE + 0x80000;
+
+function writeDesc(m: TestMachine, at: number, desc: bigint): void {
+  m.bus.write32(at, Number(desc & 0xffffffffn));
+  m.bus.write32(at + 4, Number(desc >> 32n));
+}
+
+function enableMmu(m: TestMachine): void {
+  const AF = 1n << 10n;
+  const NORMAL = (1n << 2n) | (3n << 8n); // MAIR attr1, inner shareable
+  const l1 = TABLES;
+  const l2a = TABLES + 0x1000;
+  const l2b = TABLES + 0x2000;
+  const l3 = TABLES + 0x3000;
+  for (let i = 0; i < 0x4000; i += 4) m.bus.write32(TABLES + i, 0);
+  writeDesc(m, l1 + 8 * 1, BigInt(l2a) | 3n); // VA 1 GiB.. -> L2a
+  writeDesc(m, l1 + 8 * 2, BigInt(l2b) | 3n); // VA 2 GiB.. -> L2b
+  writeDesc(m, l2a, BigInt(RAM_BASE) | 1n | AF | NORMAL); // 2 MiB block, identity
+  writeDesc(m, l2b, BigInt(l3) | 3n);
+  for (let p = 0; p < 256; p++) writeDesc(m, l3 + 8 * p, BigInt(RAM_BASE + p * 0x1000) | 3n | AF | NORMAL | (p % 3 === 2 ? 2n << 6n : 0n));
+  const sys = m.cpu.sys;
+  const set = (key: number, lo: number, hi = 0) => sys.lookup(key)!.write!(sys, lo, hi);
+  set(sysregKey(3, 0, 10, 2, 0), 0x44ff00); // MAIR
+  set(sysregKey(3, 0, 2, 0, 2), 25 | (1 << 23) | (2 << 30), 2); // TCR: T0SZ 25, 4K, EPD1, IPS 40 bits
+  set(sysregKey(3, 0, 2, 0, 0), l1); // TTBR0
+  set(sysregKey(3, 0, 1, 0, 0), SCTLR_RESET | 1); // SCTLR.M
+}
+
+function setUp(m: TestMachine, words: number[], next: () => number, mmu = false): void {
+  if (mmu) enableMmu(m);
   for (let v = 0; v < 16; v++) HANDLER.forEach((w, i) => m.bus.write32(RAM_BASE + v * 0x80 + 4 * i, w));
   // The program straddles a page boundary, so blocks end at it and accesses cross it.
   const start = CODE + 0x1000 - 4 * Math.floor(words.length / 2);
@@ -63,7 +97,8 @@ function setUp(m: TestMachine, words: number[], next: () => number): void {
   for (let i = 0; i < 0x4000; i += 4) m.bus.write32(DATA + i, next());
   for (let r = 0; r < 31; r++) {
     const kind = next() % 4;
-    const lo = kind === 0 ? next() : kind === 1 ? DATA + (next() % 0x3ff8) : kind === 2 ? start + 4 * (next() % words.length) : next() % 64;
+    let lo = kind === 0 ? next() : kind === 1 ? DATA + (next() % 0x3ff8) : kind === 2 ? start + 4 * (next() % words.length) : next() % 64;
+    if (mmu && kind === 1 && next() % 2 === 0) lo = lo - RAM_BASE + ALIAS;
     m.cpu.xlo[r] = lo | 0;
     m.cpu.xhi[r] = kind === 0 ? next() | 0 : 0;
   }
@@ -82,7 +117,7 @@ function cpuState(m: TestMachine): string {
 const PROGRAMS = 1000;
 const WORDS = 200;
 
-test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (faults, SMC, page crossings, interrupts, breakpoints, watchpoints)`, () => {
+test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (faults, SMC, page crossings, interrupts, breakpoints, watchpoints, MMU on and off)`, () => {
   let compiled = 0;
   let compiledSteps = 0;
   let watchStops = 0;
@@ -95,8 +130,10 @@ test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (fau
     const fast = new TestMachine();
     const engine = new BlockEngine(fast.cpu, fast.interp);
     engine.hotAfter = 1 + (p % 3);
-    setUp(interp, words, rng(seed + 1));
-    setUp(fast, words, rng(seed + 1));
+    const mmu = p % 2 === 0;
+    setUp(interp, words, rng(seed + 1), mmu);
+    setUp(fast, words, rng(seed + 1), mmu);
+    assert.equal(fast.cpu.sys.mmuEnabled, mmu);
     const bursts = rng(seed + 2);
     // Every other program watches 2 KiB of the data (reads and writes), as a debugger watchpoint would.
     // (every fourth program watches all of it, so accesses stop often).
@@ -167,4 +204,29 @@ test("self-modifying code: a store rewrites an instruction later in the same com
     }
     assert.deepEqual(results, [125250n, 125250n], `hotAfter ${hotAfter}`);
   }
+});
+
+test("MMU on: a store to a read-only page faults in compiled code after loads put the page in the TLB", () => {
+  // loop: ldr x1, [x2]; add x1, x1, #1; str x1, [x2]; subs x5, x5, #1; b.ne loop; b .
+  // x2 points into a read-only alias page: every store takes a permission fault (the handler skips it).
+  const words = [0xf9400041, 0x91000421, 0xf9000041, 0xf10004a5, 0x54ffff81, 0x14000000];
+  const target = RAM_BASE + 0x2000 + 0x10; // page 2 of the alias: read-only
+  const states: string[] = [];
+  for (const engine of ["interp", "fast"] as const) {
+    const m = new TestMachine();
+    setUp(m, [], rng(1), true);
+    for (let v = 0; v < 16; v++) HANDLER.forEach((w, i) => m.bus.write32(RAM_BASE + v * 0x80 + 4 * i, w));
+    m.code(...words);
+    m.bus.write32(target, 0x1234);
+    m.bus.write32(target + 4, 0);
+    m.setX(2, target - RAM_BASE + ALIAS).setX(5, 300);
+    const run = engine === "fast" ? new BlockEngine(m.cpu, m.interp) : m.interp;
+    if (run instanceof BlockEngine) run.hotAfter = 2;
+    while (m.pc !== BigInt(CODE + 20)) run.runBurst(50);
+    assert.equal(m.bus.read32(target), 0x1234, `${engine}: the read-only page was written`);
+    assert.equal(m.x(1), 0x1235n);
+    if (run instanceof BlockEngine) assert.ok(run.stats.compiledSteps > 500, JSON.stringify(run.stats));
+    states.push(cpuState(m));
+  }
+  assert.equal(states[1], states[0]);
 });

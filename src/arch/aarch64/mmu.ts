@@ -57,10 +57,11 @@ const ATTR_DEVICE_NGNRNE = 0x00;
 
 export class Mmu {
   // ---- TLB: tags (VA page), permissions and the physical page; `used` lists the valid slots -----------------
-  private readonly tagLo = new Int32Array(TLB_SIZE).fill(-1);
-  private readonly tagHi = new Int32Array(TLB_SIZE);
-  private readonly perm = new Uint8Array(TLB_SIZE);
-  private readonly page = new Float64Array(TLB_SIZE);
+  // Read (never written) by compiled blocks, which probe the TLB inline before calling translate (jit/emit-memory.ts).
+  readonly tagLo = new Int32Array(TLB_SIZE).fill(-1);
+  readonly tagHi = new Int32Array(TLB_SIZE);
+  readonly perm = new Uint8Array(TLB_SIZE);
+  readonly page = new Float64Array(TLB_SIZE);
   private readonly used = new Int32Array(TLB_SIZE);
   private usedCount = 0;
 

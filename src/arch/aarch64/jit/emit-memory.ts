@@ -1,7 +1,7 @@
 // Inline loads and stores of general registers (LDR/STR/LDRB/STRB/LDRSW with an unsigned immediate or a
-// register offset). The compiled block computes the address as the executor does; when the MMU is off and no
-// watchpoint is set (`direct`, fixed for the whole block: only an MSR, which ends blocks, can change either),
-// and the access lies in the board's primary RAM, it reads or writes the RAM's bytes directly, marking the page
+// register offset, pre/post index, pairs). The compiled block computes the address as the executor does; when no
+// watchpoint is set, the physical address is known without the CPU's help (MMU off: the address; MMU on: a TLB
+// hit, probed inline) and the access lies in the board's primary RAM, it reads or writes the RAM's bytes directly, marking the page
 // dirty (every DirtyBit) and dropping decoded code as the bus does; anything else (translation, devices, other regions, faults)
 // goes through the CPU's accessor, exactly as the executor would. Mirrors insns/load-store.ts.
 
@@ -9,8 +9,29 @@ import type { Fields } from "../decoder.js";
 import { sext } from "../decoder.js";
 import { regOp } from "../insns/load-store-common.js";
 
-/** What the block function has in scope for memory: `direct`, and the primary RAM as R, DV, RB, RS, DIRTY, CODE. */
-export const MEMORY_PRELUDE = "const direct = !c.sys.mmuEnabled && c.watchHook === null;";
+/**
+ * What the block function has in scope for memory: `direct` (MMU off, no watchpoint), `tlb` (MMU on, no
+ * watchpoint: probe the TLB inline), the TLB's arrays, the permission shift for the EL (fixed for the block: only
+ * exception entry, ERET and MSR change the EL or the MMU, and they end blocks), and the primary RAM as R, DV, RB,
+ * RS, DIRTY, CODE.
+ */
+export const MEMORY_PRELUDE =
+  "const direct = !c.sys.mmuEnabled && c.watchHook === null; const tlb = c.sys.mmuEnabled && c.watchHook === null;" +
+  " const TL = c.mmu.tagLo, TH = c.mmu.tagHi, TP = c.mmu.perm, TPG = c.mmu.page; const psh = c.el === 0 ? 3 : 0;";
+
+/**
+ * `let off = ...`: the offset in the primary RAM of the access at (al, ah), or -1 when it must go through the
+ * CPU's accessor. MMU off: the address itself. MMU on: a TLB hit with the permission (as Mmu.translate checks
+ * it), an access that does not cross its page (the accessor splits those), in the primary RAM.
+ */
+function ramOffset(size: number, write: boolean): string {
+  const bit = write ? 2 : 1;
+  return (
+    `let off = -1; if (direct) { if (ah === 0 && ((al - RB) >>> 0) <= RS - ${size}) off = al - RB; }` +
+    ` else if (tlb && (al & 0xfff) <= ${0x1000 - size}) { const vpn = al >>> 12; const ti = (vpn ^ (vpn >>> 12) ^ ah) & 4095;` +
+    ` if (TL[ti] === vpn && TH[ti] === ah && ((TP[ti] >> psh) & ${bit}) !== 0) { const o2 = TPG[ti] + (al & 0xfff) - RB; if (o2 >= 0 && o2 <= RS - ${size}) off = o2; } }`
+  );
+}
 
 interface Access {
   /** log2 of the size. */
@@ -35,15 +56,15 @@ function accessOf(f: Fields): Access | undefined {
  * the locals vl/vh (already declared). */
 function loadSource(a: Access, vl: string, vh: string): string {
   const size = 1 << a.scale;
-  const inRam = `direct && ah === 0 && ((al - RB) >>> 0) <= RS - ${size}`;
+  const fast = ramOffset(size, false);
   switch (a.scale) {
     case 3:
-      return `if (${inRam}) { const off = al - RB; ${vl} = DV.getUint32(off, true); ${vh} = DV.getUint32(off + 4, true); } else { ${vl} = c.read64(al, ah); ${vh} = c.hi; }`;
+      return `{ ${fast} if (off >= 0) { ${vl} = DV.getUint32(off, true); ${vh} = DV.getUint32(off + 4, true); } else { ${vl} = c.read64(al, ah); ${vh} = c.hi; } }`;
     case 2:
-      if (a.signedWord) return `${vl} = (${inRam}) ? DV.getInt32(al - RB, true) : c.read32(al, ah) | 0; ${vh} = ${vl} >> 31;`;
-      return `${vl} = (${inRam}) ? DV.getUint32(al - RB, true) : c.read32(al, ah); ${vh} = 0;`;
+      if (a.signedWord) return `{ ${fast} ${vl} = off >= 0 ? DV.getInt32(off, true) : c.read32(al, ah) | 0; ${vh} = ${vl} >> 31; }`;
+      return `{ ${fast} ${vl} = off >= 0 ? DV.getUint32(off, true) : c.read32(al, ah); ${vh} = 0; }`;
     default:
-      return `${vl} = (${inRam}) ? DV.getUint8(al - RB) : c.read8(al, ah); ${vh} = 0;`;
+      return `{ ${fast} ${vl} = off >= 0 ? DV.getUint8(off) : c.read8(al, ah); ${vh} = 0; }`;
   }
 }
 
@@ -51,16 +72,16 @@ function loadSource(a: Access, vl: string, vh: string): string {
  * access across the page end) is marked written first, as the bus does. */
 function storeSource(a: Access, vl: string, vh: string): string {
   const size = 1 << a.scale;
-  const inRam = `direct && ah === 0 && ((al - RB) >>> 0) <= RS - ${size}`;
+  const fast = ramOffset(size, true);
   const touch = size === 1 ? `R.touch(off);` : `R.touch(off); if ((off & 0xfff) > ${0x1000 - size}) R.touch(off + ${size - 1});`;
   const mark = `const p = off >>> 12; if (CODE[p] !== 0 || (off & 0xfff) > ${0x1000 - size}) { ${touch} } else DIRTY[p] = 0xff;`;
   switch (a.scale) {
     case 3:
-      return `if (${inRam}) { const off = al - RB; ${mark} DV.setUint32(off, ${vl}, true); DV.setUint32(off + 4, ${vh}, true); } else c.write64(al, ah, ${vl}, ${vh});`;
+      return `{ ${fast} if (off >= 0) { ${mark} DV.setUint32(off, ${vl}, true); DV.setUint32(off + 4, ${vh}, true); } else c.write64(al, ah, ${vl}, ${vh}); }`;
     case 2:
-      return `if (${inRam}) { const off = al - RB; ${mark} DV.setUint32(off, ${vl}, true); } else c.write32(al, ah, ${vl} >>> 0);`;
+      return `{ ${fast} if (off >= 0) { ${mark} DV.setUint32(off, ${vl}, true); } else c.write32(al, ah, ${vl} >>> 0); }`;
     default:
-      return `if (${inRam}) { const off = al - RB; ${mark} DV.setUint8(off, ${vl} & 0xff); } else c.write8(al, ah, ${vl} & 0xff);`;
+      return `{ ${fast} if (off >= 0) { ${mark} DV.setUint8(off, ${vl} & 0xff); } else c.write8(al, ah, ${vl} & 0xff); }`;
   }
 }
 

@@ -17,7 +17,7 @@ export interface TierResult {
   seconds: number;
   mips: number;
   /** Fast tier only: blocks compiled, share of steps run compiled, mean compile time per block. */
-  blocks?: { compiled: number; compiledShare: number; compileMsPerBlock: number };
+  blocks?: { compiled: number; compiledShare: number; compileMsPerBlock: number; linkHitRate: number; sourceCharsPerBlock: number };
 }
 
 export interface MipsResult {
@@ -67,7 +67,13 @@ export function benchMips(guest = "compute.elf", repeats = 3): MipsResult {
     const st = mid.stats;
     if (st) {
       const steps = st.compiledSteps + st.interpretedSteps;
-      tier.blocks = { compiled: st.compiled, compiledShare: st.compiledSteps / steps, compileMsPerBlock: st.compileMs / Math.max(1, st.compiled) };
+      tier.blocks = {
+        compiled: st.compiled,
+        compiledShare: st.compiledSteps / steps,
+        compileMsPerBlock: st.compileMs / Math.max(1, st.compiled),
+        linkHitRate: 1 - st.lookups / Math.max(1, st.blockRuns + st.lookups),
+        sourceCharsPerBlock: st.sourceChars / Math.max(1, st.compiled),
+      };
     }
     tiers.push(tier);
   }
@@ -89,7 +95,8 @@ export function printMips(r: MipsResult): void {
     if (t.blocks)
       console.log(
         `      ${t.blocks.compiled} blocks compiled, ${(t.blocks.compiledShare * 100).toFixed(2)} % of steps ran compiled, ` +
-          `${(t.blocks.compileMsPerBlock * 1000).toFixed(0)} µs per block to compile`,
+          `${(t.blocks.compileMsPerBlock * 1000).toFixed(0)} µs per block to compile, ${t.blocks.sourceCharsPerBlock.toFixed(0)} characters of source per block, ` +
+          `${(t.blocks.linkHitRate * 100).toFixed(2)} % of block entries found through links (no lookup)`,
       );
   }
   if (!r.qemu) {

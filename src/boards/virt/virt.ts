@@ -196,7 +196,7 @@ export class VirtMachine implements SessionMachine {
 
   /** The block engine's counters (zeros when the interpreter runs alone). */
   blockStats(): BlockEngineStats {
-    return this.engine instanceof BlockEngine ? this.engine.stats : { compiled: 0, interpretedSteps: 0, compiledSteps: 0, compileMs: 0 };
+    return this.engine instanceof BlockEngine ? this.engine.stats : { compiled: 0, interpretedSteps: 0, compiledSteps: 0, compileMs: 0, blockRuns: 0, lookups: 0, sourceChars: 0 };
   }
 
   /** System reset (PSCI SYSTEM_RESET without -no-reboot, QMP system_reset): as QEMU, reload the images and

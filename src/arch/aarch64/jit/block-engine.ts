@@ -67,11 +67,16 @@ export interface BlockEngineStats {
   compiledSteps: number;
   /** Host time spent compiling (source generation and new Function), in ms. */
   compileMs: number;
+  /** Compiled block runs, and block lookups that the links did not answer (the block cache's slow path). */
+  blockRuns: number;
+  lookups: number;
+  /** JavaScript source generated, in characters (a proxy for the memory compiled blocks take). */
+  sourceChars: number;
 }
 
 export class BlockEngine implements ExecutionEngine {
   private readonly pages: (BlockPage | undefined)[] = [];
-  readonly stats: BlockEngineStats = { compiled: 0, interpretedSteps: 0, compiledSteps: 0, compileMs: 0 };
+  readonly stats: BlockEngineStats = { compiled: 0, interpretedSteps: 0, compiledSteps: 0, compileMs: 0, blockRuns: 0, lookups: 0, sourceChars: 0 };
   /** One-entry translation cache for block lookup: virtual page -> code-cache page and the RAM offset. */
   private vHi = -1;
   private vPage = -1;
@@ -138,6 +143,7 @@ export class BlockEngine implements ExecutionEngine {
         else if (prev.bLo === pcLo && prev.bHi === pcHi) block = prev.b;
       }
       if (block === undefined) {
+        stats.lookups++;
         const found = this.lookup();
         if (found === FETCH_FAULTED) {
           done++;
@@ -189,6 +195,7 @@ export class BlockEngine implements ExecutionEngine {
         continue;
       }
       const ran = run(c, clock, loopBudget);
+      stats.blockRuns++;
       done += ran;
       stats.compiledSteps += ran;
       if (c.endBurst) {
@@ -274,7 +281,9 @@ export class BlockEngine implements ExecutionEngine {
     }
     this.entries.markCompiled(pcLo, pcHi);
     const t0 = performance.now();
-    block.run = compileBlock(plan, this.cpu.bus.ram);
+    const compiled = compileBlock(plan, this.cpu.bus.ram);
+    block.run = compiled.run;
+    this.stats.sourceChars += compiled.sourceChars;
     this.stats.compileMs += performance.now() - t0;
     this.stats.compiled++;
     return block.run;

@@ -117,15 +117,16 @@ export function blockSource(plan: BlockPlan): string {
 }
 
 /** Builds the block's function; the executors and the primary RAM become constants of its closure. */
-export function compileBlock(plan: BlockPlan, ram: Ram): CompiledBlock {
+export function compileBlock(plan: BlockPlan, ram: Ram): { run: CompiledBlock; sourceChars: number } {
   const n = plan.execs.length;
   const names = Array.from({ length: n }, (_, i) => `e${i}`);
+  const body = blockSource(plan);
   const factory = new Function(
     "E",
     "TAKEN",
     "WATCH",
     "R",
-    `const DV = R.view, RB = R.base, RS = R.size, DIRTY = R.dirty, CODE = R.codePages;\nconst ${names.map((e, i) => `${e} = E[${i}]`).join(", ")};\nreturn function block(c, clock, budget) {\n${blockSource(plan)}\n};`,
+    `const DV = R.view, RB = R.base, RS = R.size, DIRTY = R.dirty, CODE = R.codePages;\nconst ${names.map((e, i) => `${e} = E[${i}]`).join(", ")};\nreturn function block(c, clock, budget) {\n${body}\n};`,
   ) as (execs: readonly unknown[], taken: unknown, watch: unknown, ram: Ram) => CompiledBlock;
-  return factory(plan.execs, EXCEPTION_TAKEN, WATCH_STOP, ram);
+  return { run: factory(plan.execs, EXCEPTION_TAKEN, WATCH_STOP, ram), sourceChars: body.length };
 }

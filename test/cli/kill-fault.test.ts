@@ -17,7 +17,7 @@ const IMG = join(ROOT, "bin/rewind-img.js");
 const RUNS = 10;
 
 function machine(disk: string, rr: string): string[] {
-  return ["-M", "virt", "-cpu", "cortex-a53", "-display", "none", "-serial", "null", "-net", "none", "-kernel", guestPath("compute.elf"),
+  return ["-M", "virt", "-cpu", "cortex-a53", "-display", "none", "-serial", "null", "-net", "none", "-kernel", guestPath("compute-long.elf"),
     "-icount", `shift=7,${rr},rrsnapshot=init`, "-drive", `file=${disk},if=none`];
 }
 

@@ -118,9 +118,10 @@ test("a recorder killed with SIGKILL: replaying the name it was given finds its 
 test("SIGINT while recording finishes the recording under its name, as SIGTERM does", async () => {
   const dir = tempDir("rewind-sigint-");
   const file = join(dir, "compute.rwr");
-  const rec = start(process.execPath, [BIN, ...machine("compute.elf"), ...record(file)]);
-  // Mid-computation: the first progress line of 180 rounds.
-  await rec.until("the first progress line", () => rec.stdout().includes("round 18/180"));
+  // compute-long (~1e9 instructions): the guest is far from done when the signal comes, at any engine speed.
+  const rec = start(process.execPath, [BIN, ...machine("compute-long.elf"), ...record(file)]);
+  // Mid-computation: the first progress line of 610 rounds.
+  await rec.until("the first progress line", () => rec.stdout().includes("round 61/610"));
   rec.child.kill("SIGINT");
   const end = await rec.exit;
   assert.deepEqual(end, { code: 0, signal: null }, rec.stderr());
@@ -132,7 +133,7 @@ test("SIGINT while recording finishes the recording under its name, as SIGTERM d
   assert.equal(r.trailer?.endReason, "signal");
   assert.ok(r.trailer!.finalIcount > 0);
 
-  const rep = runSync([...machine("compute.elf"), ...replay(file)]);
+  const rep = runSync([...machine("compute-long.elf"), ...replay(file)]);
   assert.equal(rep.status, 0, rep.stderr);
   assert.equal(rep.stderr, "", "a finished recording replays without notices");
   assert.equal(rep.stdout, rec.stdout(), "the replay ends where the recording was stopped");

@@ -125,14 +125,17 @@ test("rewind rejects unknown commands and guests clearly", () => {
 test("a recording whose writer was killed replays up to its last whole chunk and says so", async () => {
   const dir = mkdtempSync(join(tmpdir(), "rewind-cli-"));
   const file = join(dir, "killed.bin");
-  const args = ["-display", "none", "-serial", "null", "-kernel", guest("compute.elf")];
+  // compute-long: ~1e9 instructions, so the guest is still running when the recorder is killed.
+  const args = ["-display", "none", "-serial", "null", "-kernel", guest("compute-long.elf")];
   const { spawn } = await import("node:child_process");
   const { readdirSync } = await import("node:fs");
   const child = spawn(process.execPath, [BIN, ...args, "-icount", `shift=7,rr=record,rrfile=${file}`], { stdio: "ignore" });
+  const exited = new Promise((r) => child.once("exit", r));
   // Let it record for a while (data is flushed every 200 ms), then kill it without warning.
   await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(child.exitCode, null, "the recorder is still running when it is killed");
   child.kill("SIGKILL");
-  await new Promise((r) => child.once("exit", r));
+  await exited;
   const temp = readdirSync(dir).find((f) => f.startsWith("killed.bin.tmp-"));
   assert.ok(temp, "the killed recorder leaves its temporary file");
   assert.equal(readdirSync(dir).includes("killed.bin"), false, "the destination is only written by a finished recording");

@@ -35,6 +35,10 @@ interface Reference {
 
 const references = new Map<string, Reference>();
 
+/** REWIND_PROPERTY_SCALE=N runs N times as many cases (and another seed per scale), for deeper checks by hand. */
+const SCALE = Math.max(1, Number(process.env.REWIND_PROPERTY_SCALE ?? 1) || 1);
+const SEED_OFFSET = SCALE === 1 ? 0 : SCALE;
+
 /** The oracle: the guest single-stepped to its end by the interpreter, one run() call per step (the runs under
  * test use the default engine, compiled blocks). */
 function singleStepped(guest: string): Reference {
@@ -79,9 +83,9 @@ for (const guest of ["busy.elf", "busy-gic.elf"]) {
         assert.equal(g.output(), ref.output);
         assert.equal(machineDigest(m), ref.digest);
       }),
-      { numRuns: 15, seed: 0x5eed },
+      { numRuns: 15 * SCALE, seed: 0x5eed + SEED_OFFSET },
     );
-    assert.equal(runs, 15);
+    assert.equal(runs, 15 * SCALE);
   });
 }
 
@@ -183,9 +187,9 @@ test("busy.elf: record with serial input mid-computation, replay with random spa
         assert.equal(rep.session.digest(), rec.session.digest());
       },
     ),
-    { numRuns: 5, seed: 0x7e57 },
+    { numRuns: 5 * SCALE, seed: 0x7e57 + SEED_OFFSET },
   );
-  assert.equal(runs, 5);
+  assert.equal(runs, 5 * SCALE);
 });
 
 /** Step i + 1 executed an instruction (a breakpoint at boundary i would stop): an interrupt entry adds no time. */

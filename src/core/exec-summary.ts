@@ -58,18 +58,6 @@ export class ExecSegments {
     return this.segments.length;
   }
 
-  /** Whether execution in [from, to) may have fetched from any of `pages`: false only when segments cover the
-   * whole interval without one of the pages. */
-  mayExecute(from: number, to: number, pages: readonly number[]): boolean {
-    let x = from;
-    while (x < to) {
-      const next = this.coverFrom(x, pages);
-      if (next === undefined) return true;
-      x = next;
-    }
-    return false;
-  }
-
   /**
    * The earliest y in [from, to] such that nothing in [y, to) may have fetched from `pages` (segments cover it
    * without them): a scan for the last hit before `to` need only replay [from, y). y === from: nothing can hit.
@@ -100,27 +88,6 @@ export class ExecSegments {
       if (seg.to < y) continue;
       if (pages.some((p) => seg.pages.has(p))) continue;
       if (best === undefined || seg.from < best) best = seg.from;
-    }
-    return best;
-  }
-
-  /** The end of a segment that covers boundary x and holds none of `pages` (the furthest-reaching one). */
-  private coverFrom(x: number, pages: readonly number[]): number | undefined {
-    const s = this.segments;
-    // The last segment starting at or before x, then earlier ones (overlaps come from re-executed stretches).
-    let lo = 0;
-    let hi = s.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (s[mid].from <= x) lo = mid + 1;
-      else hi = mid;
-    }
-    let best: number | undefined;
-    for (let i = lo - 1, seen = 0; i >= 0 && seen < 16; i--, seen++) {
-      const seg = s[i];
-      if (seg.to <= x) continue;
-      if (pages.some((p) => seg.pages.has(p))) continue;
-      if (best === undefined || seg.to > best) best = seg.to;
     }
     return best;
   }

@@ -5,6 +5,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
+import { xorshift32 } from "../helpers/random.js";
 import { RspClient, RspCommandError } from "../../src/gdb/rsp-client.js";
 import { decodeLittleEndian, encodePacket, hexToText, textToHex } from "../../src/gdb/rsp-packet.js";
 import { GdbListenError, parseGdbListenSpec, serveGdbOnChardev, startGdbServer } from "../../src/gdb/listen.js";
@@ -700,15 +701,8 @@ test("a packet longer than PacketSize gets E22 and the connection goes on", asyn
 // Robustness
 
 function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
+  const next = xorshift32(seed);
+  return () => next() / 0x100000000;
 }
 
 test("fuzz: random bytes on the wire never crash the server nor stop it serving", { timeout: 60000 }, async () => {

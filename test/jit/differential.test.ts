@@ -14,20 +14,11 @@ import { a64Decoder } from "../../src/arch/aarch64/insns/index.js";
 import { BlockEngine } from "../../src/arch/aarch64/jit/block-engine.js";
 import { WATCH_STOP } from "../../src/arch/aarch64/cpu.js";
 import { CODE, DATA, RAM_BASE, TestMachine } from "../aarch64/harness.js";
+import { xorshift32 } from "../helpers/random.js";
 import { sysregKey, SCTLR_RESET } from "../../src/arch/aarch64/sysregs.js";
 
-/** xorshift32: a seeded generator, so a failure names the seed that reproduces it. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+/** A seeded generator, so a failure names the seed that reproduces it. */
+const rng = (seed: number) => xorshift32(seed >>> 0 || 1);
 
 // Rows left out: writes to arbitrary system registers and maintenance (they would move the vectors, turn
 // on the MMU over garbage tables or trap everything). MSR (immediate) stays: DAIF, SPSel and friends.
@@ -153,7 +144,6 @@ test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (fau
       interp.cpu.watchHook = fast.cpu.watchHook = watching && !stepOver ? hook : null;
       for (const m of [interp, fast]) {
         m.interp.breakpoints = bpList.length > 0 && !stepOver ? new Set(bpList) : null;
-        m.interp.breakpointList = bpList;
       }
       // An interrupt line raised or dropped at this boundary (both machines alike).
       const irq = bursts() % 8 === 0;

@@ -61,7 +61,6 @@ export class Aarch64Debug implements CpuDebug {
     const full = new Set<bigint>(addrs);
     for (const a of addrs) los.add(Number(a % TWO32));
     this.interp.breakpoints = los;
-    this.interp.breakpointList = [...los];
     this.interp.breakpointAt = (lo, hi) => full.has(BigInt(hi >>> 0) * TWO32 + BigInt(lo >>> 0));
   }
 

@@ -25,8 +25,6 @@ export class Interpreter implements ExecutionEngine {
   /** Breakpoints by the low 32 bits of their address (null: none, the fast path); `breakpointAt` confirms. */
   breakpoints: Set<number> | null = null;
   breakpointAt: (lo: number, hi: number) => boolean = () => true;
-  /** The same low halves as a list (the block engine scans it for breakpoints inside a block). */
-  breakpointList: readonly number[] = [];
   /** Code-cache page index of the last fetch (for runBurst's one-entry fetch cache and the block engine). */
   lastFetchPage = 0;
   /** The RAM/ROM region and offset in it of the last fetch (the block engine decodes onwards from there). */
@@ -42,6 +40,11 @@ export class Interpreter implements ExecutionEngine {
 
   constructor(readonly cpu: Cpu) {
     this.decoder = a64Decoder();
+  }
+
+  /** Whether a breakpoint is set at this virtual address. */
+  breakpointHere(lo: number, hi: number): boolean {
+    return this.breakpoints !== null && this.breakpoints.has(lo) && this.breakpointAt(lo, hi);
   }
 
   endBurst(): void {
@@ -96,7 +99,7 @@ export class Interpreter implements ExecutionEngine {
       const pcLo = c.pcLo;
       const pcHi = c.pcHi;
       // A breakpoint stops the burst before its instruction executes (after any interrupt was taken).
-      if (this.breakpoints !== null && this.breakpoints.has(pcLo) && this.breakpointAt(pcLo, pcHi)) {
+      if (this.breakpointHere(pcLo, pcHi)) {
         c.debugStop = true;
         return done;
       }

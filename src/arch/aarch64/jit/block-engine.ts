@@ -1,9 +1,9 @@
 // The fast execution tier: compiled blocks over the interpreter (core/engine.ts has the contract both keep).
 //
 // Blocks are found by the physical address of their first instruction: per code-cache page, one entry per
-// word. A block is planned the first time its address is reached, run by the interpreter until it has been
-// entered HOT_AFTER times (most code runs once: compiling it would cost more than interpreting it), then
-// compiled. A compiled block runs only when the whole block fits in the burst's remaining budget; otherwise the
+// word. Code that is not compiled runs in the interpreter, which counts the jumps to every address
+// (entry-counter.ts) and hands back when it jumps to one that is compiled or has become hot (HOT_AFTER); the
+// block there is then planned and compiled. A compiled block runs only when the whole block fits in the burst's remaining budget; otherwise the
 // interpreter runs the steps, so a burst's length is always honoured exactly. Blocks do not depend on the
 // breakpoints: a block with one inside is left to the interpreter up to it, and a looping block returns after
 // each pass while breakpoints are set; watchpoints are checked by the accesses themselves, in compiled code as in the
@@ -131,8 +131,7 @@ export class BlockEngine implements ExecutionEngine {
       }
       const pcLo = c.pcLo;
       const pcHi = c.pcHi;
-      const bps = interp.breakpoints;
-      if (bps !== null && bps.has(pcLo) && interp.breakpointAt(pcLo, pcHi)) {
+      if (interp.breakpointHere(pcLo, pcHi)) {
         c.debugStop = true;
         break;
       }
@@ -182,8 +181,9 @@ export class BlockEngine implements ExecutionEngine {
       // runs one pass per call, so the engine sees its start again.
       let inside = false;
       let loopBudget = budget - done;
+      const bps = interp.breakpoints;
       if (bps !== null && block !== undefined) {
-        inside = breakpointWithin(interp.breakpointList, pcLo, block.offsets);
+        inside = breakpointWithin(bps, pcLo, block.offsets);
         loopBudget = block.length;
       }
       if (block!.length > budget - done || inside) {
@@ -207,18 +207,20 @@ export class BlockEngine implements ExecutionEngine {
   }
 
   /**
-   * The block at the current PC, planning it on first use; undefined when the interpreter must run the next
-   * step (the code page is not decoded yet); FETCH_FAULTED when fetching the PC faulted, which was one whole step (counted, and
-   * the PC is at the abort vector), exactly as in the interpreter.
+   * The block entry at the current PC, made on first use (it is planned only when it becomes hot); undefined
+   * when the interpreter must run the next step (the code page is not decoded yet); FETCH_FAULTED when fetching
+   * the PC faulted, which was one whole step (counted, and the PC is at the abort vector), as in the interpreter.
    */
   private lookup(): Block | undefined | typeof FETCH_FAULTED {
     const c = this.cpu;
     const pcLo = c.pcLo;
     const pcHi = c.pcHi;
     let page: number;
+    let fetched = false;
     if (pcHi === this.vHi && pcLo >>> PAGE_BITS === this.vPage && this.vGen === c.fetchGeneration) page = this.vCodePage;
     else {
       if (!this.fetch()) return FETCH_FAULTED;
+      fetched = true;
       page = this.interp.lastFetchPage;
       this.vHi = pcHi;
       this.vPage = pcLo >>> PAGE_BITS;
@@ -238,7 +240,9 @@ export class BlockEngine implements ExecutionEngine {
     const slot = (pcLo >>> 2) & (WORDS_PER_PAGE - 1);
     let block = bp.blocks[slot];
     if (block === undefined) {
-      if (!this.fetch()) return FETCH_FAULTED; // cannot fault (the translation is cached), but keep it exact
+      // The entry needs the fetch's RAM region and offset; after a cached translation it cannot fault, but the
+      // fetch keeps the step exact all the same.
+      if (!fetched && !this.fetch()) return FETCH_FAULTED;
       block = newBlock(this.interp.lastFetchRam!, this.interp.lastFetchOffset, page);
       bp.blocks[slot] = block;
     }
@@ -315,9 +319,9 @@ function link(from: Block, next: Block, pcLo: number, pcHi: number, gen: number)
 }
 
 /** Whether a breakpoint (by low half) is on one of the block's instructions after its first. */
-function breakpointWithin(list: readonly number[], pcLo: number, offsets: readonly number[]): boolean {
-  for (let i = 0; i < list.length; i++) {
-    const d = (list[i] - pcLo) | 0;
+function breakpointWithin(breakpoints: ReadonlySet<number>, pcLo: number, offsets: readonly number[]): boolean {
+  for (const lo of breakpoints) {
+    const d = (lo - pcLo) | 0;
     if (d !== 0 && offsets.includes(d)) return true;
   }
   return false;

@@ -20,7 +20,7 @@ import { EXCEPTION_TAKEN, WATCH_STOP } from "../cpu.js";
 import type { Cpu } from "../cpu.js";
 import type { VirtualClock } from "../../../core/clock.js";
 import { InsnClass, branchOffset, type BlockPlan } from "./block.js";
-import { EMITTERS, conditionalTest, jumpSource } from "./emit.js";
+import { EMITTERS, conditionalTest, jump } from "./emit.js";
 import { MEMORY_PRELUDE } from "./emit-memory.js";
 import type { Ram } from "../../../core/memory.js";
 
@@ -35,7 +35,6 @@ export type CompiledBlock = (c: Cpu, clock: VirtualClock, budget: number) => num
  */
 export function blockSource(plan: BlockPlan): string {
   const n = plan.execs.length;
-  const lastCls = plan.classes[n - 1];
   const lastRow = plan.rows[n - 1];
   const targetOf = (i: number) => plan.offsets[i] + branchOffset(plan.rows[i], plan.fields[i]);
   const isBranch = (i: number) => plan.classes[i] === InsnClass.CondBranch || ((lastRow === "B" || lastRow === "BL") && i === n - 1);
@@ -66,7 +65,7 @@ export function blockSource(plan: BlockPlan): string {
       // A side exit: leave the block when taken (or start the next pass, when it targets the block's start).
       const test = conditionalTest(plan.rows[i], plan.fields[i]);
       const target = targetOf(i);
-      const exit = `${jumpSource(ctx, branchOffset(plan.rows[i], plan.fields[i]))} c.pcLo = c.nextLo; c.pcHi = c.nextHi; clock.icount = base + ${i + 1}; return done + ${i + 1};`;
+      const exit = `${jump(ctx, branchOffset(plan.rows[i], plan.fields[i]))} c.pcLo = c.nextLo; c.pcHi = c.nextHi; clock.icount = base + ${i + 1}; return done + ${i + 1};`;
       if (target === 0 && loops)
         lines.push(`  if (${test}) { if (done + ${i + 1 + n} <= budget) { done += ${i + 1}; base += ${i + 1}; continue; } ${exit} }`);
       else lines.push(`  if (${test}) { ${exit} }`);
@@ -96,7 +95,6 @@ export function blockSource(plan: BlockPlan): string {
       lines.push(`  if (c.nextLo === pl && c.nextHi === ph && done + ${n} <= budget) continue;`);
     lines.push("  break;", "}");
   }
-  void lastCls;
   lines.push(
     "  c.pcLo = c.nextLo; c.pcHi = c.nextHi;",
     "  clock.icount = base;",

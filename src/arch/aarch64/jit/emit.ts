@@ -8,8 +8,8 @@
 // random instructions of every row through both tiers and compares whole states.
 
 import type { Fields } from "../decoder.js";
-import { sext } from "../decoder.js";
 import { decodeBitMasks } from "../alu.js";
+import { branchOffset } from "./block.js";
 import { loadStoreIndexed, loadStorePair, loadStoreReg, loadStoreUimm } from "./emit-memory.js";
 
 export interface EmitContext {
@@ -78,10 +78,7 @@ function addFlags32(a: string, b: string, cin: number): string {
 }
 
 /** Sets the next PC to this instruction's address + off (branch.ts `jump`). */
-export function jumpSource(ctx: EmitContext, off: number): string {
-  return jump(ctx, off);
-}
-function jump(ctx: EmitContext, off: number): string {
+export function jump(ctx: EmitContext, off: number): string {
   const k = ctx.offset + off;
   return `{ const t = pl + ${k}; if (t > 0xffffffff) { c.nextLo = t - 4294967296; c.nextHi = (ph + 1) >>> 0; } else if (t < 0) { c.nextLo = t + 4294967296; c.nextHi = (ph - 1) >>> 0; } else { c.nextLo = t; c.nextHi = ph; } }`;
 }
@@ -270,30 +267,13 @@ function condSelect(op: "sel" | "inc" | "inv" | "neg"): Emitter {
 
 // ---- branches ---------------------------------------------------------------------------------------------
 
-const branch: Emitter = (f, ctx) => jump(ctx, sext(f.imm26, 26) * 4);
-const branchLink: Emitter = (f, ctx) => `xl[30] = c.nextLo; xh[30] = c.nextHi; ${jump(ctx, sext(f.imm26, 26) * 4)}`;
-const branchCond: Emitter = (f, ctx) => `if (${conditionSource(f.cond)}) ${jump(ctx, sext(f.imm19, 19) * 4)}`;
-
-function compareBranch(nonZero: boolean): Emitter {
-  return (f, ctx) => {
-    const t = f.rt;
-    const j = jump(ctx, sext(f.imm19, 19) * 4);
-    if (t === 31) return nonZero ? "" : j;
-    const v = f.sf === 0 ? `xl[${t}]` : `(xl[${t}] | xh[${t}])`;
-    return `if (${v} ${nonZero ? "!==" : "==="} 0) ${j}`;
-  };
-}
-
-function testBranch(nonZero: boolean): Emitter {
-  return (f, ctx) => {
-    const t = f.rt;
-    const j = jump(ctx, sext(f.imm14, 14) * 4);
-    const bit = (f.b5 << 5) | f.b40;
-    if (t === 31) return nonZero ? "" : j;
-    const word = bit < 32 ? `xl[${t}]` : `xh[${t}]`;
-    return `if ((${word} & ${1 << (bit & 31)}) ${nonZero ? "!==" : "==="} 0) ${j}`;
-  };
-}
+const branch: Emitter = (f, ctx) => jump(ctx, branchOffset("B", f));
+const branchLink: Emitter = (f, ctx) => `xl[30] = c.nextLo; xh[30] = c.nextHi; ${jump(ctx, branchOffset("BL", f))}`;
+/** B.cond, CBZ/CBNZ, TBZ/TBNZ ending a block: when taken, the next PC is the target (side exits: codegen.ts). */
+const conditionalBranch =
+  (row: string): Emitter =>
+  (f, ctx) =>
+    `if (${conditionalTest(row, f)}) ${jump(ctx, branchOffset(row, f))}`;
 
 function branchReg(link: boolean): Emitter {
   return (f) => {
@@ -367,11 +347,11 @@ export const EMITTERS: Readonly<Record<string, Emitter>> = {
   CSNEG: condSelect("neg"),
   B: branch,
   BL: branchLink,
-  B_cond: branchCond,
-  CBZ: compareBranch(false),
-  CBNZ: compareBranch(true),
-  TBZ: testBranch(false),
-  TBNZ: testBranch(true),
+  B_cond: conditionalBranch("B_cond"),
+  CBZ: conditionalBranch("CBZ"),
+  CBNZ: conditionalBranch("CBNZ"),
+  TBZ: conditionalBranch("TBZ"),
+  TBNZ: conditionalBranch("TBNZ"),
   HINT: (f) => (f.crm === 0 && f.op2 === 3 ? undefined : ""), // every hint but WFI is a no-op here
   DSB_DMB_ISB: () => "",
   CLREX: () => "c.exclusiveAddr = -1;",

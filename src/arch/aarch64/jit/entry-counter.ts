@@ -35,12 +35,6 @@ export class EntryCounter {
     return n + 1 >= this.threshold;
   }
 
-  /** Whether the address is hot enough to compile. */
-  isHot(lo: number, hi: number): boolean {
-    const i = EntryCounter.index(lo, hi);
-    return this.tags[i] === (lo | 0) && (this.counts[i] === COMPILED || this.counts[i] >= this.threshold);
-  }
-
   markCompiled(lo: number, hi: number): void {
     const i = EntryCounter.index(lo, hi);
     this.tags[i] = lo | 0;

@@ -20,9 +20,9 @@ import { PAGE_BITS, type Ram } from "../../../core/memory.js";
 import { EXCEPTION_TAKEN, type Cpu } from "../cpu.js";
 import type { Exec } from "../decoder.js";
 import type { Interpreter } from "../interpreter.js";
-import { planBlock } from "./block.js";
+import { planBlock, successorSlots, type BlockPlan } from "./block.js";
 import { EntryCounter } from "./entry-counter.js";
-import { compileBlock, type CompiledBlock } from "./codegen.js";
+import { compileRegion, type CompiledBlock } from "./codegen.js";
 
 const WORDS_PER_PAGE = 1 << (PAGE_BITS - 2);
 const FETCH_FAULTED = 1;
@@ -32,17 +32,25 @@ const FETCH_FAULTED = 1;
  * instructions of the Linux boot: 1,000 is slower than the interpreter alone, 20,000 is 1.2x faster; hot loops are
  * compiled either way (docs/fast-tier.md). */
 export const HOT_AFTER = 20_000;
+/** A region (the blocks compiled together with a hot one: those it reaches in its page) has at most this many
+ * blocks and instructions. Measured on compute.elf (docs/fast-tier.md): 2-4 blocks run ~15 % faster than single
+ * blocks, 8 or 16 slower than single blocks (V8 optimizes big switch loops worse than it saves in dispatch). */
+const REGION_BLOCKS = 4;
+const REGION_INSNS = 192;
 
 interface Block {
-  /** Where its first instruction is: the RAM/ROM region, the offset in it and the code-cache page. */
+  /** Where its first instruction is: the RAM/ROM region, the offset in it, the code-cache page and the byte
+   * offset in that page (its entry in the compiled region). */
   ram: Ram;
   offset: number;
   page: number;
+  at: number;
   /** Instructions in the block once planned (it is planned when it becomes hot; 0: it cannot be compiled, its
    * first word is not an implemented instruction). */
   length: number;
   /** Byte offsets of its instructions from the first (breakpoints inside the block are looked for there). */
   offsets: readonly number[];
+  /** The compiled region it is a member of (run from `at`), or null while it is interpreted. */
   run: CompiledBlock | null;
   // Links to the two blocks seen after this one (taken and not-taken), valid while the CPU's fetch generation is
   // linkGen: no code written, no translation changed, no state loaded since.
@@ -180,12 +188,8 @@ export class BlockEngine implements ExecutionEngine {
       // block's steps instead, and stops on it if execution gets there. With breakpoints set, a looping block
       // runs one pass per call, so the engine sees its start again.
       let inside = false;
-      let loopBudget = budget - done;
       const bps = interp.breakpoints;
-      if (bps !== null && block !== undefined) {
-        inside = breakpointWithin(bps, pcLo, block.offsets);
-        loopBudget = block.length;
-      }
+      if (bps !== null && block !== undefined) inside = breakpointWithin(bps, pcLo, block.offsets);
       if (block!.length > budget - done || inside) {
         const steps = Math.min(block!.length, budget - done);
         const ran = interp.runBurst(steps);
@@ -194,7 +198,7 @@ export class BlockEngine implements ExecutionEngine {
         if (interp.endedEarly) break;
         continue;
       }
-      const ran = run(c, clock, loopBudget);
+      const ran = run(c, clock, budget - done, block!.at, bps !== null);
       stats.blockRuns++;
       done += ran;
       stats.compiledSteps += ran;
@@ -243,7 +247,7 @@ export class BlockEngine implements ExecutionEngine {
       // The entry needs the fetch's RAM region and offset; after a cached translation it cannot fault, but the
       // fetch keeps the step exact all the same.
       if (!fetched && !this.fetch()) return FETCH_FAULTED;
-      block = newBlock(this.interp.lastFetchRam!, this.interp.lastFetchOffset, page);
+      block = newBlock(this.interp.lastFetchRam!, this.interp.lastFetchOffset, page, slot * 4);
       bp.blocks[slot] = block;
     }
     return block;
@@ -274,28 +278,61 @@ export class BlockEngine implements ExecutionEngine {
     return true;
   }
 
-  /** Plans and compiles a block that became hot; null when it cannot be compiled (it then stays interpreted). */
+  /**
+   * Compiles the region of a block that became hot: the block and the blocks it reaches in its page (breadth
+   * first, within REGION_BLOCKS/REGION_INSNS), so that loops, branches and calls within the page run without
+   * coming back here. Returns the block's entry, or null when it cannot be compiled (it then stays interpreted).
+   */
   private compile(block: Block, pcLo: number, pcHi: number): CompiledBlock | null {
-    const plan = planBlock(this.interp, block.ram, block.offset, block.page);
-    block.length = plan.execs.length;
-    block.offsets = plan.offsets;
-    if (block.length === 0) {
+    const bp = this.pages[block.page]!;
+    const pageOffset = block.offset - block.at; // the page's first word in the RAM region
+    const pageVa = (pcLo - block.at) >>> 0;
+    const members: Block[] = [];
+    const plans: BlockPlan[] = [];
+    const queued = new Set<number>([block.at >>> 2]);
+    const queue = [block.at >>> 2];
+    let insns = 0;
+    while (queue.length > 0 && plans.length < REGION_BLOCKS && insns < REGION_INSNS) {
+      const slot = queue.shift()!;
+      const member = bp.blocks[slot] ?? (bp.blocks[slot] = newBlock(block.ram, pageOffset + slot * 4, block.page, slot * 4));
+      const plan = planBlock(this.interp, block.ram, member.offset, block.page);
+      member.length = plan.execs.length;
+      member.offsets = plan.offsets;
+      if (plan.execs.length === 0) continue;
+      members.push(member);
+      plans.push(plan);
+      insns += plan.execs.length;
+      // Jump targets that the interpreter never jumped to stay out: cold paths cost compile time and make V8
+      // deoptimize the region when they first run (no type feedback).
+      const { jumps, fallThrough } = successorSlots(plan);
+      for (const next of [...fallThrough, ...jumps.filter((s) => this.entries.seen((pageVa + s * 4) >>> 0, pcHi))])
+        if (!queued.has(next)) {
+          queued.add(next);
+          queue.push(next);
+        }
+    }
+    if (members[0] !== block) {
       this.entries.forget(pcLo, pcHi);
       return null;
     }
-    this.entries.markCompiled(pcLo, pcHi);
     const t0 = performance.now();
-    const compiled = compileBlock(plan, this.cpu.bus.ram);
-    block.run = compiled.run;
+    const compiled = compileRegion(plans, this.cpu.bus.ram);
     this.stats.sourceChars += compiled.sourceChars;
     this.stats.compileMs += performance.now() - t0;
-    this.stats.compiled++;
+    this.stats.compiled += members.length;
+    // Members compiled earlier in another region keep it; the others enter this one (the interpreter hands
+    // back when it jumps to them).
+    for (const m of members)
+      if (m.run === null || m === block) {
+        m.run = compiled.run;
+        this.entries.markCompiled((pageVa + m.at) >>> 0, pcHi);
+      }
     return block.run;
   }
 }
 
-function newBlock(ram: Ram, offset: number, page: number): Block {
-  return { ram, offset, page, length: -1, offsets: [], run: null, linkGen: -1, aLo: -1, aHi: -1, a: undefined, bLo: -1, bHi: -1, b: undefined };
+function newBlock(ram: Ram, offset: number, page: number, at: number): Block {
+  return { ram, offset, page, at, length: -1, offsets: [], run: null, linkGen: -1, aLo: -1, aHi: -1, a: undefined, bLo: -1, bHi: -1, b: undefined };
 }
 
 /** Remembers `next` (at pcLo/pcHi) as a successor of `from`: the first two distinct ones are kept. */

@@ -120,3 +120,26 @@ export function planBlock(interp: Interpreter, ram: Ram, off: number, page: numb
   }
   return plan;
 }
+
+/**
+ * The word slots in the page where execution may go on after the block, as far as the code says statically:
+ * jumps (side-exit and branch targets in the page, the return sites of calls: BL, BLR) and the fall-through of a
+ * block cut short (length, page end, an unknown encoding next). The engine gathers a region from them.
+ */
+export function successorSlots(plan: BlockPlan): { jumps: number[]; fallThrough: number[] } {
+  const jumps: number[] = [];
+  const fallThrough: number[] = [];
+  const n = plan.execs.length;
+  for (let i = 0; i < n; i++) {
+    const row = plan.rows[i];
+    const cls = plan.classes[i];
+    const s = plan.slots[i];
+    const last = i === n - 1;
+    // B and BL followed within the block go on in it; as its last instruction they left the page or looped.
+    if (cls === InsnClass.CondBranch || (last && (row === "B" || row === "BL"))) jumps.push(s + branchOffset(row, plan.fields[i]) / 4);
+    if (row === "BL" || row === "BLR") jumps.push(s + 1);
+    if (last && cls !== InsnClass.Last) fallThrough.push(s + 1);
+  }
+  const inPage = (s: number) => s >= 0 && s < WORDS_PER_PAGE;
+  return { jumps: jumps.filter(inPage), fallThrough: fallThrough.filter(inPage) };
+}

@@ -1,8 +1,9 @@
 // Inline JavaScript for the instructions that dominate real code, one emitter per decode-table row (by row
 // name). An emitter returns the statement(s) that do what the row's executor does, or undefined for the forms it
 // does not cover (the block then calls the executor, which is always correct). The emitted code runs inside a
-// compiled block (codegen.ts) where `xl`/`xh` are the register halves, `c` the CPU, `pl`/`ph` the block's
-// first PC, and where the PC, next PC and step count have been stored as the executor expects.
+// compiled region (codegen.ts) where `xl`/`xh` are the register halves, `c` the CPU, `pl`/`ph` the first address of
+// the code page, and where the PC, next PC and step count have been stored as the executor expects (inline loads
+// and stores store them themselves, on their slow path: EmitContext.slow).
 //
 // Every emitter mirrors its executor in insns/*.ts statement for statement; test/jit/differential.test.ts runs
 // random instructions of every row through both tiers and compares whole states.
@@ -13,8 +14,11 @@ import { branchOffset } from "./block.js";
 import { loadStoreIndexed, loadStorePair, loadStoreReg, loadStoreUimm } from "./emit-memory.js";
 
 export interface EmitContext {
-  /** Byte offset of the instruction from the block's first PC. */
+  /** Byte offset of the instruction in its code page (from pl). */
   offset: number;
+  /** Inline loads and stores: the statements that store the PC, next PC and step count, run before the CPU's
+   * accessor is called (once per instruction; codegen.ts checks after the instruction when one was). */
+  slow: string;
 }
 
 type Emitter = (f: Fields, ctx: EmitContext) => string | undefined;
@@ -78,8 +82,9 @@ function addFlags32(a: string, b: string, cin: number): string {
 }
 
 /** Sets the next PC to this instruction's address + off (branch.ts `jump`). */
-export function jump(ctx: EmitContext, off: number): string {
+export function jump(ctx: { offset: number }, off: number): string {
   const k = ctx.offset + off;
+  if (k >= 0 && k < 4096) return `{ c.nextLo = pl + ${k}; c.nextHi = ph; }`; // within the page: no carry
   return `{ const t = pl + ${k}; if (t > 0xffffffff) { c.nextLo = t - 4294967296; c.nextHi = (ph + 1) >>> 0; } else if (t < 0) { c.nextLo = t + 4294967296; c.nextHi = (ph - 1) >>> 0; } else { c.nextLo = t; c.nextHi = ph; } }`;
 }
 

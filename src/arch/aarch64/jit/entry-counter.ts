@@ -35,6 +35,12 @@ export class EntryCounter {
     return n + 1 >= this.threshold;
   }
 
+  /** Whether execution has jumped to (lo, hi) since it was last counted afresh (or it is compiled). */
+  seen(lo: number, hi: number): boolean {
+    const i = EntryCounter.index(lo, hi);
+    return this.tags[i] === (lo | 0) && this.counts[i] !== 0;
+  }
+
   markCompiled(lo: number, hi: number): void {
     const i = EntryCounter.index(lo, hi);
     this.tags[i] = lo | 0;

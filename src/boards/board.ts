@@ -37,6 +37,9 @@ export interface BoardConfig {
   noReboot?: boolean;
   /** Which execution engine runs guest code (both give the same state after every step); "fast" by default. */
   engine?: EngineKind;
+  /** Fast engine: jumps to an address before the code there is compiled (the engine's default when absent). A
+   * machine that only replays short stretches of already-hot code (a scan worker) compiles sooner. */
+  hotAfter?: number;
 }
 
 /** "fast": compiled blocks over the interpreter; "interp": the interpreter alone (for comparison). */

@@ -101,23 +101,23 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       config.rtcBootSeconds = opened.recording.header.config.rtcBootSeconds;
     }
 
+    // Everything the board is built from but the host callbacks: scan workers build the same machine from it.
+    const boardConfig = {
+      cpu: o.cpu,
+      ramSize: o.ramBytes,
+      icountShift: shift,
+      kernel,
+      initrd,
+      dtb,
+      bios,
+      append: o.append,
+      rtcBootSeconds: config.rtcBootSeconds,
+      noReboot: o.noReboot,
+      engine: o.engine,
+    };
     let machine: SessionMachine;
     try {
-      machine = createMachine(board.name, {
-        cpu: o.cpu,
-        ramSize: o.ramBytes,
-        icountShift: shift,
-        kernel,
-        initrd,
-        dtb,
-        bios,
-        append: o.append,
-        rtcBootSeconds: config.rtcBootSeconds,
-        serial: [hooks.serialOut],
-        log: hooks.log,
-        noReboot: o.noReboot,
-        engine: o.engine,
-      });
+      machine = createMachine(board.name, { ...boardConfig, serial: [hooks.serialOut], log: hooks.log });
     } catch (e) {
       if (e instanceof BoardError) throw new SetupError(e.message);
       throw e;
@@ -151,6 +151,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       mode,
       record: writer ? new RecordingSink(writer, () => ({ icount: machine.clock.icount, ticks: machine.clock.ticks })) : undefined,
       replay: opened ? replaySource(opened.recording, opened.path) : undefined,
+      replica: { board: board.name, config: boardConfig },
     });
     const prepared: PreparedMachine = { machine, session, writer, drives, close: closeDrives };
     if (opened) {

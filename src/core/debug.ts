@@ -41,9 +41,11 @@ export interface CpuDebug {
   /** The PC (unsigned). */
   pc(): bigint;
   /**
-   * Called before every data access while set. The hook may throw STOP_BEFORE_ACCESS, or call stopAfterStep().
+   * Called before every data access while set — or, given the watched ranges, before the accesses that may
+   * touch one (an implementation may skip the others, and all the bookkeeping for them). The hook may throw
+   * STOP_BEFORE_ACCESS, or call stopAfterStep().
    */
-  setWatchHook(hook: WatchHook | null): void;
+  setWatchHook(hook: WatchHook | null, watched?: readonly { addr: bigint; length: number }[]): void;
   /** Ends the current step burst and makes the run loop return "debug". */
   stopAfterStep(): void;
   /**

@@ -58,6 +58,10 @@ export class ExecSegments {
     return this.segments.length;
   }
 
+  clear(): void {
+    this.segments.length = 0;
+  }
+
   /**
    * The earliest y in [from, to] such that nothing in [y, to) may have fetched from `pages` (segments cover it
    * without them): a scan for the last hit before `to` need only replay [from, y). y === from: nothing can hit.

@@ -165,6 +165,14 @@ export class Ram implements Stateful {
     this.invalidateAllCode();
   }
 
+  /** Drops the decoded code of one page (its bytes were replaced other than by a guest write: a restore). */
+  invalidateCode(page: number): void {
+    if (this.codePages[page]) {
+      this.codePages[page] = 0;
+      this.onCodeWrite(page);
+    }
+  }
+
   invalidateAllCode(): void {
     for (let p = 0; p < this.pageCount; p++) {
       if (this.codePages[p]) {

@@ -145,13 +145,72 @@ export class CheckpointStore {
       if (content) ram.bytes.set(content, local * PAGE_SIZE);
       else ram.bytes.fill(0, local * PAGE_SIZE, (local + 1) * PAGE_SIZE);
       ram.dirty[local] = DIRTY_ALL; // rewritten: every other consumer must look at it again
+      ram.invalidateCode(local); // decoded code (and compiled blocks) of the other pages stay valid
     }
-    for (const ram of this.rams) {
-      ram.clearDirty(DirtyBit.Checkpoint);
-      ram.invalidateAllCode();
-    }
+    for (const ram of this.rams) ram.clearDirty(DirtyBit.Checkpoint);
     loadSections(this.parts, decodeState(cp.state));
     this.base = cp;
+  }
+
+  // ---- handing a checkpoint to another machine of the same configuration (session/scan-pool.ts) -------------
+
+  /** Pages whose content may differ between checkpoints a and b (those stored by any checkpoint after the
+   * earlier one up to the later one); undefined when one of them is no longer in the store. */
+  pagesBetween(a: Checkpoint, b: Checkpoint): Set<number> | undefined {
+    const ia = this.list.indexOf(a);
+    const ib = this.list.indexOf(b);
+    if (ia < 0 || ib < 0) return undefined;
+    const out = new Set<number>();
+    for (let i = Math.min(ia, ib) + 1; i <= Math.max(ia, ib); i++) for (const p of this.list[i].pages.keys()) out.add(p);
+    return out;
+  }
+
+  /** Every page that is not zero at checkpoint cp (or may not be). */
+  pagesAt(cp: Checkpoint): Set<number> {
+    const out = new Set<number>();
+    for (let i = this.list.indexOf(cp); i >= 0; i--) for (const p of this.list[i].pages.keys()) out.add(p);
+    return out;
+  }
+
+  /** The content of page p at checkpoint cp; undefined for a zero page. */
+  pageContent(p: number, cp: Checkpoint): Uint8Array | undefined {
+    return this.pageAt(p, this.list.indexOf(cp));
+  }
+
+  /**
+   * Loads a checkpoint of another store into this machine: the non-RAM state, and the given pages (null: zero);
+   * `complete`: every other page is zero. Without `complete`, the pages not given must already hold their
+   * content (the sender knows what this machine holds). The RAM no longer descends from a checkpoint here.
+   */
+  load(state: Uint8Array, pages: readonly (readonly [number, Uint8Array | null])[], complete: boolean): void {
+    if (complete)
+      for (const ram of this.rams)
+        for (let p = 0; p < ram.pageCount; p++) {
+          // Zeroes only pages that are not (a fill would commit host memory for the whole RAM).
+          if (pageIsZero(ram, p)) continue;
+          ram.bytes.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+          ram.dirty[p] = DIRTY_ALL;
+          ram.invalidateCode(p);
+        }
+    for (const [p, content] of pages) {
+      const [ram, local] = this.locate(p);
+      if (content) ram.bytes.set(content, local * PAGE_SIZE);
+      else ram.bytes.fill(0, local * PAGE_SIZE, (local + 1) * PAGE_SIZE);
+      ram.dirty[local] = DIRTY_ALL;
+      ram.invalidateCode(local);
+    }
+    for (const ram of this.rams) ram.clearDirty(DirtyBit.Checkpoint);
+    loadSections(this.parts, decodeState(state));
+    this.base = undefined;
+  }
+
+  /** The pages written since the last capture, restore or load (store numbering). */
+  writtenPages(): number[] {
+    const out: number[] = [];
+    this.rams.forEach((ram, r) => {
+      for (let p = 0; p < ram.pageCount; p++) if ((ram.dirty[p] & DirtyBit.Checkpoint) !== 0) out.push(this.firstPage[r] + p);
+    });
+    return out;
   }
 
   private pageAt(page: number, index: number): Uint8Array | undefined {

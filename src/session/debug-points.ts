@@ -55,7 +55,7 @@ export class DebugPoints {
   /** Arms the CPU's checks for one run (null/false: the fast path without checks). */
   arm(breakpoints: boolean, watchpoints: boolean): void {
     this.debug.setBreakpoints(breakpoints && this.breakpoints.length > 0 ? this.breakpoints.map((b) => b.addr) : null);
-    this.debug.setWatchHook(watchpoints && this.watchpoints.length > 0 ? (a, s, w) => this.onAccess(a, s, w) : null);
+    this.debug.setWatchHook(watchpoints && this.watchpoints.length > 0 ? (a, s, w) => this.onAccess(a, s, w) : null, this.watchpoints);
   }
   disarm(): void {
     this.debug.setBreakpoints(null);

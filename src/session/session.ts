@@ -26,6 +26,7 @@ import { DebugPoints } from "./debug-points.js";
 import { ForwardEngine, LivePolicy, RecordPolicy, type DigestMark, type ForwardResult, type ModePolicy } from "./forward.js";
 import { Timeline, yieldToHost, type ReplaySource } from "./timeline.js";
 import type { SessionMachine } from "./target.js";
+import { defaultScanWorkers, type ReplicaSpec, type ScanJob, type ScanOutcome } from "./scan-pool.js";
 
 export type { ReplaySource } from "./timeline.js";
 
@@ -53,6 +54,11 @@ export interface SessionOptions {
   checkpointBudget?: number;
   /** Instructions per slice before yielding to the host event loop (every long operation runs in slices). */
   slice?: number;
+  /** Replay mode: how to build another machine like this one, so reverse continue can replay candidate
+   * intervals on worker threads too (scan-pool.ts); without it, it replays them on this thread only. */
+  replica?: ReplicaSpec;
+  /** Worker threads for reverse continue (default: one per spare core, at most 3; REWIND_SCAN_WORKERS). */
+  scanWorkers?: number;
 }
 
 const DEFAULT_SLICE = 200_000;
@@ -102,6 +108,7 @@ export class MachineSession implements DebugSession {
         checkpointInterval: opts.checkpointInterval ?? 200_000,
         checkpointBudget: opts.checkpointBudget ?? 512 << 20,
         slice: this.slice,
+        scanWorkers: opts.replica ? { replica: opts.replica, count: opts.scanWorkers ?? defaultScanWorkers() } : undefined,
       });
       policy = this.timeline;
     } else {
@@ -398,12 +405,24 @@ export class MachineSession implements DebugSession {
     this.record.finish({ finalIcount: clock.icount, finalTicks: clock.ticks, finalDigest: this.digest(), endReason: reason });
   }
 
-  /** Checkpoint statistics (bench and tests). */
-  /** Reverse continue's intervals so far: skipped by the execution summaries, and replayed. */
-  reverseStats(): { skipped: number; replayed: number } {
-    return { ...(this.timeline?.reverseStats ?? { skipped: 0, replayed: 0 }) };
+  /** Reverse continue's intervals so far: skipped by the execution summaries, and replayed (here or on workers). */
+  reverseStats(): { skipped: number; replayed: number; onWorkers: number; workerFailure?: string } {
+    const t = this.timeline;
+    return { ...(t?.reverseStats ?? { skipped: 0, replayed: 0, onWorkers: 0 }), workerFailure: t?.pool?.failure };
   }
 
+  /** A scan worker's job (scan-worker.ts): replays one interval from a checkpoint handed over. Replay only. */
+  scanInterval(job: ScanJob, interrupted: () => boolean): Promise<ScanOutcome & { written: number[] }> {
+    if (!this.timeline) throw new SessionError("scanInterval needs a replay session");
+    return this.timeline.scanInterval(job, interrupted);
+  }
+
+  /** Stops the session's worker threads (they never keep the process alive, but hold a machine each). */
+  async close(): Promise<void> {
+    await this.timeline?.pool?.close();
+  }
+
+  /** Checkpoint statistics (bench and tests). */
   checkpointStats() {
     return this.timeline?.checkpoints.stats();
   }

@@ -8,9 +8,10 @@ import { atIcount, comparePositions, formatPosition, positionOf, samePosition, S
 import { CheckpointStore, type Checkpoint } from "../replay/checkpoints.js";
 import { ExecSegments } from "../core/exec-summary.js";
 import type { InputRouter } from "../replay/input.js";
-import { SessionError, type StopEvent } from "./api.js";
+import { SessionError, type BreakpointType, type StopEvent, type WatchpointType } from "./api.js";
 import type { DebugPoints } from "./debug-points.js";
 import type { DigestMark, ForwardEngine, ForwardRequest, ForwardResult, Hit, ModePolicy } from "./forward.js";
+import { ScanPool, type ReplicaSpec, type ScanJob, type ScanOutcome, type ScanTask } from "./scan-pool.js";
 import type { SessionMachine } from "./target.js";
 
 /** What a replay session reads. */
@@ -32,6 +33,9 @@ export interface TimelineOptions {
   checkpointBudget: number;
   /** Steps per slice of a long seek or scan before yielding to the host. */
   slice: number;
+  /** Reverse continue replays candidate intervals on this many worker threads too (0: none), each building a
+   * machine from `replica`. */
+  scanWorkers?: { replica: ReplicaSpec; count: number };
 }
 
 /** Checkpoint spacing just behind a seek target, so that further reverse steps from there stay cheap. */
@@ -60,7 +64,11 @@ export class Timeline implements ModePolicy {
   readonly segments = new ExecSegments();
   private segmentFrom = 0;
   /** Intervals reverse continue skipped, and replayed (for tests and the notes). */
-  readonly reverseStats = { skipped: 0, replayed: 0 };
+  readonly reverseStats = { skipped: 0, replayed: 0, onWorkers: 0 };
+  /** Where the running reverse continue started (for the progress line). */
+  private reverseFrom = 0;
+  /** Worker threads that replay candidate intervals beside this thread (scan-pool.ts). */
+  readonly pool: ScanPool | undefined;
 
   constructor(
     private readonly machine: SessionMachine,
@@ -74,6 +82,8 @@ export class Timeline implements ModePolicy {
     this.checkpoints.capture(machine.clock.icount, machine.clock.ticks, inputs.replayPosition);
     machine.executedPages.take();
     this.segmentFrom = machine.clock.icount;
+    const workers = opts.scanWorkers;
+    if (workers && workers.count > 0) this.pool = new ScanPool(workers.replica, source, workers.count, this.checkpoints);
   }
 
   // ---- what ran where: segments of contiguous execution and the code pages they executed -------------------
@@ -179,9 +189,14 @@ export class Timeline implements ModePolicy {
     this.machine.executedPages.take();
     this.segmentFrom = cp.icount;
     this.inputs.seekReplayIndex(cp.extra);
+    this.seekMarks(cp);
+  }
+
+  /** The next digest mark to compare is the first after p. */
+  private seekMarks(p: Position): void {
     const marks = this.source.digests;
     this.nextMark = 0;
-    while (this.nextMark < marks.length && comparePositions(marks[this.nextMark], cp) <= 0) this.nextMark++;
+    while (this.nextMark < marks.length && comparePositions(marks[this.nextMark], p) <= 0) this.nextMark++;
   }
 
   // ---- moving through time --------------------------------------------------------------------------------
@@ -221,6 +236,8 @@ export class Timeline implements ModePolicy {
    * watchpoints collected, and goes to the last hit before now — the exact position the forward run stopped at.
    * With breakpoints only, intervals that the execution summaries show never ran code on a breakpoint's page are
    * skipped without replaying them (a page that ran is only a candidate: the interval is replayed to find out).
+   * With a scan pool, the next older candidates replay on worker threads while this thread replays the newest;
+   * results are taken newest first, so the answer is the serial scan's.
    */
   async reverseContinue(interrupted: () => boolean): Promise<StopEvent> {
     const now = positionOf(this.machine.clock);
@@ -233,15 +250,30 @@ export class Timeline implements ModePolicy {
       return order < 0 || (order === 0 && !fromReverseStop && h.event.kind === "watchpoint" && h.event.type === "write");
     };
     if (!this.points.any) return this.toStart(interrupted);
-    // With breakpoints only, an interval whose segments never executed from a breakpoint's page cannot hit.
     this.cutSegment();
+    this.reverseFrom = now.icount;
+    const found = await this.scanBack(this.candidates(now), counts, interrupted);
+    if (found === undefined) return this.toStart(interrupted);
+    if (!Array.isArray(found)) return found;
+    const last = found[found.length - 1];
+    const got = await this.seekTo(last.at, interrupted);
+    if (got !== "reached") return got;
+    if (last.event.kind === "watchpoint") this.reverseWatchStop = last.at;
+    return last.event;
+  }
+
+  /**
+   * The checkpoint intervals before `now` that may hold a hit, newest first, each as the part [cp, scanTo) to
+   * replay. With breakpoints only, an interval whose segments never executed from a breakpoint's page cannot hit
+   * (skipped), and its tail after the last segment that did need not be replayed. Drawn lazily: each is taken
+   * from the checkpoints as they are when it is needed.
+   */
+  private *candidates(now: Position): Generator<{ cp: Checkpoint; scanTo: Position }> {
     const pages = this.points.watchpoints.length === 0 ? this.points.breakpoints.map((b) => Number(b.addr >> 12n)) : undefined;
     let hi = now;
     for (;;) {
       const cp = this.checkpoints.atOrBefore(hi.icount, hi.ticks - 1);
-      if (!cp) break;
-      if (interrupted()) return { kind: "interrupted" };
-      // The part of [cp, hi) that may hold a hit: [cp, scanTo). Nothing: skip the interval without replaying it.
+      if (!cp) return;
       let scanTo: Position = hi;
       if (pages !== undefined && cp.icount < hi.icount) {
         const y = this.segments.scanEnd(cp.icount, hi.icount, pages);
@@ -253,27 +285,113 @@ export class Timeline implements ModePolicy {
         if (y < hi.icount) scanTo = atIcount(y);
       }
       this.reverseStats.replayed++;
-      this.restore(cp);
-      this.activity = `reverse continue: searching icount ${cp.icount.toLocaleString("en-US")}..${hi.icount.toLocaleString("en-US")} (from ${now.icount.toLocaleString("en-US")})`;
-      const hits: Hit[] = [];
-      // Breakpoints are checked at every boundary of [cp, hi); the check happens before an instruction runs,
-      // so the boundary at cp itself is included.
-      const r = await this.runSliced({ target: scanTo, debug: "all", collect: hits, interrupted }).finally(() => (this.activity = undefined));
-      if (r !== "target" && !(typeof r === "object" && r.kind === "replay-end")) {
-        if (typeof r === "object") return r;
-        throw new SessionError(`reverse continue stopped unexpectedly: ${r}`);
-      }
-      const before = hits.filter(counts);
-      if (before.length > 0) {
-        const last = before[before.length - 1];
-        const got = await this.seekTo(last.at, interrupted);
-        if (got !== "reached") return got;
-        if (last.event.kind === "watchpoint") this.reverseWatchStop = last.at;
-        return last.event;
-      }
+      yield { cp, scanTo };
       hi = { icount: cp.icount, ticks: cp.ticks };
     }
-    return this.toStart(interrupted);
+  }
+
+  /**
+   * Replays candidates until one holds hits that count: returns them (in order), a stop event when a replay
+   * ended otherwise (interrupted, diverged), or undefined when none holds one. This thread takes the next
+   * candidate whenever it is free, idle workers the ones after it.
+   */
+  private async scanBack(
+    candidates: Generator<{ cp: Checkpoint; scanTo: Position }>,
+    counts: (h: Hit) => boolean,
+    interrupted: () => boolean,
+  ): Promise<Hit[] | StopEvent | undefined> {
+    const inFlight: (ScanTask & { candidate: { cp: Checkpoint; scanTo: Position } })[] = [];
+    let hereBusy = false;
+    let hereCancelled = false;
+    let exhausted = false;
+    const points = {
+      breakpoints: this.points.breakpoints.map((b) => ({ ...b })),
+      watchpoints: this.points.watchpoints.map((w) => ({ ...w })),
+    };
+    const startNext = (): boolean => {
+      if (exhausted) return false;
+      const here = !hereBusy; // this thread takes the next candidate when free, else an idle worker does
+      if (!here && !this.pool?.canStart()) return false;
+      const next = candidates.next();
+      if (next.done) {
+        exhausted = true;
+        return false;
+      }
+      const candidate = next.value;
+      const { cp, scanTo } = candidate;
+      if (here) {
+        hereBusy = true;
+        hereCancelled = false;
+        // Started after this synchronous fill (the replay itself runs synchronously for a whole slice), so the
+        // workers get their candidates first.
+        const outcome = Promise.resolve()
+          .then(() => this.scanHere(cp, scanTo, () => hereCancelled || interrupted()))
+          .finally(() => (hereBusy = false));
+        inFlight.push({ outcome, cancel: () => (hereCancelled = true), candidate });
+      } else {
+        inFlight.push({ ...this.pool!.start(cp, scanTo, points), candidate });
+        this.reverseStats.onWorkers++;
+      }
+      return true;
+    };
+    try {
+      for (;;) {
+        while (startNext());
+        const head = inFlight.shift();
+        if (head === undefined) return undefined;
+        const { result, hits, failed } = await head.outcome;
+        if (interrupted()) return { kind: "interrupted" };
+        if (failed !== undefined) {
+          // A worker failed (the pool is off now): replay from that candidate on, here (with the ones drawn
+          // after it, in order).
+          const again = [head.candidate];
+          for (const t of inFlight.splice(0)) {
+            t.cancel();
+            await t.outcome;
+            again.push(t.candidate);
+          }
+          return this.scanBack(restartWith(again, candidates), counts, interrupted);
+        }
+        if (result !== "target" && result.kind !== "replay-end") return result;
+        const before = hits.filter(counts);
+        if (before.length > 0) return before;
+      }
+    } finally {
+      // Older candidates still running are not needed: stop them (their machines stay consistent).
+      for (const t of inFlight) t.cancel();
+      await Promise.all(inFlight.map((t) => t.outcome));
+    }
+  }
+
+  /** Replays [cp, scanTo) here, collecting hits. */
+  private async scanHere(cp: Checkpoint, scanTo: Position, interrupted: () => boolean): Promise<ScanOutcome> {
+    this.restore(cp);
+    const now = this.reverseFrom;
+    this.activity = `reverse continue: searching icount ${cp.icount.toLocaleString("en-US")}..${scanTo.icount.toLocaleString("en-US")} (from ${now.toLocaleString("en-US")})`;
+    const hits: Hit[] = [];
+    // Breakpoints are checked at every boundary of [cp, scanTo); the check happens before an instruction runs,
+    // so the boundary at cp itself is included.
+    const r = await this.runSliced({ target: scanTo, debug: "all", collect: hits, interrupted }).finally(() => (this.activity = undefined));
+    return { result: scanResult(r), hits };
+  }
+
+  /**
+   * A scan worker's job (scan-worker.ts): loads the checkpoint it was handed, arms its breakpoints and
+   * watchpoints, and replays the interval as scanHere does on the main thread.
+   */
+  async scanInterval(job: ScanJob, interrupted: () => boolean): Promise<ScanOutcome & { written: number[] }> {
+    this.checkpoints.load(job.state, job.pages, job.complete);
+    this.machine.executedPages.take();
+    this.segments.clear(); // nobody reverse-continues here: keep no summaries
+    this.segmentFrom = job.icount;
+    this.inputs.seekReplayIndex(job.extra);
+    this.seekMarks(job);
+    this.points.clear();
+    for (const b of job.breakpoints) this.points.addBreakpoint(b.type as BreakpointType, b.addr, b.kind);
+    for (const w of job.watchpoints) this.points.addWatchpoint(w.type as WatchpointType, w.addr, w.length);
+    const hits: Hit[] = [];
+    const r = await this.runSliced({ target: job.scanTo, debug: "all", collect: hits, interrupted });
+    return { result: scanResult(r), hits, written: this.checkpoints.writtenPages() };
   }
 
   private async toStart(interrupted?: () => boolean): Promise<StopEvent> {
@@ -290,6 +408,19 @@ export class Timeline implements ModePolicy {
       await yieldToHost();
     }
   }
+}
+
+/** Candidates again: `first` (in order), then the rest of `rest`. */
+function* restartWith<T>(first: readonly T[], rest: Generator<T>): Generator<T> {
+  yield* first;
+  yield* rest;
+}
+
+/** A scan's forward result as a scan outcome: reaching the target (or the recording's end) is the normal end. */
+function scanResult(r: ForwardResult): "target" | StopEvent {
+  if (r === "target") return r;
+  if (typeof r === "object") return r;
+  throw new SessionError(`reverse continue stopped unexpectedly: ${r}`);
 }
 
 export function yieldToHost(): Promise<void> {

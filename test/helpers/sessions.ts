@@ -66,16 +66,20 @@ export function recordSession(guest: string, file: string, opts: { digestInterva
 export function replaySession(
   guest: string,
   file: string,
-  opts: { checkpointInterval?: number; slice?: number; engine?: EngineKind } = {},
+  opts: { checkpointInterval?: number; slice?: number; engine?: EngineKind; scanWorkers?: number } = {},
 ): GuestMachine & { session: MachineSession } {
   const g = newMachine(guest, 7, opts.engine);
   const rec = RecordingReader.open(file);
+  const path = guestPath(guest);
   const session = new MachineSession({
     machine: g.machine,
     mode: "replay",
     replay: replaySource(rec, file),
     checkpointInterval: opts.checkpointInterval,
     slice: opts.slice,
+    // Reverse continue on worker threads only where a test asks for it (the CLI's sessions use them by default).
+    replica: { board: "virt", config: { ramSize: 128 << 20, icountShift: 7, kernel: { name: path, bytes: readFileSync(path) }, rtcBootSeconds: 1_700_000_000, engine: opts.engine } },
+    scanWorkers: opts.scanWorkers ?? 0,
   });
   return { ...g, session };
 }

@@ -178,6 +178,9 @@ export class Cpu implements Stateful {
    * watchpoint stop on AArch64.
    */
   watchHook: ((lo: number, hi: number, size: number, isWrite: boolean) => void) | null = null;
+  /** With the hook: the only virtual pages (first address as [lo, hi] pairs) whose accesses it must see, and
+   * that need undo bookkeeping; null: every access (debug.ts watchPages says why the rest cannot hit). */
+  watchPages: Int32Array | null = null;
   /** Stores of the current instruction while watchpoints are active: [physical address, old bytes]. */
   readonly undoLog: [number, Uint8Array][] = [];
   /** The registers as they were before the current instruction's first access (taken at that access). */
@@ -400,7 +403,7 @@ export class Cpu implements Stateful {
 
   /** Called by the interpreter before each instruction while a watch hook is set. */
   beginWatchedStep(): void {
-    this.undoLog.length = 0;
+    if (this.undoLog.length !== 0) this.undoLog.length = 0; // (setting length is slow even when it is 0)
     this.undoRegs = undefined;
     this.deviceTouched = false;
   }
@@ -411,6 +414,13 @@ export class Cpu implements Stateful {
    * all change after it); stores remember the bytes they overwrite, so the instruction can be taken back whole.
    */
   private watched(lo: number, hi: number, pa: number, size: number, isWrite: boolean): void {
+    const pages = this.watchPages;
+    if (pages !== null) {
+      const page = lo & ~0xfff;
+      let i = 0;
+      while (i < pages.length && (pages[i] !== page || (pages[i + 1] ^ hi) !== 0)) i += 2; // hi: signed or not
+      if (i === pages.length) return;
+    }
     this.checkWatch(lo, hi, size, isWrite);
     this.noteAccess(pa, size, isWrite);
   }
@@ -642,11 +652,14 @@ export class Cpu implements Stateful {
     loadDescribed(CPU_STATE, this, f, version, this.stateName);
   }
 
-  /** After a load: nothing cached from before may survive (translations, decoded code, LDTR mode). */
+  /**
+   * After a load: no translation or LDTR mode from before may survive. Decoded code may: it depends only on the
+   * bytes of its physical page, and whatever replaces RAM drops the pages it changes (Ram.loadState all of them,
+   * a checkpoint restore those it rewrites), so a restore keeps the compiled code of every page it leaves alone.
+   */
   dropCaches(): void {
     this.unprivileged = false;
     this.mmu.flushAll();
-    this.codeCache.fill(undefined);
     this.fetchGeneration++;
   }
 }

@@ -68,8 +68,9 @@ export class Aarch64Debug implements CpuDebug {
     return BigInt(this.cpu.pcHi >>> 0) * TWO32 + BigInt(this.cpu.pcLo >>> 0);
   }
 
-  setWatchHook(hook: ((addr: bigint, size: number, isWrite: boolean) => void) | null): void {
+  setWatchHook(hook: ((addr: bigint, size: number, isWrite: boolean) => void) | null, watched?: readonly { addr: bigint; length: number }[]): void {
     if (hook) this.cpu.watchStopLate = false;
+    this.cpu.watchPages = hook && watched ? watchPages(watched) : null;
     this.cpu.watchHook = hook ? (lo, hi, size, isWrite) => hook(BigInt(hi >>> 0) * TWO32 + BigInt(lo >>> 0), size, isWrite) : null;
   }
 
@@ -81,4 +82,26 @@ export class Aarch64Debug implements CpuDebug {
     this.cpu.debugStop = true;
     this.cpu.endBurst = true;
   }
+}
+
+/**
+ * The virtual pages an access must be checked on for these watched ranges, as [low half, high half] of each
+ * page's first address: the pages the ranges touch and the page before each (an instruction's later accesses
+ * lie above its first, within the next page, so one whose first access is on none of these cannot hit).
+ */
+function watchPages(watched: readonly { addr: bigint; length: number }[]): Int32Array {
+  const keys = new Set<bigint>();
+  for (const w of watched) {
+    const first = w.addr >> 12n;
+    const last = (w.addr + BigInt(Math.max(1, w.length)) - 1n) >> 12n;
+    for (let p = first - 1n; p <= last; p++) keys.add(BigInt.asUintN(52, p));
+  }
+  const out = new Int32Array(keys.size * 2);
+  let i = 0;
+  for (const k of keys) {
+    const base = k << 12n;
+    out[i++] = Number(base & 0xffffffffn) | 0;
+    out[i++] = Number(base >> 32n) | 0;
+  }
+  return out;
 }

@@ -33,6 +33,7 @@ export const virtBoard: Board = {
       serialOut: c.serial?.[0] ?? (() => {}),
       log: c.log ?? (() => {}),
       engine: c.engine,
+      jitThreshold: c.hotAfter,
     });
     machine.noReboot = c.noReboot ?? false;
     return machine;

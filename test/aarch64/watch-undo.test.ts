@@ -10,6 +10,7 @@ import { WATCH_STOP } from "../../src/arch/aarch64/cpu.js";
 import { saveSections, encodeState } from "../../src/core/state.js";
 import { DATA, type TestMachine } from "./harness.js";
 import { machineWith, ramHex } from "./ldst-asm.js";
+import { Aarch64Debug } from "../../src/arch/aarch64/debug.js";
 
 function cpuState(m: TestMachine): string {
   return Buffer.from(encodeState(saveSections([m.cpu]))).toString("hex");
@@ -106,4 +107,39 @@ test("an instruction that already reached a device completes, and the stop comes
   assert.deepEqual(reads, [0, 4], "each device register read once, not replayed");
   assert.equal(m.x(1), 0x41n);
   assert.equal(m.x(2), 0x42n);
+});
+
+// With the watched ranges given (CpuDebug.setWatchHook's second argument), the CPU checks only accesses on the
+// watched pages and the page before each: an instruction whose first access lies on the page before still gets
+// its undo bookkeeping when a later access hits.
+test("watched ranges: STP across a page end into a watched page takes back its first half", () => {
+  const base = DATA + 0x1000 - 8; // x1 goes to the end of one page, x2 to the start of the next (watched)
+  const m = machineWith("stp x1, x2, [x0]");
+  setData(m);
+  m.setX(0, BigInt(base));
+  const debug = new Aarch64Debug(m.cpu, m.interp, undefined as never);
+  const seen: bigint[] = [];
+  debug.setWatchHook((addr) => {
+    seen.push(addr);
+    if (addr === BigInt(DATA + 0x1000)) throw WATCH_STOP;
+  }, [{ addr: BigInt(DATA + 0x1000), length: 1 }]);
+  const before = cpuState(m);
+  assert.equal(m.interp.runBurst(1), 0);
+  assert.equal(m.interp.takeDebugStop(), true);
+  assert.deepEqual(seen, [BigInt(base), BigInt(DATA + 0x1000)], "both halves checked");
+  assert.equal(cpuState(m), before);
+  assert.equal(ramHex(m, base, 16), "00".repeat(16), "the first half was taken back");
+});
+
+test("watched ranges: accesses two pages away from every watched range skip the hook; on the page before, not", () => {
+  for (const [watched, expected] of [[DATA + 0x2000, 0], [DATA + 0x1000, 2]] as const) {
+    const m = machineWith("str x1, [x0]", "ldr x2, [x0]");
+    setData(m);
+    const debug = new Aarch64Debug(m.cpu, m.interp, undefined as never);
+    let calls = 0;
+    debug.setWatchHook(() => void calls++, [{ addr: BigInt(watched), length: 8 }]);
+    m.run(2);
+    assert.equal(calls, expected, `watch at 0x${watched.toString(16)}`);
+    assert.equal(m.x(2), 0x1111222233334444n);
+  }
 });

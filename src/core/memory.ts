@@ -105,10 +105,7 @@ export class Ram implements Stateful {
   touch(off: number): void {
     const page = off >>> PAGE_BITS;
     this.dirty[page] = DIRTY_ALL;
-    if (this.codePages[page]) {
-      this.codePages[page] = 0;
-      this.onCodeWrite(page);
-    }
+    this.invalidateCode(page);
   }
 
   get name(): string {
@@ -165,7 +162,7 @@ export class Ram implements Stateful {
     this.invalidateAllCode();
   }
 
-  /** Drops the decoded code of one page (its bytes were replaced other than by a guest write: a restore). */
+  /** Drops the decoded code of one page (written, or its bytes replaced). */
   invalidateCode(page: number): void {
     if (this.codePages[page]) {
       this.codePages[page] = 0;
@@ -174,12 +171,7 @@ export class Ram implements Stateful {
   }
 
   invalidateAllCode(): void {
-    for (let p = 0; p < this.pageCount; p++) {
-      if (this.codePages[p]) {
-        this.codePages[p] = 0;
-        this.onCodeWrite(p);
-      }
-    }
+    for (let p = 0; p < this.pageCount; p++) this.invalidateCode(p);
   }
 }
 

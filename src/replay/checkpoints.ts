@@ -7,7 +7,7 @@
 // anywhere in the timeline and removed (merging their pages into their successor), so the store can stay dense
 // around the current position and thin out further away within a memory budget (DESIGN.md §3).
 
-import { DIRTY_ALL, DirtyBit, PAGE_SIZE, type Ram } from "../core/memory.js";
+import { DirtyBit, PAGE_SIZE, type Ram } from "../core/memory.js";
 import { decodeState, encodeState, loadSections, saveSections, type Stateful } from "../core/state.js";
 
 export interface Checkpoint {
@@ -124,11 +124,7 @@ export class CheckpointStore {
   restore(cp: Checkpoint): void {
     // Pages that may differ between now and cp: dirtied since base, plus every page stored by a checkpoint
     // between base and cp in time (either direction).
-    const touched = new Set<number>();
-    this.rams.forEach((ram, r) => {
-      const base = this.firstPage[r];
-      for (let p = 0; p < ram.pageCount; p++) if ((ram.dirty[p] & DirtyBit.Checkpoint) !== 0) touched.add(base + p);
-    });
+    const touched = new Set<number>(this.writtenPages());
     const baseIndex = this.base ? this.list.indexOf(this.base) : -1;
     const cpIndex = this.list.indexOf(cp);
     if (cpIndex < 0) throw new Error("restoring a checkpoint that is not in the store");
@@ -139,14 +135,7 @@ export class CheckpointStore {
       const hi = Math.max(baseIndex, cpIndex);
       for (let i = lo + 1; i <= hi; i++) for (const p of this.list[i].pages.keys()) touched.add(p);
     }
-    for (const p of touched) {
-      const [ram, local] = this.locate(p);
-      const content = this.pageAt(p, cpIndex);
-      if (content) ram.bytes.set(content, local * PAGE_SIZE);
-      else ram.bytes.fill(0, local * PAGE_SIZE, (local + 1) * PAGE_SIZE);
-      ram.dirty[local] = DIRTY_ALL; // rewritten: every other consumer must look at it again
-      ram.invalidateCode(local); // decoded code (and compiled blocks) of the other pages stay valid
-    }
+    for (const p of touched) this.writePage(p, this.pageAt(p, cpIndex));
     for (const ram of this.rams) ram.clearDirty(DirtyBit.Checkpoint);
     loadSections(this.parts, decodeState(cp.state));
     this.base = cp;
@@ -172,9 +161,10 @@ export class CheckpointStore {
     return out;
   }
 
-  /** The content of page p at checkpoint cp; undefined for a zero page. */
-  pageContent(p: number, cp: Checkpoint): Uint8Array | undefined {
-    return this.pageAt(p, this.list.indexOf(cp));
+  /** The content of each of `pages` at checkpoint cp; null for a zero page. */
+  contentsAt(cp: Checkpoint, pages: Iterable<number>): [number, Uint8Array | null][] {
+    const index = this.list.indexOf(cp);
+    return Array.from(pages, (p) => [p, this.pageAt(p, index) ?? null]);
   }
 
   /**
@@ -184,21 +174,11 @@ export class CheckpointStore {
    */
   load(state: Uint8Array, pages: readonly (readonly [number, Uint8Array | null])[], complete: boolean): void {
     if (complete)
-      for (const ram of this.rams)
-        for (let p = 0; p < ram.pageCount; p++) {
-          // Zeroes only pages that are not (a fill would commit host memory for the whole RAM).
-          if (pageIsZero(ram, p)) continue;
-          ram.bytes.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
-          ram.dirty[p] = DIRTY_ALL;
-          ram.invalidateCode(p);
-        }
-    for (const [p, content] of pages) {
-      const [ram, local] = this.locate(p);
-      if (content) ram.bytes.set(content, local * PAGE_SIZE);
-      else ram.bytes.fill(0, local * PAGE_SIZE, (local + 1) * PAGE_SIZE);
-      ram.dirty[local] = DIRTY_ALL;
-      ram.invalidateCode(local);
-    }
+      this.rams.forEach((ram, r) => {
+        // Zeroes only pages that are not (a fill would commit host memory for the whole RAM).
+        for (let p = 0; p < ram.pageCount; p++) if (!pageIsZero(ram, p)) this.writePage(this.firstPage[r] + p, undefined);
+      });
+    for (const [p, content] of pages) this.writePage(p, content ?? undefined);
     for (const ram of this.rams) ram.clearDirty(DirtyBit.Checkpoint);
     loadSections(this.parts, decodeState(state));
     this.base = undefined;
@@ -211,6 +191,15 @@ export class CheckpointStore {
       for (let p = 0; p < ram.pageCount; p++) if ((ram.dirty[p] & DirtyBit.Checkpoint) !== 0) out.push(this.firstPage[r] + p);
     });
     return out;
+  }
+
+  /** Replaces store page p's bytes (undefined: zeroes), marked written as the bus marks a guest write: every dirty
+   * consumer sees it again and its decoded code is dropped (the code of the other pages stays valid). */
+  private writePage(p: number, content: Uint8Array | undefined): void {
+    const [ram, local] = this.locate(p);
+    ram.touch(local * PAGE_SIZE);
+    if (content) ram.bytes.set(content, local * PAGE_SIZE);
+    else ram.bytes.fill(0, local * PAGE_SIZE, (local + 1) * PAGE_SIZE);
   }
 
   private pageAt(page: number, index: number): Uint8Array | undefined {

@@ -167,13 +167,9 @@ export class ScanPool {
     const store = this.checkpoints;
     const changed = w.base === undefined ? undefined : store.pagesBetween(w.base, cp);
     const complete = changed === undefined;
-    const wanted = complete ? store.pagesAt(cp) : new Set([...changed, ...w.written]);
-    const pages: (readonly [number, Uint8Array | null])[] = [];
-    for (const p of wanted) {
-      const content = store.pageContent(p, cp);
-      if (content || !complete) pages.push([p, content ?? null]);
-    }
-    return { pages, complete };
+    const contents = store.contentsAt(cp, complete ? store.pagesAt(cp) : new Set([...changed, ...w.written]));
+    // A complete set needs no zero pages: the worker zeroes everything not given.
+    return { pages: complete ? contents.filter(([, content]) => content !== null) : contents, complete };
   }
 
   async close(): Promise<void> {

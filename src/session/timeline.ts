@@ -344,12 +344,8 @@ export class Timeline implements ModePolicy {
         if (failed !== undefined) {
           // A worker failed (the pool is off now): replay from that candidate on, here (with the ones drawn
           // after it, in order).
-          const again = [head.candidate];
-          for (const t of inFlight.splice(0)) {
-            t.cancel();
-            await t.outcome;
-            again.push(t.candidate);
-          }
+          const again = [head.candidate, ...inFlight.map((t) => t.candidate)];
+          await stopAll(inFlight.splice(0));
           return this.scanBack(restartWith(again, candidates), counts, interrupted);
         }
         if (result !== "target" && result.kind !== "replay-end") return result;
@@ -358,8 +354,7 @@ export class Timeline implements ModePolicy {
       }
     } finally {
       // Older candidates still running are not needed: stop them (their machines stay consistent).
-      for (const t of inFlight) t.cancel();
-      await Promise.all(inFlight.map((t) => t.outcome));
+      await stopAll(inFlight);
     }
   }
 
@@ -408,6 +403,12 @@ export class Timeline implements ModePolicy {
       await yieldToHost();
     }
   }
+}
+
+/** Cancels scans and waits until each has stopped (this thread's machine is free again after it). */
+async function stopAll(tasks: readonly ScanTask[]): Promise<void> {
+  for (const t of tasks) t.cancel();
+  await Promise.all(tasks.map((t) => t.outcome));
 }
 
 /** Candidates again: `first` (in order), then the rest of `rest`. */

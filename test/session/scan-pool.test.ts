@@ -13,13 +13,26 @@ import { guestPath, prng, recordSession, replaySession, tempDir } from "../helpe
 
 const GUEST = "busy.elf";
 
+const symbols = new Symbolizer(readElfSymbols(readFileSync(guestPath(GUEST))));
+
 function symbol(name: string): bigint {
-  const s = new Symbolizer(readElfSymbols(readFileSync(guestPath(GUEST)))).lookup(name);
+  const s = symbols.lookup(name);
   assert.ok(s, `${GUEST} has no ${name}`);
   return s.value;
 }
 
 type Points = (s: MachineSession) => void;
+
+/** One recording of the guest to the end, shared by the tests. */
+let recording: Promise<{ file: string; end: number }> | undefined;
+function recorded(): Promise<{ file: string; end: number }> {
+  return (recording ??= (async () => {
+    const file = join(tempDir(), "busy.rec");
+    const rec = recordSession(GUEST, file);
+    assert.equal((await rec.session.cont()).kind, "poweroff");
+    return { file, end: rec.session.icount() };
+  })());
+}
 
 async function stops(s: MachineSession, from: number, points: Points, count: number): Promise<string[]> {
   await s.seek(from);
@@ -35,11 +48,7 @@ async function stops(s: MachineSession, from: number, points: Points, count: num
 }
 
 test("reverse continue on worker threads stops where the serial scan stops (busy guest, breakpoints and watchpoints)", async (t) => {
-  const file = join(tempDir(), "busy.rec");
-  const rec = recordSession(GUEST, file);
-  assert.equal((await rec.session.cont()).kind, "poweroff");
-  const end = rec.session.icount();
-
+  const { file, end } = await recorded();
   const serial = replaySession(GUEST, file, { checkpointInterval: 10_000 });
   const parallel = replaySession(GUEST, file, { checkpointInterval: 10_000, scanWorkers: 2 });
   t.after(() => parallel.session.close());
@@ -77,10 +86,7 @@ test("reverse continue on worker threads stops where the serial scan stops (busy
 });
 
 test("a scan worker that fails leaves reverse continue to the main thread, with the same answer", async (t) => {
-  const file = join(tempDir(), "busy.rec");
-  const rec = recordSession(GUEST, file);
-  assert.equal((await rec.session.cont()).kind, "poweroff");
-  const end = rec.session.icount();
+  const { file, end } = await recorded();
   const serial = replaySession(GUEST, file, { checkpointInterval: 20_000 });
   const broken = replaySession(GUEST, file, { checkpointInterval: 20_000, scanWorkers: 1 });
   t.after(() => broken.session.close());

@@ -38,6 +38,8 @@ export type CompiledBlock = (c: Cpu, clock: VirtualClock, budget: number, at: nu
 
 /** Statements that leave the region with the PC at the next PC, after `steps` more steps of the current block. */
 const exitAfter = (steps: string) => `c.pcLo = c.nextLo; c.pcHi = c.nextHi; clock.icount = base + ${steps}; return done + ${steps};`;
+/** Leaves the region at the next PC, between blocks. */
+const EXIT = "c.pcLo = c.nextLo; c.pcHi = c.nextHi; clock.icount = base; return done;";
 /** The checks after an access: leave right after it when it ended the burst, made an unmasked interrupt pending,
  * or wrote code or changed a translation (fetch generation). */
 const ACCESS_CHANGED = "c.endBurst || c.fetchGeneration !== g || (c.irqLine && (c.daif & 2) === 0) || (c.fiqLine && (c.daif & 1) === 0)";
@@ -69,10 +71,10 @@ export function regionSource(members: readonly BlockPlan[]): string {
     first += plan.execs.length;
   }
   lines.push(
-    "default: c.pcLo = c.nextLo; c.pcHi = c.nextHi; clock.icount = base; return done;",
+    `default: ${EXIT}`,
     "}",
     // Between members: the next PC is in c.nextLo/nextHi.
-    "if (once || c.nextHi !== ph) { c.pcLo = c.nextLo; c.pcHi = c.nextHi; clock.icount = base; return done; }",
+    `if (once || c.nextHi !== ph) { ${EXIT} }`,
     "at = (c.nextLo - pl) | 0;",
     "}",
     "} catch (e) {",
@@ -138,7 +140,7 @@ function memberSource(plan: BlockPlan, first: number, lines: string[]): void {
   const lastRow = plan.rows[n - 1];
   // After a system instruction (exception return, MSR, WFI, ...) the EL, the MMU or the masks may have changed:
   // back to the engine. Anything else goes on at the next PC.
-  if (plan.classes[n - 1] === InsnClass.Last && !DISPATCHING.has(lastRow)) lines.push("  c.pcLo = c.nextLo; c.pcHi = c.nextHi; clock.icount = base; return done;");
+  if (plan.classes[n - 1] === InsnClass.Last && !DISPATCHING.has(lastRow)) lines.push(`  ${EXIT}`);
   else lines.push("  break sw;");
   lines.push("}");
 }

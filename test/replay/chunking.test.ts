@@ -101,6 +101,8 @@ test("busy.elf: record with serial input mid-computation, replay with random spa
         recordSlice: fc.integer({ min: 100, max: 50_000 }),
         checkpointInterval: fc.integer({ min: 300, max: 80_000 }),
         replaySlice: fc.integer({ min: 50, max: 50_000 }),
+        // Reverse continue on the main thread alone or with scan workers beside it (session/scan-pool.ts).
+        scanWorkers: fc.constantFrom(0, 1, 2),
         moves: fc.array(
           fc.oneof(
             fc.record({ op: fc.constant("seek" as const), to: fc.integer({ min: 0, max: 240_000 }) }),
@@ -139,52 +141,56 @@ test("busy.elf: record with serial input mid-computation, replay with random spa
         assert.equal(ref.output(), rec.output());
         assert.equal(ref.session.digest(), rec.session.digest());
 
-        const rep = replaySession("busy.elf", file, { checkpointInterval: p.checkpointInterval, slice: p.replaySlice });
-        const check = (what: string) => {
-          const n = rep.session.icount();
-          assert.equal(fingerprint(rep.machine), refFingerprints[n], `${what}: state at icount ${n}`);
-        };
-        for (const mv of p.moves) {
-          if (mv.op === "seek") {
-            const to = Math.min(mv.to, end);
-            await rep.session.seek(to);
-            assert.equal(rep.session.icount(), to);
-            check(`seek ${to}`);
-          } else if (mv.op === "step") {
-            for (let i = 0; i < mv.n && rep.session.icount() < end; i++) {
-              await rep.session.step();
-              check("step");
-            }
-          } else if (mv.op === "reverse-step") {
-            for (let i = 0; i < mv.n; i++) {
-              const before = rep.session.icount();
-              const ev = await rep.session.reverseStep();
-              assert.equal(rep.session.icount(), Math.max(0, before - 1), ev.kind);
-              check("reverse step");
-            }
-          } else {
-            // A breakpoint on an instruction of the compute loop, taken from the reference run.
-            const pc = refPcs[Math.min(mv.at, end - 1)];
-            const now = rep.session.icount();
-            rep.session.addBreakpoint("hw", BigInt(pc), 4);
-            const ev = await rep.session.reverseCont();
-            rep.session.removeAllBreakpoints();
-            let expected = -1;
-            for (let i = now - 1; i >= 0; i--) {
-              if (refPcs[i] === pc && refFingerprints[i + 1] !== undefined && executesAt(refFingerprints, i)) {
-                expected = i;
-                break;
+        const rep = replaySession("busy.elf", file, { checkpointInterval: p.checkpointInterval, slice: p.replaySlice, scanWorkers: p.scanWorkers });
+        try {
+          const check = (what: string) => {
+            const n = rep.session.icount();
+            assert.equal(fingerprint(rep.machine), refFingerprints[n], `${what}: state at icount ${n}`);
+          };
+          for (const mv of p.moves) {
+            if (mv.op === "seek") {
+              const to = Math.min(mv.to, end);
+              await rep.session.seek(to);
+              assert.equal(rep.session.icount(), to);
+              check(`seek ${to}`);
+            } else if (mv.op === "step") {
+              for (let i = 0; i < mv.n && rep.session.icount() < end; i++) {
+                await rep.session.step();
+                check("step");
               }
+            } else if (mv.op === "reverse-step") {
+              for (let i = 0; i < mv.n; i++) {
+                const before = rep.session.icount();
+                const ev = await rep.session.reverseStep();
+                assert.equal(rep.session.icount(), Math.max(0, before - 1), ev.kind);
+                check("reverse step");
+              }
+            } else {
+              // A breakpoint on an instruction of the compute loop, taken from the reference run.
+              const pc = refPcs[Math.min(mv.at, end - 1)];
+              const now = rep.session.icount();
+              rep.session.addBreakpoint("hw", BigInt(pc), 4);
+              const ev = await rep.session.reverseCont();
+              rep.session.removeAllBreakpoints();
+              let expected = -1;
+              for (let i = now - 1; i >= 0; i--) {
+                if (refPcs[i] === pc && refFingerprints[i + 1] !== undefined && executesAt(refFingerprints, i)) {
+                  expected = i;
+                  break;
+                }
+              }
+              if (expected < 0) assert.equal(ev.kind, "replay-begin");
+              else assert.equal(ev.kind, "breakpoint");
+              assert.equal(rep.session.icount(), Math.max(expected, 0), `reverse-continue from ${now} to 0x${pc.toString(16)}`);
+              check("reverse continue");
             }
-            if (expected < 0) assert.equal(ev.kind, "replay-begin");
-            else assert.equal(ev.kind, "breakpoint");
-            assert.equal(rep.session.icount(), Math.max(expected, 0), `reverse-continue from ${now} to 0x${pc.toString(16)}`);
-            check("reverse continue");
           }
+          // And forward to the end: the recorded final state.
+          await rep.session.seek(end);
+          assert.equal(rep.session.digest(), rec.session.digest());
+        } finally {
+          await rep.session.close();
         }
-        // And forward to the end: the recorded final state.
-        await rep.session.seek(end);
-        assert.equal(rep.session.digest(), rec.session.digest());
       },
     ),
     { numRuns: 5 * SCALE, seed: 0x7e57 + SEED_OFFSET },

@@ -1,6 +1,7 @@
 // Reverse continue on several cores: the time to reverse-continue from the end of a recording to its start with
-// a write watchpoint that never hits (so every checkpoint interval is replayed), on the main thread alone and
-// with 1..N scan workers beside it. Prints numbers only.
+// a read watchpoint that never hits (the summaries cannot rule reads out, so every checkpoint interval is
+// replayed), on the main thread alone and with 1..N scan workers beside it; then the same with a write
+// watchpoint, which the written-page summaries answer without replaying. Prints numbers only.
 
 import { join } from "node:path";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,6 +17,7 @@ import { readElfSymbols, Symbolizer } from "../src/boards/elf-symbols.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export interface ParallelRow {
+  watch: "read" | "write";
   workers: number;
   ms: number;
   intervals: number;
@@ -37,9 +39,12 @@ export async function benchReverseParallel(guest = "compute-small.elf"): Promise
     // A word the guest never writes: the watchpoint never hits, and reverse continue replays everything.
     const image = new Symbolizer(readElfSymbols(readFileSync(kernel)));
     const watched = image.lookup("_start")!.value;
-    console.log(`reverse continue on ${availableParallelism()} cores, ${guest} (${total.toLocaleString("en-US")} instructions), write watchpoint that never hits, from the end:`);
+    console.log(`reverse continue on ${availableParallelism()} cores, ${guest} (${total.toLocaleString("en-US")} instructions), watchpoint on _start that never hits, from the end:`);
     const max = Math.min(3, availableParallelism()); // one more than the spare cores, to show where it stops helping
-    for (let workers = 0; workers <= max; workers++) {
+    const runs: [ParallelRow["watch"], number][] = [];
+    for (let workers = 0; workers <= max; workers++) runs.push(["read", workers]);
+    runs.push(["write", 0]);
+    for (const [watch, workers] of runs) {
       const session = new MachineSession({
         machine: createMachine("virt", config),
         mode: "replay",
@@ -48,7 +53,7 @@ export async function benchReverseParallel(guest = "compute-small.elf"): Promise
         scanWorkers: workers,
       });
       await session.cont();
-      session.addWatchpoint("write", watched, 4);
+      session.addWatchpoint(watch, watched, 4);
       // Once to start the workers and hand them their first (whole) RAM, then measured.
       await session.reverseCont();
       await session.seek(total);
@@ -58,13 +63,13 @@ export async function benchReverseParallel(guest = "compute-small.elf"): Promise
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (ev.kind !== "replay-begin") throw new Error(`reverse continue stopped: ${JSON.stringify(ev, (_, v) => (typeof v === "bigint" ? String(v) : v))}`);
       const after = session.reverseStats();
-      rows.push({ workers, ms, intervals: after.replayed - before.replayed, onWorkers: after.onWorkers - before.onWorkers });
+      rows.push({ watch, workers, ms, intervals: after.replayed - before.replayed, onWorkers: after.onWorkers - before.onWorkers });
       await session.close();
     }
     const serial = rows[0].ms;
-    console.log("  workers   time        speedup   intervals (on workers)");
+    console.log("  watch   workers   time        speedup   intervals replayed (on workers)");
     for (const r of rows)
-      console.log(`  ${String(r.workers).padStart(7)}   ${(r.ms / 1000).toFixed(2).padStart(6)} s   ${(serial / r.ms).toFixed(2).padStart(6)}x   ${r.intervals} (${r.onWorkers})`);
+      console.log(`  ${r.watch.padEnd(5)}   ${String(r.workers).padStart(7)}   ${(r.ms / 1000).toFixed(2).padStart(6)} s   ${(serial / r.ms).toFixed(2).padStart(6)}x   ${r.intervals} (${r.onWorkers})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -62,6 +62,7 @@ build() {
     echo)          guest echo echo.c -O2 ;;
     busy)          guest busy busy.c -O2 ;;
     busy-gic)      guest busy-gic busy-gic.c -O2 ;;
+    remap)         guest remap remap.c -O2 ;;
     buggy)         guest buggy buggy.c -O0 ;; # -O0: every variable lives in memory, easy to debug
     *) echo "build.sh: unknown guest '$1'" >&2; exit 2 ;;
   esac
@@ -69,6 +70,6 @@ build() {
 
 # ./build.sh             builds every guest
 # ./build.sh hello ticks builds just those
-for g in ${@:-hello compute compute-small compute-long ticks echo busy busy-gic buggy}; do
+for g in ${@:-hello compute compute-small compute-long ticks echo busy busy-gic remap buggy}; do
   build "$g"
 done

@@ -1,6 +1,8 @@
 // The debugger's view of a CPU, as the session and the protocol front ends need it. Each architecture implements
 // CpuDebug; nothing above `arch/` knows registers, encodings or how a watchpoint is detected.
 
+import type { StateSection } from "./state.js";
+
 /** One register as a debugger sees it (GDB target description terms). */
 export interface RegisterInfo {
   name: string;
@@ -14,6 +16,19 @@ export interface RegisterInfo {
 }
 
 export type Arch = "aarch64" | "x86_64";
+
+/** Where CPU writes to a virtual range can land while its translation stays as a saved state has it. */
+export interface WriteTargets {
+  /** The physical pages (first addresses) the range maps to; none when every access to it faults. */
+  pages: number[];
+  /** The physical pages the translation reads (page tables): a write to one may move the range. */
+  tables: number[];
+  /** The IntervalFlags bits (core/exec-summary.ts) whose events may move the range. */
+  flags: number;
+}
+
+/** A page of physical memory as a saved state holds it (undefined: not RAM or ROM). */
+export type SavedPageReader = (pa: number) => Uint8Array | undefined;
 
 /**
  * Thrown by a watch hook to stop *before* the accessing instruction: the engine then puts the whole machine back
@@ -53,4 +68,10 @@ export interface CpuDebug {
    * same instruction had reached a device, whose side effects cannot be taken back.
    */
   lastWatchStopAfterAccess(): boolean;
+  /**
+   * Where writes to virtual [addr, addr + length) can land in an interval that starts in `state` (saved sections
+   * of the whole machine, RAM read through `page`), as long as none of the interval's flags in `flags` is noted
+   * and none of `tables` is written; undefined when the architecture cannot tell.
+   */
+  writeTargets(addr: bigint, length: number, state: readonly StateSection[], page: SavedPageReader): WriteTargets | undefined;
 }

@@ -2,7 +2,7 @@
 // whenever execution enters one (a fetch from a new page, a block on another page), which costs a compare per
 // block; the replay timeline cuts the notes into segments of contiguous execution and asks them whether a
 // breakpoint could have been hit in an interval, so reverse continue re-executes only intervals that can
-// contain a hit (docs/reverse.md).
+// contain a hit (docs/fast-tier.md).
 
 /** A virtual page as one Number: (VA >> 12) for a VA given as lo/hi 32-bit halves (exact below 2^64). */
 export function pageKey(lo: number, hi: number): number {
@@ -101,4 +101,29 @@ function samePages(a: Set<number>, b: Set<number>): boolean {
   if (a.size !== b.size) return false;
   for (const p of a) if (!b.has(p)) return false;
   return true;
+}
+
+/**
+ * Events since the last take() that an interval's summary records as bits, for the architecture to interpret
+ * (AArch64: the translation of some virtual addresses may have moved). Checkpoints take them, so each checkpoint
+ * knows what happened since the one before it, as it knows the pages written.
+ */
+export class IntervalFlags {
+  private bits = 0;
+
+  note(bits: number): void {
+    this.bits |= bits;
+  }
+
+  /** The bits noted so far, leaving them noted. */
+  peek(): number {
+    return this.bits;
+  }
+
+  /** The bits noted so far; starts again from none. */
+  take(): number {
+    const b = this.bits;
+    this.bits = 0;
+    return b;
+  }
 }

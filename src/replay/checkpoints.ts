@@ -19,6 +19,20 @@ export interface Checkpoint {
   pages: Map<number, Uint8Array>;
   /** Opaque data the owner restores with the checkpoint (e.g. the replay input position). */
   extra: number;
+  /** The interval flags (core/exec-summary.ts) noted since the previous checkpoint in time, as `pages`. */
+  flags: number;
+}
+
+/** Where the interval flags come from (the machine's IntervalFlags). */
+export interface FlagSource {
+  peek(): number;
+  take(): number;
+}
+
+/** What may have been written in a stretch of the timeline: store pages and interval flags (supersets). */
+export interface WrittenBetween {
+  pages: Set<number>;
+  flags: number;
 }
 
 export interface CheckpointStats {
@@ -45,6 +59,8 @@ export class CheckpointStore {
     private readonly parts: readonly Stateful[],
     /** Memory budget for checkpoint data in bytes. */
     readonly budget: number,
+    /** The interval flags each checkpoint takes (none: every checkpoint has flags 0). */
+    private readonly flagSource: FlagSource = { peek: () => 0, take: () => 0 },
   ) {
     this.rams = [...rams];
     let pages = 0;
@@ -100,7 +116,7 @@ export class CheckpointStore {
       }
       ram.clearDirty(DirtyBit.Checkpoint);
     });
-    const cp: Checkpoint = { icount, ticks, state: encodeState(saveSections(this.parts)), pages, extra };
+    const cp: Checkpoint = { icount, ticks, state: encodeState(saveSections(this.parts)), pages, extra, flags: this.flagSource.take() };
     const at = this.list.findIndex((c) => c.icount > icount || (c.icount === icount && c.ticks > ticks));
     // A checkpoint inserted before others must hold every page that differs from its predecessor; it does,
     // because the current RAM descends from `base`, which is its predecessor (capture happens only while
@@ -117,6 +133,7 @@ export class CheckpointStore {
     // Pages dirtied since the old base are exactly the pages that differ from cp only if we executed from the
     // old base to cp; that is the case here (capture is called at the current position).
     for (const ram of this.rams) ram.clearDirty(DirtyBit.Checkpoint);
+    this.flagSource.take();
     this.base = cp;
   }
 
@@ -138,6 +155,7 @@ export class CheckpointStore {
     for (const p of touched) this.writePage(p, this.pageAt(p, cpIndex));
     for (const ram of this.rams) ram.clearDirty(DirtyBit.Checkpoint);
     loadSections(this.parts, decodeState(cp.state));
+    this.flagSource.take();
     this.base = cp;
   }
 
@@ -181,7 +199,61 @@ export class CheckpointStore {
     for (const [p, content] of pages) this.writePage(p, content ?? undefined);
     for (const ram of this.rams) ram.clearDirty(DirtyBit.Checkpoint);
     loadSections(this.parts, decodeState(state));
+    this.flagSource.take();
     this.base = undefined;
+  }
+
+  // ---- what an interval may have written (reverse continue with watchpoints, session/timeline.ts) -----------
+
+  /**
+   * What may have been written from checkpoint `from` up to position `to` (a later checkpoint, or the current
+   * position when `current`): each checkpoint holds at least the pages written and the flags noted since its
+   * predecessor, and the current RAM descends from the base (no later than the newest checkpoint at or before
+   * now) by the pages dirtied since it.
+   */
+  writtenBetween(from: Checkpoint, to: { icount: number; ticks: number }, current: boolean): WrittenBetween {
+    const pages = new Set<number>();
+    let flags = 0;
+    const list = this.list;
+    for (let i = this.indexOf(from) + 1; i < list.length; i++) {
+      const c = list[i];
+      if (c.icount > to.icount || (c.icount === to.icount && c.ticks > to.ticks)) break;
+      for (const p of c.pages.keys()) pages.add(p);
+      flags |= c.flags;
+    }
+    if (current) {
+      for (const p of this.writtenPages()) pages.add(p);
+      flags |= this.flagSource.peek();
+    }
+    return { pages, flags };
+  }
+
+  /** A physical address's store page, or undefined when no RAM or ROM region holds it. */
+  pageOf(pa: number): number | undefined {
+    for (let r = 0; r < this.rams.length; r++) {
+      const ram = this.rams[r];
+      if (pa >= ram.base && pa < ram.base + ram.size) return this.firstPage[r] + Math.floor((pa - ram.base) / PAGE_SIZE);
+    }
+    return undefined;
+  }
+
+  /** Store page p's content at checkpoint cp (undefined: zeroes). */
+  contentAt(cp: Checkpoint, p: number): Uint8Array | undefined {
+    return this.pageAt(p, this.indexOf(cp));
+  }
+
+  /** The index of a checkpoint of the store (binary search by position). */
+  private indexOf(cp: Checkpoint): number {
+    let lo = 0;
+    let hi = this.list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = this.list[mid];
+      if (c.icount < cp.icount || (c.icount === cp.icount && c.ticks < cp.ticks)) lo = mid + 1;
+      else hi = mid;
+    }
+    if (this.list[lo] !== cp) throw new Error("checkpoint not in the store");
+    return lo;
   }
 
   /** The pages written since the last capture, restore or load (store numbering). */
@@ -252,6 +324,7 @@ export class CheckpointStore {
       if (next.pages.has(p)) dropped++;
       else next.pages.set(p, content);
     }
+    next.flags |= victim.flags;
     this.bytes -= victim.state.length + dropped * PAGE_SIZE;
     this.list.splice(index, 1);
   }

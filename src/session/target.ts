@@ -6,7 +6,7 @@ import type { Ram } from "../core/memory.js";
 import type { Stateful } from "../core/state.js";
 import type { InputChannel } from "../replay/input.js";
 import type { CpuDebug } from "../core/debug.js";
-import type { ExecutedPages } from "../core/exec-summary.js";
+import type { ExecutedPages, IntervalFlags } from "../core/exec-summary.js";
 
 export type { CpuDebug } from "../core/debug.js";
 
@@ -29,4 +29,6 @@ export interface SessionMachine extends Machine {
   isRam(pa: number, length: number): boolean;
   /** Where the execution engine notes the virtual code pages it executes (reverse-continue summaries). */
   readonly executedPages: ExecutedPages;
+  /** What the CPU notes for the interval summaries (checkpoints take them; CpuDebug.writeTargets reads them). */
+  readonly intervalFlags: IntervalFlags;
 }

@@ -6,6 +6,8 @@
 import { differingDetails, machineDetailDigests, machineDigest } from "../core/machine.js";
 import { atIcount, comparePositions, formatPosition, positionOf, samePosition, START, type Position } from "../core/position.js";
 import { CheckpointStore, type Checkpoint } from "../replay/checkpoints.js";
+import { decodeState } from "../core/state.js";
+import { PAGE_SIZE } from "../core/memory.js";
 import { ExecSegments } from "../core/exec-summary.js";
 import type { InputRouter } from "../replay/input.js";
 import { SessionError, type BreakpointType, type StopEvent, type WatchpointType } from "./api.js";
@@ -44,6 +46,8 @@ const FINE_WINDOW = 10 * FINE_CHECKPOINT_INTERVAL;
 /** Execution summaries are cut at least this often (instructions), so reverse continue can skip the tail of an
  * interval whose head may hit. */
 const SUMMARY_GRAIN = 16_384;
+/** A zero page, for checkpoint pages that hold no copy. */
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
 /** How a long operation ended: at its goal, or stopped early by the host or by a problem. */
 export type Outcome = "reached" | StopEvent;
@@ -78,7 +82,7 @@ export class Timeline implements ModePolicy {
     private readonly opts: TimelineOptions,
   ) {
     inputs.setReplayEvents(source.events);
-    this.checkpoints = new CheckpointStore(machine.ram, machine.nonRamParts, opts.checkpointBudget);
+    this.checkpoints = new CheckpointStore(machine.ram, machine.nonRamParts, opts.checkpointBudget, machine.intervalFlags);
     this.checkpoints.capture(machine.clock.icount, machine.clock.ticks, inputs.replayPosition);
     machine.executedPages.take();
     this.segmentFrom = machine.clock.icount;
@@ -264,19 +268,25 @@ export class Timeline implements ModePolicy {
 
   /**
    * The checkpoint intervals before `now` that may hold a hit, newest first, each as the part [cp, scanTo) to
-   * replay. With breakpoints only, an interval whose segments never executed from a breakpoint's page cannot hit
-   * (skipped), and its tail after the last segment that did need not be replayed. Drawn lazily: each is taken
-   * from the checkpoints as they are when it is needed.
+   * replay. Intervals that cannot hit are skipped: for breakpoints, those whose segments never executed from a
+   * breakpoint's page (and the tail after the last segment that did need not be replayed); for write
+   * watchpoints, those that wrote none of the physical pages the watched ranges map to (or their page tables)
+   * and changed no translation register that could move them. Read and access watchpoints cannot be told from
+   * the summaries: with one of them every interval is replayed. Drawn lazily: each is taken from the checkpoints
+   * as they are when it is needed.
    */
   private *candidates(now: Position): Generator<{ cp: Checkpoint; scanTo: Position }> {
-    const pages = this.points.watchpoints.length === 0 ? this.points.breakpoints.map((b) => Number(b.addr >> 12n)) : undefined;
+    const pages = this.points.breakpoints.map((b) => Number(b.addr >> 12n));
+    const watches = this.points.watchpoints;
+    const summarized = watches.every((w) => w.type === "write");
     let hi = now;
-    for (;;) {
+    for (let current = true; ; current = false) {
       const cp = this.checkpoints.atOrBefore(hi.icount, hi.ticks - 1);
       if (!cp) return;
       let scanTo: Position = hi;
-      if (pages !== undefined && cp.icount < hi.icount) {
-        const y = this.segments.scanEnd(cp.icount, hi.icount, pages);
+      if (summarized && cp.icount < hi.icount) {
+        let y = pages.length > 0 ? this.segments.scanEnd(cp.icount, hi.icount, pages) : cp.icount;
+        if (y < hi.icount && watches.length > 0 && this.mayWrite(cp, hi, current)) y = hi.icount;
         if (y === cp.icount) {
           this.reverseStats.skipped++;
           hi = { icount: cp.icount, ticks: cp.ticks };
@@ -288,6 +298,35 @@ export class Timeline implements ModePolicy {
       yield { cp, scanTo };
       hi = { icount: cp.icount, ticks: cp.ticks };
     }
+  }
+
+  /**
+   * Whether the CPU may have written a watched range between checkpoint cp and `to` (the current position when
+   * `current`): the architecture says where the ranges map in cp's state and which translation changes could
+   * move them, the checkpoints what was written since.
+   */
+  private mayWrite(cp: Checkpoint, to: Position, current: boolean): boolean {
+    const store = this.checkpoints;
+    const written = store.writtenBetween(cp, to, current);
+    const state = decodeState(cp.state);
+    const page = (pa: number) => {
+      const p = store.pageOf(pa);
+      return p === undefined ? undefined : (store.contentAt(cp, p) ?? ZERO_PAGE);
+    };
+    for (const w of this.points.watchpoints) {
+      const targets = this.machine.debug.writeTargets(w.addr, w.length, state, page);
+      if (targets === undefined || (targets.flags & written.flags) !== 0) return true;
+      for (const pa of targets.pages) {
+        const p = store.pageOf(pa);
+        // Not memory (a device register): writes to it leave no written page behind.
+        if (p === undefined || written.pages.has(p)) return true;
+      }
+      for (const pa of targets.tables) {
+        const p = store.pageOf(pa);
+        if (p !== undefined && written.pages.has(p)) return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AddressSpace, BusError, DIRTY_ALL, PAGE_SIZE, Ram, type MmioHandler } from "../../src/core/memory.js";
-import { CheckpointStore } from "../../src/replay/checkpoints.js";
+import { CheckpointStore, type Checkpoint } from "../../src/replay/checkpoints.js";
+import { IntervalFlags } from "../../src/core/exec-summary.js";
 import { machineDetailDigests, type Machine } from "../../src/core/machine.js";
 import type { StateFields, Stateful } from "../../src/core/state.js";
 import { VirtualClock } from "../../src/core/clock.js";
@@ -175,6 +176,58 @@ test("checkpoints page every RAM and ROM region and restore each exactly", () =>
   assert.equal(snapshot(), at0);
   store.restore(second);
   assert.equal(snapshot(), at10);
+});
+
+test("each checkpoint knows the pages written and the flags noted since the one before, through inserts, thinning and restores", () => {
+  const ram = new Ram(0x40000000, 16 * PAGE_SIZE);
+  const bus = new AddressSpace(ram);
+  const counter = new Counter();
+  const flags = new IntervalFlags();
+  const store = new CheckpointStore([ram], [counter], 1 << 30, flags);
+  const write = (page: number) => bus.write32(0x40000000 + page * PAGE_SIZE, page + 1);
+  const between = (from: Checkpoint, to: { icount: number; ticks: number }, current = false) => {
+    const w = store.writtenBetween(from, to, current);
+    return { pages: [...w.pages].sort((x, y) => x - y), flags: w.flags };
+  };
+  flags.note(8); // before the first checkpoint: taken by it
+  const a = store.capture(0, 0, 0);
+  assert.equal(a.flags, 8);
+  write(1);
+  flags.note(1);
+  const c = store.capture(100, 100, 0);
+  write(2);
+  flags.note(2);
+  // Now at 150: what was written since c, and since a.
+  assert.deepEqual(between(c, { icount: 150, ticks: 150 }, true), { pages: [2], flags: 2 });
+  assert.deepEqual(between(a, c), { pages: [1], flags: 1 });
+  // Back to a and forward to 50: a checkpoint inserted between a and c holds what was written since a; c still
+  // covers [b, c).
+  store.restore(a);
+  assert.equal(flags.peek(), 0, "a restore starts the flags afresh");
+  write(3);
+  flags.note(4);
+  const b = store.capture(50, 50, 0);
+  assert.deepEqual(between(a, b), { pages: [3], flags: 4 });
+  assert.deepEqual(between(b, c), { pages: [1], flags: 1 });
+  assert.deepEqual(between(a, c), { pages: [1, 3], flags: 5 });
+  assert.equal(store.pageOf(0x40000000 + 3 * PAGE_SIZE + 17), 3);
+  assert.equal(store.pageOf(0x3fffffff), undefined);
+  // Thinning hands b's pages and flags to c.
+  const tight = new CheckpointStore([ram], [counter], 0, flags);
+  const t0 = tight.capture(0, 0, 0);
+  write(4);
+  flags.note(16);
+  tight.capture(10, 10, 0);
+  write(5);
+  const t2 = tight.capture(20, 20, 0);
+  write(6);
+  const t3 = tight.capture(30, 30, 0);
+  tight.thin(30, 1);
+  assert.ok(tight.checkpoints.length < 4);
+  const w = tight.writtenBetween(t0, t3, false);
+  assert.ok(w.pages.has(4) && w.pages.has(5) && w.pages.has(6) && (w.flags & 16) !== 0);
+  assert.ok(tight.checkpoints.includes(t0) && tight.checkpoints.includes(t3));
+  void t2;
 });
 
 test("detail digests name every RAM region by name and address", () => {

@@ -3,7 +3,7 @@
 // same output and stop for the same reason, whatever the chunking of the compiled run; a recording made with
 // one tier replays with the other to the same final digest. The workloads include guests whose interrupts
 // arrive while they compute (busy, busy-gic), so a compiled block that ran past a deadline or a newly
-// pending interrupt would show.
+// pending interrupt would show; remap.elf runs with the MMU on and rewrites its page tables.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +14,7 @@ import type { EngineKind } from "../../src/boards/board.js";
 import type { BlockEngine } from "../../src/arch/aarch64/jit/block-engine.js";
 import { newMachine, prng, recordSession, replaySession, tempDir } from "../helpers/sessions.js";
 
-const GUESTS = ["hello.elf", "compute-small.elf", "busy.elf", "busy-gic.elf", "ticks.elf", "buggy.elf"];
+const GUESTS = ["hello.elf", "compute-small.elf", "busy.elf", "busy-gic.elf", "remap.elf", "ticks.elf", "buggy.elf"];
 const LIMIT = 20_000_000;
 
 for (const guest of GUESTS) {

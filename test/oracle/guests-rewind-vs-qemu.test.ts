@@ -28,6 +28,8 @@ const CASES: { kernel: string; input?: string; icount?: string }[] = [
   { kernel: "echo.elf", input: "first line\nSecond Line\n\x7f\x7fxy\nquit\n" },
   { kernel: "busy.elf", icount: "shift=7,sleep=off" },
   { kernel: "busy-gic.elf", icount: "shift=7,sleep=off" },
+  // The MMU on, page tables rewritten and TTBR0 switched while timer interrupts arrive.
+  { kernel: "remap.elf", icount: "shift=7,sleep=off" },
 ];
 
 function console(cmd: string, pre: string[], kernel: string, input = "", icount = "shift=7") {

@@ -18,6 +18,7 @@ import { field, loadDescribed, saveDescribed, type FieldSpec, type StateDescript
 import { SystemRegisters, SYSREG_STATE } from "./sysregs.js";
 import { Mmu } from "./mmu.js";
 import type { Exec } from "./decoder.js";
+import { IntervalFlags } from "../../core/exec-summary.js";
 
 /** Thrown (a single preallocated object, so throwing is cheap) after an exception has been entered. */
 export const EXCEPTION_TAKEN = { exceptionTaken: true } as const;
@@ -158,6 +159,8 @@ export class Cpu implements Stateful {
   readonly sys: SystemRegisters;
   /** Stage 1 translation and the TLB (used while SCTLR_EL1.M = 1). */
   readonly mmu: Mmu;
+  /** Translation changes for the interval summaries (translation-summary.ts TranslationFlag); not guest state. */
+  readonly intervalFlags = new IntervalFlags();
   /** True during an LDTR/STTR access (the instruction sets and clears it): EL1 then gets EL0 permissions. */
   unprivileged = false;
   hooks: CpuHooks;

@@ -1,7 +1,9 @@
 // The debugger's view of the AArch64 CPU for the session: breakpoints checked before each instruction,
 // watchpoints on data accesses, side-effect-free address translation and the GDB register file.
 
-import type { CpuDebug, RegisterInfo } from "../../core/debug.js";
+import type { CpuDebug, RegisterInfo, SavedPageReader, WriteTargets } from "../../core/debug.js";
+import type { StateSection } from "../../core/state.js";
+import { writeTargets } from "./translation-summary.js";
 import type { Cpu } from "./cpu.js";
 import type { Interpreter } from "./interpreter.js";
 
@@ -76,6 +78,10 @@ export class Aarch64Debug implements CpuDebug {
 
   lastWatchStopAfterAccess(): boolean {
     return this.cpu.watchStopLate;
+  }
+
+  writeTargets(addr: bigint, length: number, state: readonly StateSection[], page: SavedPageReader): WriteTargets | undefined {
+    return writeTargets(this.cpu.stateName, addr, length, state, page);
   }
 
   stopAfterStep(): void {

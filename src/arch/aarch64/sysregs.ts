@@ -7,6 +7,7 @@ import type { Cpu } from "./cpu.js";
 import type { GenericTimer } from "./generic-timer.js";
 import { COUNTER_FREQ_HZ } from "./generic-timer.js";
 import { Pmu, PMU_STATE, pmuRegisters } from "./pmu.js";
+import { TranslationFlag } from "./translation-summary.js";
 
 /** The 16-bit key of an encoding: op0[1:0]:op1:CRn:CRm:op2, i.e. bits [20:5] of MRS/MSR. */
 export function sysregKey(op0: number, op1: number, crn: number, crm: number, op2: number): number {
@@ -149,7 +150,7 @@ export class SystemRegisters {
   /** Encodings already reported as unimplemented (each is reported once). */
   readonly reported = new Set<number>();
 
-  constructor(private readonly cpu: Cpu) {
+  constructor(readonly cpu: Cpu) {
     this.pmu = new Pmu(cpu.clock);
     for (const d of [...buildTable(), ...(pmuRegisters() as unknown as SysregDef[]), ...debugRegisters()]) {
       if (this.table.has(d.key)) throw new Error(`duplicate system register ${d.name}`);
@@ -304,6 +305,24 @@ function flushing(def: SysregDef, flush: (s: SystemRegisters) => void): SysregDe
   };
 }
 
+/** TTBRn_EL1.BADDR, bits [47:1] (the ASID above it and CnP below it do not move a translation). */
+const TTBR_BADDR: [number, number] = [0xfffffffe, 0xffff];
+
+/** A write to a 64-bit register `${base}Lo/Hi` that changes a bit of `mask` notes `flag` for the interval
+ * summaries (translation-summary.ts says what each flag means). */
+function noting(def: SysregDef, base: "ttbr0" | "ttbr1" | "tcr", mask: [number, number], flag: TranslationFlag): SysregDef {
+  const write = def.write!;
+  return {
+    ...def,
+    write: (s, lo, hi) => {
+      const oldLo = s[`${base}Lo`];
+      const oldHi = s[`${base}Hi`];
+      write(s, lo, hi);
+      if (((oldLo ^ s[`${base}Lo`]) & mask[0]) !== 0 || ((oldHi ^ s[`${base}Hi`]) & mask[1]) !== 0) s.cpu.intervalFlags.note(flag);
+    },
+  };
+}
+
 function constant(name: string, key: number, value: number, minEl = 1): SysregDef {
   return {
     name,
@@ -384,15 +403,16 @@ function buildTable(): SysregDef[] {
         return s.sctlr;
       },
       write: (s, lo) => {
+        if (((s.sctlr ^ lo) & 1) !== 0) s.cpu.intervalFlags.note(TranslationFlag.Control);
         s.sctlr = lo >>> 0;
         s.translationChanged();
       },
     },
     word("ACTLR_EL1", k(3, 0, 1, 0, 1), 1, "actlr"),
     word("CPACR_EL1", k(3, 0, 1, 0, 2), 1, "cpacr", 0x00300000),
-    flushing(pair("TTBR0_EL1", k(3, 0, 2, 0, 0), 1, "ttbr0"), (s) => s.ttbrChanged()),
-    flushing(pair("TTBR1_EL1", k(3, 0, 2, 0, 1), 1, "ttbr1"), (s) => s.ttbrChanged()),
-    flushing(pair("TCR_EL1", k(3, 0, 2, 0, 2), 1, "tcr"), (s) => s.translationChanged()),
+    noting(flushing(pair("TTBR0_EL1", k(3, 0, 2, 0, 0), 1, "ttbr0"), (s) => s.ttbrChanged()), "ttbr0", TTBR_BADDR, TranslationFlag.Ttbr0),
+    noting(flushing(pair("TTBR1_EL1", k(3, 0, 2, 0, 1), 1, "ttbr1"), (s) => s.ttbrChanged()), "ttbr1", TTBR_BADDR, TranslationFlag.Ttbr1),
+    noting(flushing(pair("TCR_EL1", k(3, 0, 2, 0, 2), 1, "tcr"), (s) => s.translationChanged()), "tcr", [0xffffffff, 0xffffffff], TranslationFlag.Control),
     word("AFSR0_EL1", k(3, 0, 5, 1, 0), 1, "afsr0"),
     word("AFSR1_EL1", k(3, 0, 5, 1, 1), 1, "afsr1"),
     word("ESR_EL1", k(3, 0, 5, 2, 0), 1, "esrEl1"),

@@ -13,7 +13,7 @@ import { GenericTimer } from "../../arch/aarch64/generic-timer.js";
 import { Interpreter } from "../../arch/aarch64/interpreter.js";
 import { BlockEngine, type BlockEngineStats } from "../../arch/aarch64/jit/block-engine.js";
 import type { ExecutionEngine } from "../../core/engine.js";
-import { ExecutedPages } from "../../core/exec-summary.js";
+import { ExecutedPages, type IntervalFlags } from "../../core/exec-summary.js";
 import type { EngineKind } from "../board.js";
 import { GicV2 } from "../../devices/gicv2.js";
 import { Pl011, PL011_MMIO_SIZE } from "../../devices/pl011.js";
@@ -79,6 +79,7 @@ export class VirtMachine implements SessionMachine {
   readonly debug: Aarch64Debug;
   readonly loop: RunLoop;
   readonly executedPages = new ExecutedPages();
+  readonly intervalFlags: IntervalFlags;
 
   /** -no-reboot: a guest reset stops the machine instead of rebooting it. */
   noReboot = false;
@@ -117,6 +118,7 @@ export class VirtMachine implements SessionMachine {
       },
     };
     this.cpu = new Cpu(this.bus, this.clock, hooks);
+    this.intervalFlags = this.cpu.intervalFlags;
     this.interp = new Interpreter(this.cpu);
     this.interp.executed = this.executedPages;
     if (config.engine === "interp") this.engine = this.interp;

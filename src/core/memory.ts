@@ -59,6 +59,9 @@ export interface RamOptions {
   name?: string;
   /** ROM: guest writes leave the bytes unchanged (they go to `romWrite`, or nowhere). Loaders still write it. */
   readOnly?: boolean;
+  /** Where the bytes and the per-page arrays live (zeroed, of the region's size and page count), when not in
+   * arrays of their own: a compiled-code tier reads them from its own memory (jit/wasm/arena.ts). */
+  storage?: { bytes: Uint8Array; dirty: Uint8Array; codePages: Uint8Array };
 }
 
 /**
@@ -94,11 +97,14 @@ export class Ram implements Stateful {
     this.readOnly = options.readOnly ?? false;
     if (size <= 0 || size % PAGE_SIZE !== 0) throw new RangeError("RAM size must be a multiple of the page size");
     if (base % PAGE_SIZE !== 0) throw new RangeError("RAM must start on a page boundary");
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
     this.pageCount = size / PAGE_SIZE;
-    this.dirty = new Uint8Array(this.pageCount);
-    this.codePages = new Uint8Array(this.pageCount);
+    const st = options.storage;
+    if (st && (st.bytes.length !== size || st.dirty.length !== this.pageCount || st.codePages.length !== this.pageCount))
+      throw new RangeError("RAM storage does not match the region's size");
+    this.bytes = st?.bytes ?? new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, size);
+    this.dirty = st?.dirty ?? new Uint8Array(this.pageCount);
+    this.codePages = st?.codePages ?? new Uint8Array(this.pageCount);
   }
 
   /** Marks the page of RAM offset `off` written; the write paths call it before storing. */
@@ -129,7 +135,7 @@ export class Ram implements Stateful {
   // Saved sparsely: only pages that are not all zero, so a mostly empty 128 MiB guest saves small.
   saveState(): StateFields {
     const pages: number[] = [];
-    const words = new Uint32Array(this.bytes.buffer);
+    const words = new Uint32Array(this.bytes.buffer, this.bytes.byteOffset, this.size / 4);
     const wordsPerPage = PAGE_SIZE / 4;
     for (let p = 0; p < this.pageCount; p++) {
       const start = p * wordsPerPage;

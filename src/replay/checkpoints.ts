@@ -331,7 +331,7 @@ export class CheckpointStore {
 }
 
 function pageIsZero(ram: Ram, p: number): boolean {
-  const words = new Uint32Array(ram.bytes.buffer, p * PAGE_SIZE, PAGE_SIZE / 4);
+  const words = new Uint32Array(ram.bytes.buffer, ram.bytes.byteOffset + p * PAGE_SIZE, PAGE_SIZE / 4);
   for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
   return true;
 }

@@ -7,6 +7,7 @@ import { Cpu, type CpuHooks } from "../../src/arch/aarch64/cpu.js";
 import { Interpreter } from "../../src/arch/aarch64/interpreter.js";
 import { GenericTimer } from "../../src/arch/aarch64/generic-timer.js";
 import { IrqLine } from "../../src/core/irq.js";
+import { WasmArena } from "../../src/arch/aarch64/jit/wasm/arena.js";
 
 export const RAM_BASE = 0x40000000;
 export const CODE = 0x40001000;
@@ -14,8 +15,10 @@ export const DATA = 0x40010000;
 const MASK64 = (1n << 64n) - 1n;
 
 export class TestMachine {
-  readonly ram = new Ram(RAM_BASE, 1 << 20);
-  readonly bus = new AddressSpace(this.ram);
+  readonly ram: Ram;
+  readonly bus: AddressSpace;
+  /** `wasm`: the registers and RAM live in a WebAssembly arena, for the block engine's WebAssembly tier. */
+  readonly arena: WasmArena | undefined;
   readonly clock = new VirtualClock(7);
   readonly undefinedReports: { pc: bigint; insn: number }[] = [];
   hvcCalls: number[] = [];
@@ -23,7 +26,11 @@ export class TestMachine {
   readonly interp: Interpreter;
   irqLevels = new Map<number, boolean>();
 
-  constructor() {
+  constructor(opts: { wasm?: boolean } = {}) {
+    this.arena = opts.wasm ? WasmArena.create(1 << 20) : undefined;
+    if (opts.wasm && this.arena === undefined) throw new Error("no WebAssembly arena on this host");
+    this.ram = new Ram(RAM_BASE, 1 << 20, { storage: this.arena?.ramStorage() });
+    this.bus = new AddressSpace(this.ram);
     const hooks: CpuHooks = {
       hvc: (_cpu, imm) => {
         this.hvcCalls.push(imm);
@@ -31,7 +38,7 @@ export class TestMachine {
       },
       reportUndefined: (lo, hi, insn) => this.undefinedReports.push({ pc: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), insn }),
     };
-    this.cpu = new Cpu(this.bus, this.clock, hooks);
+    this.cpu = new Cpu(this.bus, this.clock, hooks, this.arena?.cpuStorage());
     const ctl = { setIrqLevel: (line: number, level: boolean) => this.irqLevels.set(line, level) };
     this.cpu.sys.timer = new GenericTimer(this.clock, new IrqLine(ctl, 30), new IrqLine(ctl, 27));
     this.interp = new Interpreter(this.cpu);

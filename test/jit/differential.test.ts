@@ -108,7 +108,11 @@ function cpuState(m: TestMachine): string {
 const PROGRAMS = 1000;
 const WORDS = 200;
 
-test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (faults, SMC, page crossings, interrupts, breakpoints, watchpoints, MMU on and off)`, () => {
+/** The compiled tiers: regions compiled to JavaScript, and to WebAssembly (registers and RAM in an arena). */
+const TIERS = ["js", "wasm"] as const;
+
+for (const tier of TIERS)
+test(`block engine (${tier}) = interpreter on ${PROGRAMS * WORDS} random instructions (faults, SMC, page crossings, interrupts, breakpoints, watchpoints, MMU on and off)`, () => {
   let compiled = 0;
   let compiledSteps = 0;
   let watchStops = 0;
@@ -118,8 +122,8 @@ test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (fau
     const gen = rng(seed);
     const words = Array.from({ length: WORDS }, () => randomInsn(gen));
     const interp = new TestMachine();
-    const fast = new TestMachine();
-    const engine = new BlockEngine(fast.cpu, fast.interp);
+    const fast = new TestMachine({ wasm: tier === "wasm" });
+    const engine = new BlockEngine(fast.cpu, fast.interp, fast.arena);
     engine.hotAfter = 1 + (p % 3);
     const mmu = p % 2 === 0;
     setUp(interp, words, rng(seed + 1), mmu);
@@ -166,6 +170,7 @@ test(`block engine = interpreter on ${PROGRAMS * WORDS} random instructions (fau
     }
     compiled += engine.stats.compiled;
     compiledSteps += engine.stats.compiledSteps;
+    if (tier === "wasm" && engine.stats.compiled > 0) assert.ok(engine.stats.wasmBytes > 0, "the WebAssembly tier compiled nothing");
   }
   // The comparison means something only if compiled code ran a good share of the steps.
   assert.ok(compiled > PROGRAMS, `only ${compiled} blocks compiled`);
@@ -181,10 +186,10 @@ test("self-modifying code: a store rewrites an instruction later in the same com
   const words = [0xb9000083, 0x11008063, 0x52800001, 0x8b010042, 0x390000e6, 0xf10004a5, 0x54ffff41, 0x14000000];
   for (const hotAfter of [1, 2, 4]) {
     const results: bigint[] = [];
-    for (const engine of ["interp", "fast"] as const) {
-      const m = new TestMachine().code(...words);
+    for (const engine of ["interp", ...TIERS] as const) {
+      const m = new TestMachine({ wasm: engine === "wasm" }).code(...words);
       m.setX(3, 0x52800001 + 32).setX(4, CODE + 8).setX(5, 500).setX(2, 0).setX(6, 0xaa).setX(7, CODE + 0x800);
-      const run = engine === "fast" ? new BlockEngine(m.cpu, m.interp) : m.interp;
+      const run = engine !== "interp" ? new BlockEngine(m.cpu, m.interp, m.arena) : m.interp;
       if (run instanceof BlockEngine) run.hotAfter = hotAfter;
       const next = rng(hotAfter);
       while (m.pc !== BigInt(CODE + 0x1c)) run.runBurst(1 + (next() % 40));
@@ -192,7 +197,7 @@ test("self-modifying code: a store rewrites an instruction later in the same com
       // The page is rewritten every pass: only blocks compiled on their first entry ever run compiled.
       if (run instanceof BlockEngine && hotAfter === 1) assert.ok(run.stats.compiledSteps > 1000, `hotAfter ${hotAfter}: ${JSON.stringify(run.stats)}`);
     }
-    assert.deepEqual(results, [125250n, 125250n], `hotAfter ${hotAfter}`);
+    assert.deepEqual(results, [125250n, 125250n, 125250n], `hotAfter ${hotAfter}`);
   }
 });
 
@@ -202,15 +207,15 @@ test("MMU on: a store to a read-only page faults in compiled code after loads pu
   const words = [0xf9400041, 0x91000421, 0xf9000041, 0xf10004a5, 0x54ffff81, 0x14000000];
   const target = RAM_BASE + 0x2000 + 0x10; // page 2 of the alias: read-only
   const states: string[] = [];
-  for (const engine of ["interp", "fast"] as const) {
-    const m = new TestMachine();
+  for (const engine of ["interp", ...TIERS] as const) {
+    const m = new TestMachine({ wasm: engine === "wasm" });
     setUp(m, [], rng(1), true);
     for (let v = 0; v < 16; v++) HANDLER.forEach((w, i) => m.bus.write32(RAM_BASE + v * 0x80 + 4 * i, w));
     m.code(...words);
     m.bus.write32(target, 0x1234);
     m.bus.write32(target + 4, 0);
     m.setX(2, target - RAM_BASE + ALIAS).setX(5, 300);
-    const run = engine === "fast" ? new BlockEngine(m.cpu, m.interp) : m.interp;
+    const run = engine !== "interp" ? new BlockEngine(m.cpu, m.interp, m.arena) : m.interp;
     if (run instanceof BlockEngine) run.hotAfter = 2;
     while (m.pc !== BigInt(CODE + 20)) run.runBurst(50);
     assert.equal(m.bus.read32(target), 0x1234, `${engine}: the read-only page was written`);
@@ -219,4 +224,5 @@ test("MMU on: a store to a read-only page faults in compiled code after loads pu
     states.push(cpuState(m));
   }
   assert.equal(states[1], states[0]);
+  assert.equal(states[2], states[0]);
 });

@@ -18,7 +18,7 @@ import { newMachine, recordSession, replaySession, tempDir } from "../helpers/se
 
 /** A cheap fingerprint of the CPU at a boundary: time, PC and every general register. */
 function fingerprint(m: VirtMachine): string {
-  const regs = new Uint8Array(m.cpu.xlo.buffer.slice(0)).toString() + new Uint8Array(m.cpu.xhi.buffer.slice(0)).toString();
+  const regs = new Uint8Array(m.cpu.xlo.buffer, m.cpu.xlo.byteOffset, 128).toString() + new Uint8Array(m.cpu.xhi.buffer, m.cpu.xhi.byteOffset, 128).toString();
   return `${m.clock.ticks}:${m.cpu.pcHi >>> 0}:${m.cpu.pcLo >>> 0}:${crc32(regs)}:${m.cpu.daif}:${m.cpu.nzcv}`;
 }
 

@@ -16,7 +16,7 @@ import type { StateFields, Stateful } from "../../core/state.js";
 import { STOP_BEFORE_ACCESS } from "../../core/debug.js";
 import { field, loadDescribed, saveDescribed, type FieldSpec, type StateDescription } from "../../core/vmstate.js";
 import { SystemRegisters, SYSREG_STATE } from "./sysregs.js";
-import { Mmu } from "./mmu.js";
+import { Mmu, type TlbStorage } from "./mmu.js";
 import type { Exec } from "./decoder.js";
 import { IntervalFlags } from "../../core/exec-summary.js";
 
@@ -62,6 +62,13 @@ export const enum VectorKind {
   Irq = 1,
   Fiq = 2,
   SError = 3,
+}
+
+/** The general registers' halves (32 entries each) and the TLB's arrays, zeroed. */
+export interface CpuStorage {
+  xlo: Int32Array;
+  xhi: Int32Array;
+  tlb: TlbStorage;
 }
 
 /** Hooks the board installs: PSCI over HVC, diagnostics. */
@@ -119,8 +126,8 @@ export class Cpu implements Stateful {
   readonly stateVersion = CPU_STATE.version;
 
   /** General registers X0..X30 (lo/hi halves); slot 31 = current SP. */
-  readonly xlo = new Int32Array(32);
-  readonly xhi = new Int32Array(32);
+  readonly xlo: Int32Array;
+  readonly xhi: Int32Array;
   /** FP/SIMD registers V0..V31: 4 words each, word 0 the least significant. */
   readonly vregs = new Int32Array(128);
   fpcr = 0;
@@ -201,10 +208,14 @@ export class Cpu implements Stateful {
     readonly bus: AddressSpace,
     readonly clock: VirtualClock,
     hooks: CpuHooks,
+    /** Where the general registers and the TLB live, when not in arrays of their own (jit/wasm/arena.ts). */
+    storage?: CpuStorage,
   ) {
     this.hooks = hooks;
+    this.xlo = storage?.xlo ?? new Int32Array(32);
+    this.xhi = storage?.xhi ?? new Int32Array(32);
     this.sys = new SystemRegisters(this);
-    this.mmu = new Mmu(this);
+    this.mmu = new Mmu(this, storage?.tlb);
     this.codeCache = new Array(bus.pageCount);
     bus.onCodeWrite = (page) => {
       this.codeCache[page] = undefined;

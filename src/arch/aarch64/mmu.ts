@@ -41,7 +41,15 @@ const P_GLOBAL = 64;
  * [23:12] with [31:24] and the high word, so code and data 16 MiB apart (or user and kernel) do not collide.
  */
 const TLB_BITS = 12;
-const TLB_SIZE = 1 << TLB_BITS;
+export const TLB_SIZE = 1 << TLB_BITS;
+
+/** The TLB's arrays (TLB_SIZE entries each). */
+export interface TlbStorage {
+  tagLo: Int32Array;
+  tagHi: Int32Array;
+  perm: Uint8Array;
+  page: Float64Array;
+}
 const TLB_MASK = TLB_SIZE - 1;
 
 const TWO32 = 4294967296;
@@ -58,10 +66,10 @@ const ATTR_DEVICE_NGNRNE = 0x00;
 export class Mmu {
   // ---- TLB: tags (VA page), permissions and the physical page; `used` lists the valid slots -----------------
   // Read (never written) by compiled blocks, which probe the TLB inline before calling translate (jit/emit-memory.ts).
-  readonly tagLo = new Int32Array(TLB_SIZE).fill(-1);
-  readonly tagHi = new Int32Array(TLB_SIZE);
-  readonly perm = new Uint8Array(TLB_SIZE);
-  readonly page = new Float64Array(TLB_SIZE);
+  readonly tagLo: Int32Array;
+  readonly tagHi: Int32Array;
+  readonly perm: Uint8Array;
+  readonly page: Float64Array;
   private readonly used = new Int32Array(TLB_SIZE);
   private usedCount = 0;
 
@@ -83,8 +91,17 @@ export class Mmu {
 
   private readonly sys: SystemRegisters;
 
-  constructor(private readonly cpu: Cpu) {
+  constructor(
+    private readonly cpu: Cpu,
+    /** Where the TLB's arrays live, when not in arrays of their own (jit/wasm/arena.ts; zeroed, TLB_SIZE long). */
+    storage?: TlbStorage,
+  ) {
     this.sys = cpu.sys;
+    this.tagLo = storage?.tagLo ?? new Int32Array(TLB_SIZE);
+    this.tagHi = storage?.tagHi ?? new Int32Array(TLB_SIZE);
+    this.perm = storage?.perm ?? new Uint8Array(TLB_SIZE);
+    this.page = storage?.page ?? new Float64Array(TLB_SIZE);
+    this.tagLo.fill(-1);
   }
 
   // ---- the per-access path ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import { Interpreter } from "../../arch/aarch64/interpreter.js";
 import { BlockEngine, type BlockEngineStats } from "../../arch/aarch64/jit/block-engine.js";
 import type { ExecutionEngine } from "../../core/engine.js";
 import { ExecutedPages, type IntervalFlags } from "../../core/exec-summary.js";
+import { WasmArena } from "../../arch/aarch64/jit/wasm/arena.js";
 import type { EngineKind } from "../board.js";
 import { GicV2 } from "../../devices/gicv2.js";
 import { Pl011, PL011_MMIO_SIZE } from "../../devices/pl011.js";
@@ -94,7 +95,10 @@ export class VirtMachine implements SessionMachine {
     if (!Number.isSafeInteger(config.ramSize) || config.ramSize <= 0 || config.ramSize > VIRT_MAX_RAM)
       throw new RangeError(`RAM size ${config.ramSize} is out of range for virt (at most ${VIRT_MAX_RAM / 2 ** 30} GiB)`);
     const base = VIRT_MEMMAP.ram.base;
-    this.mainRam = new Ram(base, Math.min(config.ramSize, RAM_REGION_MAX));
+    const mainSize = Math.min(config.ramSize, RAM_REGION_MAX);
+    // The fast tier compiles to WebAssembly when the registers and the primary RAM can live in its memory.
+    const arena = config.engine !== "interp" && process.env.REWIND_WASM !== "0" ? WasmArena.create(mainSize) : undefined;
+    this.mainRam = new Ram(base, mainSize, { storage: arena?.ramStorage() });
     const ram = [this.mainRam];
     this.bus = new AddressSpace(this.mainRam);
     for (let off = RAM_REGION_MAX, n = 1; off < config.ramSize; off += RAM_REGION_MAX, n++) {
@@ -117,13 +121,13 @@ export class VirtMachine implements SessionMachine {
         this.stopAtBoundary("stuck");
       },
     };
-    this.cpu = new Cpu(this.bus, this.clock, hooks);
+    this.cpu = new Cpu(this.bus, this.clock, hooks, arena?.cpuStorage());
     this.intervalFlags = this.cpu.intervalFlags;
     this.interp = new Interpreter(this.cpu);
     this.interp.executed = this.executedPages;
     if (config.engine === "interp") this.engine = this.interp;
     else {
-      const blocks = new BlockEngine(this.cpu, this.interp);
+      const blocks = new BlockEngine(this.cpu, this.interp, arena);
       if (config.jitThreshold !== undefined) blocks.hotAfter = config.jitThreshold;
       this.engine = blocks;
     }
@@ -198,7 +202,7 @@ export class VirtMachine implements SessionMachine {
 
   /** The block engine's counters (zeros when the interpreter runs alone). */
   blockStats(): BlockEngineStats {
-    return this.engine instanceof BlockEngine ? this.engine.stats : { compiled: 0, interpretedSteps: 0, compiledSteps: 0, compileMs: 0, blockRuns: 0, lookups: 0, sourceChars: 0 };
+    return this.engine instanceof BlockEngine ? this.engine.stats : { compiled: 0, interpretedSteps: 0, compiledSteps: 0, compileMs: 0, blockRuns: 0, lookups: 0, sourceChars: 0, wasmBytes: 0 };
   }
 
   /** System reset (PSCI SYSTEM_RESET without -no-reboot, QMP system_reset): as QEMU, reload the images and

@@ -23,6 +23,8 @@ import type { Interpreter } from "../interpreter.js";
 import { planBlock, successorSlots, type BlockPlan } from "./block.js";
 import { EntryCounter } from "./entry-counter.js";
 import { compileRegion, type CompiledBlock } from "./codegen.js";
+import type { WasmArena } from "./wasm/arena.js";
+import { compileWasmRegion } from "./wasm/region.js";
 
 const WORDS_PER_PAGE = 1 << (PAGE_BITS - 2);
 const FETCH_FAULTED = 1;
@@ -37,6 +39,11 @@ export const HOT_AFTER = 20_000;
  * blocks, 8 or 16 slower than single blocks (V8 optimizes big switch loops worse than it saves in dispatch). */
 const REGION_BLOCKS = 4;
 const REGION_INSNS = 192;
+/** The same for WebAssembly regions, which do better the bigger they are (a call into one costs more than into a
+ * JavaScript function, and V8 compiles big ones well): measured on compute.elf, 4 blocks 219 MIPS, 8 248, 16 270,
+ * 32 279 (docs/fast-tier.md). */
+const WASM_REGION_BLOCKS = 32;
+const WASM_REGION_INSNS = 1500;
 
 interface Block {
   /** Where its first instruction is: the RAM/ROM region, the offset in it, the code-cache page and the byte
@@ -80,11 +87,13 @@ export interface BlockEngineStats {
   lookups: number;
   /** JavaScript source generated, in characters (a proxy for the memory compiled blocks take). */
   sourceChars: number;
+  /** WebAssembly generated, in bytes. */
+  wasmBytes: number;
 }
 
 export class BlockEngine implements ExecutionEngine {
   private readonly pages: (BlockPage | undefined)[] = [];
-  readonly stats: BlockEngineStats = { compiled: 0, interpretedSteps: 0, compiledSteps: 0, compileMs: 0, blockRuns: 0, lookups: 0, sourceChars: 0 };
+  readonly stats: BlockEngineStats = { compiled: 0, interpretedSteps: 0, compiledSteps: 0, compileMs: 0, blockRuns: 0, lookups: 0, sourceChars: 0, wasmBytes: 0 };
   /** One-entry translation cache for block lookup: virtual page -> code-cache page and the RAM offset. */
   private vHi = -1;
   private vPage = -1;
@@ -97,6 +106,9 @@ export class BlockEngine implements ExecutionEngine {
   constructor(
     readonly cpu: Cpu,
     readonly interp: Interpreter,
+    /** With an arena (the CPU's registers and the primary RAM in its memory), regions compile to WebAssembly;
+     * without, to JavaScript. */
+    readonly arena?: WasmArena,
   ) {
     interp.entries = this.entries;
   }
@@ -292,7 +304,9 @@ export class BlockEngine implements ExecutionEngine {
     const queued = new Set<number>([block.at >>> 2]);
     const queue = [block.at >>> 2];
     let insns = 0;
-    while (queue.length > 0 && plans.length < REGION_BLOCKS && insns < REGION_INSNS) {
+    const maxBlocks = this.arena !== undefined ? WASM_REGION_BLOCKS : REGION_BLOCKS;
+    const maxInsns = this.arena !== undefined ? WASM_REGION_INSNS : REGION_INSNS;
+    while (queue.length > 0 && plans.length < maxBlocks && insns < maxInsns) {
       const slot = queue.shift()!;
       const member = bp.blocks[slot] ?? (bp.blocks[slot] = newBlock(block.ram, pageOffset + slot * 4, block.page, slot * 4));
       const plan = planBlock(this.interp, block.ram, member.offset, block.page);
@@ -316,8 +330,16 @@ export class BlockEngine implements ExecutionEngine {
       return null;
     }
     const t0 = performance.now();
-    const compiled = compileRegion(plans, this.cpu.bus.ram);
-    this.stats.sourceChars += compiled.sourceChars;
+    let compiled: { run: CompiledBlock };
+    if (this.arena !== undefined) {
+      const wasm = compileWasmRegion(plans, this.cpu, this.cpu.bus.ram, this.arena);
+      this.stats.wasmBytes += wasm.bytes;
+      compiled = wasm;
+    } else {
+      const js = compileRegion(plans, this.cpu.bus.ram);
+      this.stats.sourceChars += js.sourceChars;
+      compiled = js;
+    }
     this.stats.compileMs += performance.now() - t0;
     this.stats.compiled += members.length;
     // Members compiled earlier in another region keep it; the others enter this one (the interpreter hands

@@ -44,7 +44,7 @@ const EXIT = "c.pcLo = c.nextLo; c.pcHi = c.nextHi; clock.icount = base; return 
  * or wrote code or changed a translation (fetch generation). */
 const ACCESS_CHANGED = "c.endBurst || c.fetchGeneration !== g || (c.irqLine && (c.daif & 2) === 0) || (c.fiqLine && (c.daif & 1) === 0)";
 /** Rows that end a block but may go on to another member: branches (the next PC is all they change). */
-const DISPATCHING = new Set(["B", "BL", "B_cond", "CBZ", "CBNZ", "TBZ", "TBNZ", "BR", "BLR", "RET"]);
+export const DISPATCHING: ReadonlySet<string> = new Set(["B", "BL", "B_cond", "CBZ", "CBNZ", "TBZ", "TBNZ", "BR", "BLR", "RET"]);
 
 /**
  * The JavaScript source of a region's body: one `case` per member block, keyed by its page offset, in a loop

@@ -14,10 +14,12 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export interface TierResult {
   engine: EngineKind;
+  /** The fast tier's code: WebAssembly regions, or JavaScript ones (REWIND_WASM=0). */
+  label: string;
   seconds: number;
   mips: number;
   /** Fast tier only: blocks compiled, share of steps run compiled, mean compile time per block. */
-  blocks?: { compiled: number; compiledShare: number; compileMsPerBlock: number; linkHitRate: number; sourceCharsPerBlock: number };
+  blocks?: { compiled: number; compiledShare: number; compileMsPerBlock: number; linkHitRate: number; sourceCharsPerBlock: number; wasmBytesPerBlock: number };
 }
 
 export interface MipsResult {
@@ -27,8 +29,12 @@ export interface MipsResult {
   qemu?: { plainSeconds: number; icountSeconds: number; plainMips: number; icountMips: number };
 }
 
-function runRewind(kernelPath: string, engine: EngineKind): { icount: number; seconds: number; output: string; stats?: BlockEngineStats } {
+function runRewind(kernelPath: string, engine: EngineKind, wasm = true): { icount: number; seconds: number; output: string; stats?: BlockEngineStats } {
   let output = "";
+  // The board reads REWIND_WASM when it builds the machine.
+  const saved = process.env.REWIND_WASM;
+  if (wasm) delete process.env.REWIND_WASM;
+  else process.env.REWIND_WASM = "0";
   const m = createMachine("virt", {
     ramSize: 128 << 20,
     icountShift: 7,
@@ -38,6 +44,8 @@ function runRewind(kernelPath: string, engine: EngineKind): { icount: number; se
     log: (l) => process.stderr.write(`rewind: ${l}\n`),
     engine,
   });
+  if (saved === undefined) delete process.env.REWIND_WASM;
+  else process.env.REWIND_WASM = saved;
   const t0 = process.hrtime.bigint();
   const reason = m.run({ icount: Number.MAX_SAFE_INTEGER, ticks: 0 });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -58,12 +66,16 @@ export function benchMips(guest = "compute.elf", repeats = 3): MipsResult {
   const path = join(ROOT, "guests/aarch64", guest);
   const tiers: TierResult[] = [];
   let icount = 0;
-  for (const engine of ENGINE_KINDS) {
-    runRewind(join(ROOT, "guests/aarch64/compute-small.elf"), engine); // warm up the JIT
-    const runs = Array.from({ length: repeats }, () => runRewind(path, engine));
+  const variants: { engine: EngineKind; wasm: boolean; label: string }[] = [
+    ...ENGINE_KINDS.map((engine) => ({ engine, wasm: true, label: engine })),
+    { engine: "fast", wasm: false, label: "fast (JS blocks)" },
+  ];
+  for (const { engine, wasm, label } of variants) {
+    runRewind(join(ROOT, "guests/aarch64/compute-small.elf"), engine, wasm); // warm up the JIT
+    const runs = Array.from({ length: repeats }, () => runRewind(path, engine, wasm));
     const mid = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(repeats / 2)];
     icount = runs[0].icount;
-    const tier: TierResult = { engine, seconds: mid.seconds, mips: icount / mid.seconds / 1e6 };
+    const tier: TierResult = { engine, label, seconds: mid.seconds, mips: icount / mid.seconds / 1e6 };
     const st = mid.stats;
     if (st) {
       const steps = st.compiledSteps + st.interpretedSteps;
@@ -73,6 +85,7 @@ export function benchMips(guest = "compute.elf", repeats = 3): MipsResult {
         compileMsPerBlock: st.compileMs / Math.max(1, st.compiled),
         linkHitRate: 1 - st.lookups / Math.max(1, st.blockRuns + st.lookups),
         sourceCharsPerBlock: st.sourceChars / Math.max(1, st.compiled),
+        wasmBytesPerBlock: st.wasmBytes / Math.max(1, st.compiled),
       };
     }
     tiers.push(tier);
@@ -91,11 +104,11 @@ export function printMips(r: MipsResult): void {
   for (const t of r.tiers) {
     const vs = interp && t !== interp ? `  ${(t.mips / interp.mips).toFixed(2)}× the interpreter` : "";
     const vsQemu = r.qemu ? `  rewind/qemu-icount = ${(t.mips / r.qemu.icountMips).toFixed(3)}` : "";
-    console.log(`  rewind ${t.engine.padEnd(18)} ${t.mips.toFixed(1).padStart(8)} MIPS  (${t.seconds.toFixed(2)} s, median of runs)${vs}${vsQemu}`);
+    console.log(`  rewind ${t.label.padEnd(18)} ${t.mips.toFixed(1).padStart(8)} MIPS  (${t.seconds.toFixed(2)} s, median of runs)${vs}${vsQemu}`);
     if (t.blocks)
       console.log(
         `      ${t.blocks.compiled} blocks compiled, ${(t.blocks.compiledShare * 100).toFixed(2)} % of steps ran compiled, ` +
-          `${(t.blocks.compileMsPerBlock * 1000).toFixed(0)} µs per block to compile, ${t.blocks.sourceCharsPerBlock.toFixed(0)} characters of source per block, ` +
+          `${(t.blocks.compileMsPerBlock * 1000).toFixed(0)} µs per block to compile, ${t.blocks.wasmBytesPerBlock > 0 ? `${t.blocks.wasmBytesPerBlock.toFixed(0)} bytes of WebAssembly` : `${t.blocks.sourceCharsPerBlock.toFixed(0)} characters of JavaScript`} per block, ` +
           `${(t.blocks.linkHitRate * 100).toFixed(2)} % of block entries found through links (no lookup)`,
       );
   }

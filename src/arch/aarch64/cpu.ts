@@ -68,6 +68,8 @@ export const enum VectorKind {
 export interface CpuStorage {
   xlo: Int32Array;
   xhi: Int32Array;
+  /** N, Z, C, V (4 words). */
+  flags: Int32Array;
   tlb: TlbStorage;
 }
 
@@ -134,10 +136,32 @@ export class Cpu implements Stateful {
   fpsr = 0;
 
   // PSTATE
-  nf = 0;
-  zf = 0;
-  cf = 0;
-  vf = 0;
+  /** N, Z, C, V as 0/1 words (in the arena with the WebAssembly tier, which exchanges them there). */
+  readonly flags: Int32Array;
+  get nf(): number {
+    return this.flags[0];
+  }
+  set nf(v: number) {
+    this.flags[0] = v;
+  }
+  get zf(): number {
+    return this.flags[1];
+  }
+  set zf(v: number) {
+    this.flags[1] = v;
+  }
+  get cf(): number {
+    return this.flags[2];
+  }
+  set cf(v: number) {
+    this.flags[2] = v;
+  }
+  get vf(): number {
+    return this.flags[3];
+  }
+  set vf(v: number) {
+    this.flags[3] = v;
+  }
   /** D, A, I, F mask bits as PSTATE bits [9:6] >> 6: D=8, A=4, I=2, F=1. */
   daif = 0xf;
   el = 1;
@@ -214,6 +238,7 @@ export class Cpu implements Stateful {
     this.hooks = hooks;
     this.xlo = storage?.xlo ?? new Int32Array(32);
     this.xhi = storage?.xhi ?? new Int32Array(32);
+    this.flags = storage?.flags ?? new Int32Array(4);
     this.sys = new SystemRegisters(this);
     this.mmu = new Mmu(this, storage?.tlb);
     this.codeCache = new Array(bus.pageCount);

@@ -14,7 +14,8 @@ const WASM_PAGE = 65536;
 /** Byte offsets of the fixed part. */
 export const XLO = 0;
 export const XHI = 128;
-/** NZCV, one i32 each: the region loads them on entry and stores them on exit; calls out exchange them. */
+/** NZCV, one i32 each (the CPU's flags live here): the region loads them on entry and after a call out, and
+ * stores them on exit and before one. */
 export const SLOT_NF = 256;
 export const SLOT_ZF = 260;
 export const SLOT_CF = 264;
@@ -76,6 +77,7 @@ export class WasmArena {
     return {
       xlo: new Int32Array(b, XLO, 32),
       xhi: new Int32Array(b, XHI, 32),
+      flags: new Int32Array(b, SLOT_NF, 4),
       tlb: {
         tagLo: new Int32Array(b, TLB_TAG_LO, TLB_SIZE),
         tagHi: new Int32Array(b, TLB_TAG_HI, TLB_SIZE),

@@ -493,10 +493,6 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, execs: readonly Exec[], cpu
   const step = (steps: number, off: number, watched: boolean) => {
     W[SLOT_STEPS >> 2] = steps;
     W[SLOT_OFFSET >> 2] = off;
-    c.nf = W[SLOT_NF >> 2];
-    c.zf = W[SLOT_ZF >> 2];
-    c.cf = W[SLOT_CF >> 2];
-    c.vf = W[SLOT_VF >> 2];
     const pc = pl + off;
     c.pcLo = pc;
     c.pcHi = ph;
@@ -512,10 +508,6 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, execs: readonly Exec[], cpu
       exec: (i: number, steps: number, off: number, kind: number) => {
         step(steps, off, (kind & EXEC_STEP) !== 0);
         execs[i](c);
-        W[SLOT_NF >> 2] = c.nf;
-        W[SLOT_ZF >> 2] = c.zf;
-        W[SLOT_CF >> 2] = c.cf;
-        W[SLOT_VF >> 2] = c.vf;
         W[SLOT_NEXT_LO >> 2] = c.nextLo;
         W[SLOT_NEXT_HI >> 2] = c.nextHi;
         return (kind & EXEC_CHECK) !== 0 ? changed() : 0;
@@ -555,10 +547,6 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, execs: readonly Exec[], cpu
     ph = c.pcHi >>> 0;
     g = c.fetchGeneration;
     icount0 = clock.icount;
-    W[SLOT_NF >> 2] = c.nf;
-    W[SLOT_ZF >> 2] = c.zf;
-    W[SLOT_CF >> 2] = c.cf;
-    W[SLOT_VF >> 2] = c.vf;
     const direct = !c.sys.mmuEnabled && c.watchHook === null ? 1 : 0;
     const tlb = c.sys.mmuEnabled && c.watchHook === null ? 1 : 0;
     let ret: number;
@@ -581,10 +569,6 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, execs: readonly Exec[], cpu
       c.pcHi = c.nextHi;
       return steps + 1;
     }
-    c.nf = W[SLOT_NF >> 2];
-    c.zf = W[SLOT_ZF >> 2];
-    c.cf = W[SLOT_CF >> 2];
-    c.vf = W[SLOT_VF >> 2];
     c.pcLo = W[SLOT_PC_LO >> 2] >>> 0;
     c.pcHi = W[SLOT_PC_HI >> 2] >>> 0;
     c.nextLo = c.pcLo;

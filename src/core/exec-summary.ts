@@ -12,8 +12,14 @@ export function pageKey(lo: number, hi: number): number {
 /** The pages execution has entered since the last take(). */
 export class ExecutedPages {
   private pages = new Set<number>();
+  /** Pages noted since the last take(), direct-mapped: code that goes back and forth between a few pages (calls
+   * to another page) notes them without a Set lookup each time. */
+  private readonly recent = new Float64Array(8).fill(-1);
 
   note(key: number): void {
+    const i = key & 7;
+    if (this.recent[i] === key) return;
+    this.recent[i] = key;
     this.pages.add(key);
   }
 
@@ -21,6 +27,7 @@ export class ExecutedPages {
   take(): Set<number> {
     const p = this.pages;
     this.pages = new Set();
+    this.recent.fill(-1);
     return p;
   }
 }

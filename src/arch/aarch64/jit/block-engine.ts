@@ -332,7 +332,7 @@ export class BlockEngine implements ExecutionEngine {
     const t0 = performance.now();
     let compiled: { run: CompiledBlock };
     if (this.arena !== undefined) {
-      const wasm = compileWasmRegion(plans, this.cpu, this.cpu.bus.ram, this.arena);
+      const wasm = compileWasmRegion(plans, this.cpu, this.cpu.bus.ram, this.arena, () => this.interp.breakpoints);
       this.stats.wasmBytes += wasm.bytes;
       compiled = wasm;
     } else {

@@ -78,7 +78,9 @@ const IMPORTS: ImportedFunction[] = [
 /** Parameters of the region function. */
 const P_BUDGET = 0;
 const P_AT = 1;
-const P_ONCE = 2;
+/** Bit k set: member k holds a breakpoint, so the region leaves before entering it (the engine then stops there
+ * or lets the interpreter run up to it). The member the region is entered at never has one. */
+const P_STOP = 2;
 const P_DIRECT = 3;
 const P_TLB = 4;
 const P_PSH = 5;
@@ -376,14 +378,14 @@ class RegionBuilder {
     this.members.forEach((plan, k) => {
       f.end(); // member k's block: its code follows
       void cases[k];
-      this.member(plan, first);
+      this.member(plan, first, k);
       first += plan.execs.length;
     });
     f.end(); // otherwise
     this.exitAtNext(() => f.get(this.done));
     f.end(); // switch
-    // Between members: on while the next PC is in this page (and not once).
-    f.get(P_ONCE).get(this.next).i64(32).op(Op.I64ShrU, Op.I32WrapI64).get(P_PL_HI).op(Op.I32Ne, Op.I32Or);
+    // Between members: on while the next PC is in this page.
+    f.get(this.next).i64(32).op(Op.I64ShrU, Op.I32WrapI64).get(P_PL_HI).op(Op.I32Ne);
     f.if();
     this.exitAtNext(() => f.get(this.done));
     f.end();
@@ -401,10 +403,16 @@ class RegionBuilder {
   }
 
   /** One member block: its instructions, then on to the next member (br switch) or out. */
-  private member(plan: BlockPlan, first: number): void {
+  private member(plan: BlockPlan, first: number, k: number): void {
     const f = this.f;
     const n = plan.execs.length;
     const start = plan.slots[0] * 4;
+    // A breakpoint in it: back to the engine, at its start.
+    f.get(P_STOP).i32(1 << k).op(Op.I32And);
+    f.if();
+    f.get(this.pl).i64(start).op(Op.I64Add).set(this.pcOut);
+    f.get(this.done).set(this.ret).br(this.exitLabel);
+    f.end();
     // Only whole blocks run here: a block that does not fit in the budget is left to the engine.
     f.get(this.done).i32(n).op(Op.I32Add).get(P_BUDGET).op(Op.I32GtS);
     f.if();
@@ -480,7 +488,32 @@ class RegionBuilder {
 }
 
 /** The JavaScript side of a region: the calls out and the entry that sets up and takes down each run. */
-function instantiate(bytes: Uint8Array<ArrayBuffer>, execs: readonly Exec[], cpu: Cpu, clock: VirtualClock, ram: Ram, arena: WasmArena): CompiledBlock {
+function instantiate(
+  bytes: Uint8Array<ArrayBuffer>,
+  members: readonly BlockPlan[],
+  cpu: Cpu,
+  clock: VirtualClock,
+  ram: Ram,
+  arena: WasmArena,
+  breakpoints: () => ReadonlySet<number> | null,
+): CompiledBlock {
+  const execs = members.flatMap((p) => p.execs);
+  // The stop mask for the breakpoint set it was computed for (the session keeps an unchanged set's identity).
+  let maskFor: ReadonlySet<number> | null = null;
+  let mask = 0;
+  const stopMask = (bps: ReadonlySet<number>, pageLo: number): number => {
+    if (bps === maskFor) return mask;
+    maskFor = bps;
+    mask = 0;
+    members.forEach((plan, k) => {
+      // By the low half, as the engine checks (breakpointWithin): a false hit only costs a return.
+      if (plan.slots.some((s) => bps.has((pageLo + s * 4) >>> 0))) mask |= 1 << k;
+    });
+    return mask;
+  };
+  /** The member entered at each page offset: the engine has checked that one already (it runs the region only
+   * when the block holds no breakpoint, by the same test), so it is never stopped at on entry. */
+  const memberAt = new Map(members.map((plan, k) => [plan.slots[0] * 4, k]));
   const W = arena.words();
   const c = cpu;
   // Per run (regions do not nest: nothing a region calls runs another).
@@ -539,7 +572,7 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, execs: readonly Exec[], cpu
   };
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
   const run = instance.exports.run as (...args: number[]) => number;
-  return (cpuArg, clk, budget, at, once) => {
+  return (cpuArg, clk, budget, at) => {
     void cpuArg;
     void clk;
     const pcLo = c.pcLo >>> 0;
@@ -551,7 +584,10 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, execs: readonly Exec[], cpu
     const tlb = c.sys.mmuEnabled && c.watchHook === null ? 1 : 0;
     let ret: number;
     try {
-      ret = run(Math.min(budget, 0x7fffffff), at, once ? 1 : 0, direct, tlb, c.el === 0 ? 3 : 0, pl | 0, ph | 0); // (an i32 budget: longer bursts come back for more)
+      const bps = breakpoints();
+      // (An i32 budget: longer bursts come back for more.)
+      const stop = bps === null ? 0 : stopMask(bps, pl) & ~(1 << (memberAt.get(at) ?? 31));
+      ret = run(budget > 0x7fffffff ? 0x7fffffff : budget, at, stop, direct, tlb, c.el === 0 ? 3 : 0, pl | 0, ph | 0);
     } catch (e) {
       const steps = W[SLOT_STEPS >> 2];
       if (e === WATCH_STOP) {
@@ -579,7 +615,13 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, execs: readonly Exec[], cpu
 }
 
 /** Builds a region's WebAssembly function (twice: the first build finds the registers it uses). */
-export function compileWasmRegion(members: readonly BlockPlan[], cpu: Cpu, ram: Ram, arena: WasmArena): { run: CompiledBlock; bytes: number } {
+export function compileWasmRegion(
+  members: readonly BlockPlan[],
+  cpu: Cpu,
+  ram: Ram,
+  arena: WasmArena,
+  breakpoints: () => ReadonlySet<number> | null,
+): { run: CompiledBlock; bytes: number } {
   const probe = new RegionBuilder(members, ram, arena, undefined);
   probe.build();
   const regs = probe.seen;
@@ -587,5 +629,5 @@ export function compileWasmRegion(members: readonly BlockPlan[], cpu: Cpu, ram: 
   for (const n of regs.written) regs.used.add(n);
   const fn = new RegionBuilder(members, ram, arena, regs).build();
   const bytes = encodeModule(IMPORTS, fn, arena.pages);
-  return { run: instantiate(bytes, members.flatMap((p) => p.execs), cpu, cpu.clock, ram, arena), bytes: bytes.length };
+  return { run: instantiate(bytes, members, cpu, cpu.clock, ram, arena, breakpoints), bytes: bytes.length };
 }

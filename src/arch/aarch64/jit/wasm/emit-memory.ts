@@ -7,7 +7,7 @@ import type { Fields } from "../../decoder.js";
 import { sext } from "../../decoder.js";
 import { regOp } from "../../insns/load-store-common.js";
 import { Op, ValType } from "./encoder.js";
-import type { WasmContext, WasmEmitter } from "./emit.js";
+import type { WasmContext, WasmEmitter } from "./context.js";
 
 export type AccessSize = 1 | 2 | 4 | 8;
 

@@ -17,63 +17,27 @@
 //     whose access went out whether the region must stop after it (ended burst, pending interrupt, code or
 //     translation changed).
 // An exception or a watchpoint stop thrown by a call out unwinds the WebAssembly frames; the JavaScript glue
-// catches it and finishes the step as the JavaScript region does, from the steps and offset the code stored
-// before the call.
+// (calls.ts) catches it and finishes the step as the JavaScript region does, from the steps and offset the code
+// stored before the call.
 
-import { EXCEPTION_TAKEN, WATCH_STOP, type Cpu } from "../../cpu.js";
-import type { VirtualClock } from "../../../../core/clock.js";
+import type { Cpu } from "../../cpu.js";
 import type { Ram } from "../../../../core/memory.js";
-import type { Exec } from "../../decoder.js";
 import { InsnClass, branchOffset, type BlockPlan } from "../block.js";
 import type { CompiledBlock } from "../codegen.js";
 import { DISPATCHING } from "../codegen.js";
 import { DEFERRED_ACCESS_ROWS } from "../emit-memory.js";
+import { FunctionBuilder, Op, ValType, encodeModule, type Label } from "./encoder.js";
+import { WASM_EMITTERS, branchTaken, type WasmContext } from "./emit.js";
+import type { MemoryContext } from "./emit-memory.js";
+import { EXEC_CHECK, EXEC_STEP, IMPORTS, Import, instantiate } from "./calls.js";
+import { SLOT_CF, SLOT_LOAD_HI, SLOT_NEXT_HI, SLOT_NEXT_LO, SLOT_NF, SLOT_PC_HI, SLOT_PC_LO, SLOT_VF, SLOT_ZF, TLB_PAGE, TLB_PERM, TLB_TAG_HI, TLB_TAG_LO, XHI, XLO, type WasmArena } from "./arena.js";
 
 /** The access rows emitted inline: their PC, count and post-access checks are on the slow path, as for the
  * JavaScript tier's (jit/emit-memory.ts), plus the unscaled offsets. */
 const WASM_ACCESS_ROWS: ReadonlySet<string> = new Set([...DEFERRED_ACCESS_ROWS, "LDST_unscaled"]);
-import { FunctionBuilder, Op, ValType, encodeModule, type ImportedFunction, type Label } from "./encoder.js";
-import { WASM_EMITTERS, branchTaken, type WasmContext } from "./emit.js";
-import type { MemoryContext } from "./emit-memory.js";
-import {
-  SLOT_CF,
-  SLOT_LOAD_HI,
-  SLOT_NEXT_HI,
-  SLOT_NEXT_LO,
-  SLOT_NF,
-  SLOT_OFFSET,
-  SLOT_PC_HI,
-  SLOT_PC_LO,
-  SLOT_STEPS,
-  SLOT_VF,
-  SLOT_ZF,
-  TLB_PAGE,
-  TLB_PERM,
-  TLB_TAG_HI,
-  TLB_TAG_LO,
-  XHI,
-  XLO,
-  type WasmArena,
-} from "./arena.js";
 
 const I32 = ValType.I32;
 const I64 = ValType.I64;
-
-/** The calls out, in import order. */
-const enum Import {
-  Exec = 0,
-  Load = 1,
-  Store = 2,
-  Touch = 3,
-  Changed = 4,
-}
-const IMPORTS: ImportedFunction[] = [
-  { name: "exec", params: [I32, I32, I32, I32], results: [I32] },
-  { name: "load", params: [I32, I32, I32, I32, I32, I32], results: [I32] },
-  { name: "store", params: [I32, I32, I32, I32, I32, I32, I32, I32], results: [] },
-  { name: "touch", params: [I32, I32], results: [] },
-  { name: "changed", params: [], results: [I32] },
-];
 
 /** Parameters of the region function. */
 const P_BUDGET = 0;
@@ -87,11 +51,6 @@ const P_PSH = 5;
 const P_PL_LO = 6;
 const P_PL_HI = 7;
 const PARAMS = [I32, I32, I32, I32, I32, I32, I32, I32];
-
-/** `exec` kinds: set up the step as for an access (watchpoint bookkeeping), and report whether it changed
- * something the region depends on. */
-const EXEC_STEP = 1;
-const EXEC_CHECK = 2;
 
 interface Registers {
   /** Registers the region reads or writes (held in locals), and those it writes (stored back on exit). */
@@ -485,133 +444,6 @@ class RegionBuilder {
     if (plan.classes[n - 1] === InsnClass.Last && !DISPATCHING.has(plan.rows[n - 1])) this.exitAtNext(() => f.get(this.done));
     else f.br(this.switchLabel);
   }
-}
-
-/** The JavaScript side of a region: the calls out and the entry that sets up and takes down each run. */
-function instantiate(
-  bytes: Uint8Array<ArrayBuffer>,
-  members: readonly BlockPlan[],
-  cpu: Cpu,
-  clock: VirtualClock,
-  ram: Ram,
-  arena: WasmArena,
-  breakpoints: () => ReadonlySet<number> | null,
-): CompiledBlock {
-  const execs = members.flatMap((p) => p.execs);
-  // The stop mask for the breakpoint set it was computed for (the session keeps an unchanged set's identity).
-  let maskFor: ReadonlySet<number> | null = null;
-  let mask = 0;
-  const stopMask = (bps: ReadonlySet<number>, pageLo: number): number => {
-    if (bps === maskFor) return mask;
-    maskFor = bps;
-    mask = 0;
-    members.forEach((plan, k) => {
-      // By the low half, as the engine checks (breakpointWithin): a false hit only costs a return.
-      if (plan.slots.some((s) => bps.has((pageLo + s * 4) >>> 0))) mask |= 1 << k;
-    });
-    return mask;
-  };
-  /** The member entered at each page offset: the engine has checked that one already (it runs the region only
-   * when the block holds no breakpoint, by the same test), so it is never stopped at on entry. */
-  const memberAt = new Map(members.map((plan, k) => [plan.slots[0] * 4, k]));
-  const W = arena.words();
-  const c = cpu;
-  // Per run (regions do not nest: nothing a region calls runs another).
-  let pl = 0;
-  let ph = 0;
-  let g = 0;
-  let icount0 = 0;
-  /** Sets up the step of the instruction at `off` as the JavaScript region does before an executor or an
-   * accessor: flags, PC, next PC, step count, watchpoint bookkeeping. */
-  const step = (steps: number, off: number, watched: boolean) => {
-    W[SLOT_STEPS >> 2] = steps;
-    W[SLOT_OFFSET >> 2] = off;
-    const pc = pl + off;
-    c.pcLo = pc;
-    c.pcHi = ph;
-    c.nextLo = (pc + 4) >>> 0;
-    c.nextHi = pc + 4 > 0xffffffff ? (ph + 1) >>> 0 : ph;
-    clock.icount = icount0 + steps + 1;
-    if (watched && c.watchHook !== null) c.beginWatchedStep();
-  };
-  const changed = () => (c.endBurst || c.fetchGeneration !== g || (c.irqLine && (c.daif & 2) === 0) || (c.fiqLine && (c.daif & 1) === 0) ? 1 : 0);
-  const imports = {
-    env: {
-      memory: arena.memory,
-      exec: (i: number, steps: number, off: number, kind: number) => {
-        step(steps, off, (kind & EXEC_STEP) !== 0);
-        execs[i](c);
-        W[SLOT_NEXT_LO >> 2] = c.nextLo;
-        W[SLOT_NEXT_HI >> 2] = c.nextHi;
-        return (kind & EXEC_CHECK) !== 0 ? changed() : 0;
-      },
-      load: (size: number, al: number, ah: number, steps: number, off: number, first: number) => {
-        if (first !== 0) step(steps, off, true);
-        al >>>= 0;
-        if (size === 8) {
-          const lo = c.read64(al, ah);
-          W[SLOT_LOAD_HI >> 2] = c.hi;
-          return lo;
-        }
-        return size === 4 ? c.read32(al, ah) : size === 2 ? c.read16(al, ah) : c.read8(al, ah);
-      },
-      store: (size: number, al: number, ah: number, vlo: number, vhi: number, steps: number, off: number, first: number) => {
-        if (first !== 0) step(steps, off, true);
-        al >>>= 0;
-        if (size === 8) c.write64(al, ah, vlo, vhi);
-        else if (size === 4) c.write32(al, ah, vlo >>> 0);
-        else if (size === 2) c.write16(al, ah, vlo & 0xffff);
-        else c.write8(al, ah, vlo & 0xff);
-      },
-      touch: (off: number, size: number) => {
-        ram.touch(off);
-        if ((off & 0xfff) > 0x1000 - size) ram.touch(off + size - 1);
-      },
-      changed,
-    },
-  };
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
-  const run = instance.exports.run as (...args: number[]) => number;
-  return (cpuArg, clk, budget, at) => {
-    void cpuArg;
-    void clk;
-    const pcLo = c.pcLo >>> 0;
-    pl = (pcLo - at) >>> 0;
-    ph = c.pcHi >>> 0;
-    g = c.fetchGeneration;
-    icount0 = clock.icount;
-    const direct = !c.sys.mmuEnabled && c.watchHook === null ? 1 : 0;
-    const tlb = c.sys.mmuEnabled && c.watchHook === null ? 1 : 0;
-    let ret: number;
-    try {
-      const bps = breakpoints();
-      // (An i32 budget: longer bursts come back for more.)
-      const stop = bps === null ? 0 : stopMask(bps, pl) & ~(1 << (memberAt.get(at) ?? 31));
-      ret = run(budget > 0x7fffffff ? 0x7fffffff : budget, at, stop, direct, tlb, c.el === 0 ? 3 : 0, pl | 0, ph | 0);
-    } catch (e) {
-      const steps = W[SLOT_STEPS >> 2];
-      if (e === WATCH_STOP) {
-        // A watchpoint stops before the access's instruction: take it back whole; PC and count stay on it.
-        c.undoWatchedStep();
-        c.debugStop = true;
-        c.endBurst = true;
-        c.pcLo = pl + W[SLOT_OFFSET >> 2];
-        c.pcHi = ph;
-        clock.icount = icount0 + steps;
-        return steps;
-      }
-      if (e !== EXCEPTION_TAKEN) throw e;
-      c.pcLo = c.nextLo;
-      c.pcHi = c.nextHi;
-      return steps + 1;
-    }
-    c.pcLo = W[SLOT_PC_LO >> 2] >>> 0;
-    c.pcHi = W[SLOT_PC_HI >> 2] >>> 0;
-    c.nextLo = c.pcLo;
-    c.nextHi = c.pcHi;
-    clock.icount = icount0 + ret;
-    return ret;
-  };
 }
 
 /** Builds a region's WebAssembly function (twice: the first build finds the registers it uses). */

@@ -5,7 +5,6 @@
 // step count and page offset the WebAssembly code stores before each call.
 
 import { EXCEPTION_TAKEN, WATCH_STOP, type Cpu } from "../../cpu.js";
-import type { VirtualClock } from "../../../../core/clock.js";
 import type { Ram } from "../../../../core/memory.js";
 import type { BlockPlan } from "../block.js";
 import type { CompiledBlock } from "../codegen.js";
@@ -41,18 +40,20 @@ export function instantiate(
   bytes: Uint8Array<ArrayBuffer>,
   members: readonly BlockPlan[],
   cpu: Cpu,
-  clock: VirtualClock,
   ram: Ram,
   arena: WasmArena,
   breakpoints: () => ReadonlySet<number> | null,
 ): CompiledBlock {
   const execs = members.flatMap((p) => p.execs);
-  // The stop mask for the breakpoint set it was computed for (the session keeps an unchanged set's identity).
+  // The stop mask for the breakpoint set and the virtual page it was computed for (the session keeps an
+  // unchanged set's identity; the page's code may be mapped at more than one virtual address).
   let maskFor: ReadonlySet<number> | null = null;
+  let maskPage = 0;
   let mask = 0;
   const stopMask = (bps: ReadonlySet<number>, pageLo: number): number => {
-    if (bps === maskFor) return mask;
+    if (bps === maskFor && pageLo === maskPage) return mask;
     maskFor = bps;
+    maskPage = pageLo;
     mask = 0;
     members.forEach((plan, k) => {
       // By the low half, as the engine checks (breakpointWithin): a false hit only costs a return.
@@ -65,6 +66,7 @@ export function instantiate(
   const memberAt = new Map(members.map((plan, k) => [plan.slots[0] * 4, k]));
   const W = arena.words();
   const c = cpu;
+  const clock = c.clock;
   // Per run (regions do not nest: nothing a region calls runs another).
   let pl = 0;
   let ph = 0;
@@ -121,9 +123,8 @@ export function instantiate(
   };
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
   const run = instance.exports.run as (...args: number[]) => number;
-  return (cpuArg, clk, budget, at) => {
-    void cpuArg;
-    void clk;
+  // (The CPU and clock arguments are the ones this region was built for.)
+  return (_cpu, _clock, budget, at) => {
     const pcLo = c.pcLo >>> 0;
     pl = (pcLo - at) >>> 0;
     ph = c.pcHi >>> 0;

@@ -461,5 +461,5 @@ export function compileWasmRegion(
   for (const n of regs.written) regs.used.add(n);
   const fn = new RegionBuilder(members, ram, arena, regs).build();
   const bytes = encodeModule(IMPORTS, fn, arena.pages);
-  return { run: instantiate(bytes, members, cpu, cpu.clock, ram, arena, breakpoints), bytes: bytes.length };
+  return { run: instantiate(bytes, members, cpu, ram, arena, breakpoints), bytes: bytes.length };
 }

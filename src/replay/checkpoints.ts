@@ -142,8 +142,8 @@ export class CheckpointStore {
     // Pages that may differ between now and cp: dirtied since base, plus every page stored by a checkpoint
     // between base and cp in time (either direction).
     const touched = new Set<number>(this.writtenPages());
-    const baseIndex = this.base ? this.list.indexOf(this.base) : -1;
-    const cpIndex = this.list.indexOf(cp);
+    const baseIndex = this.base ? this.indexOf(this.base) : -1;
+    const cpIndex = this.indexOf(cp);
     if (cpIndex < 0) throw new Error("restoring a checkpoint that is not in the store");
     if (baseIndex < 0) {
       for (let p = 0; p < this.pageCount; p++) touched.add(p);
@@ -164,8 +164,8 @@ export class CheckpointStore {
   /** Pages whose content may differ between checkpoints a and b (those stored by any checkpoint after the
    * earlier one up to the later one); undefined when one of them is no longer in the store. */
   pagesBetween(a: Checkpoint, b: Checkpoint): Set<number> | undefined {
-    const ia = this.list.indexOf(a);
-    const ib = this.list.indexOf(b);
+    const ia = this.indexOf(a);
+    const ib = this.indexOf(b);
     if (ia < 0 || ib < 0) return undefined;
     const out = new Set<number>();
     for (let i = Math.min(ia, ib) + 1; i <= Math.max(ia, ib); i++) for (const p of this.list[i].pages.keys()) out.add(p);
@@ -175,13 +175,13 @@ export class CheckpointStore {
   /** Every page that is not zero at checkpoint cp (or may not be). */
   pagesAt(cp: Checkpoint): Set<number> {
     const out = new Set<number>();
-    for (let i = this.list.indexOf(cp); i >= 0; i--) for (const p of this.list[i].pages.keys()) out.add(p);
+    for (let i = this.indexOf(cp); i >= 0; i--) for (const p of this.list[i].pages.keys()) out.add(p);
     return out;
   }
 
   /** The content of each of `pages` at checkpoint cp; null for a zero page. */
   contentsAt(cp: Checkpoint, pages: Iterable<number>): [number, Uint8Array | null][] {
-    const index = this.list.indexOf(cp);
+    const index = this.indexOf(cp);
     return Array.from(pages, (p) => [p, this.pageAt(p, index) ?? null]);
   }
 
@@ -215,7 +215,7 @@ export class CheckpointStore {
     const pages = new Set<number>();
     let flags = 0;
     const list = this.list;
-    for (let i = this.indexOf(from) + 1; i < list.length; i++) {
+    for (let i = this.present(from) + 1; i < list.length; i++) {
       const c = list[i];
       if (c.icount > to.icount || (c.icount === to.icount && c.ticks > to.ticks)) break;
       for (const p of c.pages.keys()) pages.add(p);
@@ -239,10 +239,10 @@ export class CheckpointStore {
 
   /** Store page p's content at checkpoint cp (undefined: zeroes). */
   contentAt(cp: Checkpoint, p: number): Uint8Array | undefined {
-    return this.pageAt(p, this.indexOf(cp));
+    return this.pageAt(p, this.present(cp));
   }
 
-  /** The index of a checkpoint of the store (binary search by position). */
+  /** The index of a checkpoint in the store, or -1 when it is not there (binary search by position). */
   private indexOf(cp: Checkpoint): number {
     let lo = 0;
     let hi = this.list.length;
@@ -252,8 +252,14 @@ export class CheckpointStore {
       if (c.icount < cp.icount || (c.icount === cp.icount && c.ticks < cp.ticks)) lo = mid + 1;
       else hi = mid;
     }
-    if (this.list[lo] !== cp) throw new Error("checkpoint not in the store");
-    return lo;
+    return this.list[lo] === cp ? lo : -1;
+  }
+
+  /** The index of a checkpoint that must be in the store. */
+  private present(cp: Checkpoint): number {
+    const i = this.indexOf(cp);
+    if (i < 0) throw new Error("checkpoint not in the store");
+    return i;
   }
 
   /** The pages written since the last capture, restore or load (store numbering). */

@@ -124,18 +124,24 @@ class RegionBuilder {
     return this.reg(n);
   }
 
+  /** Pushes the 64-bit value whose halves are the words at `lo` and `hi`. */
+  private load64(lo: number, hi: number): void {
+    this.f.i32(0).mem(Op.I64Load32U, lo).i32(0).mem(Op.I64Load32U, hi).i64(32).op(Op.I64Shl, Op.I64Or);
+  }
+
+  /** Stores i64 local l as the words at `lo` and `hi`. */
+  private store64(l: number, lo: number, hi: number): void {
+    this.f.i32(0).get(l).op(Op.I32WrapI64).mem(Op.I32Store, lo);
+    this.f.i32(0).get(l).i64(32).op(Op.I64ShrU, Op.I32WrapI64).mem(Op.I32Store, hi);
+  }
+
   /** Loads the registers the region holds, and the flags, from memory. */
   private loadState(): void {
     const f = this.f;
     for (const n of this.regs?.used ?? []) {
-      f.i32(0).mem(Op.I64Load32U, XLO + 4 * n);
-      f.i32(0).mem(Op.I64Load32U, XHI + 4 * n).i64(32).op(Op.I64Shl, Op.I64Or).set(this.reg(n));
+      this.load64(XLO + 4 * n, XHI + 4 * n);
+      f.set(this.reg(n));
     }
-    this.loadFlags();
-  }
-
-  private loadFlags(): void {
-    const f = this.f;
     f.i32(0).mem(Op.I32Load, SLOT_NF).set(this.nf);
     f.i32(0).mem(Op.I32Load, SLOT_ZF).set(this.zf);
     f.i32(0).mem(Op.I32Load, SLOT_CF).set(this.cf);
@@ -145,11 +151,7 @@ class RegionBuilder {
   /** Stores the registers the region wrote, and the flags. */
   private storeState(): void {
     const f = this.f;
-    for (const n of this.regs?.written ?? []) {
-      const l = this.reg(n);
-      f.i32(0).get(l).op(Op.I32WrapI64).mem(Op.I32Store, XLO + 4 * n);
-      f.i32(0).get(l).i64(32).op(Op.I64ShrU, Op.I32WrapI64).mem(Op.I32Store, XHI + 4 * n);
-    }
+    for (const n of this.regs?.written ?? []) this.store64(this.reg(n), XLO + 4 * n, XHI + 4 * n);
     f.i32(0).get(this.nf).mem(Op.I32Store, SLOT_NF);
     f.i32(0).get(this.zf).mem(Op.I32Store, SLOT_ZF);
     f.i32(0).get(this.cf).mem(Op.I32Store, SLOT_CF);
@@ -249,10 +251,23 @@ class RegionBuilder {
       f.end();
       f.end();
     };
-    /** Before the CPU's accessor: the first call of the instruction sets up the step (sl = 2). */
-    const first = () => {
+    /** The call to the CPU's accessor, with the registers and flags stored first: size, the address's halves,
+     * the value's halves for a store, the steps before the instruction, its offset, and whether this is its
+     * first access (sl = 2 from then on: the step is set up once). */
+    const callOut = (imp: Import, size: number, a: number, v?: number) => {
+      this.storeState();
+      f.i32(size);
+      f.get(a).op(Op.I32WrapI64);
+      f.get(a).i64(32).op(Op.I64ShrU, Op.I32WrapI64);
+      if (v !== undefined) {
+        f.get(v).op(Op.I32WrapI64);
+        f.get(v).i64(32).op(Op.I64ShrU, Op.I32WrapI64);
+      }
+      this.steps(i);
+      f.i32(offset);
       f.get(this.sl).i32(2).op(Op.I32Ne);
       f.i32(2).set(this.sl);
+      f.call(imp);
     };
     return {
       load: (a, size, v) => {
@@ -261,14 +276,7 @@ class RegionBuilder {
         f.if();
         f.get(this.off).mem([Op.I64Load8U, Op.I64Load16U, 0, Op.I64Load32U, 0, 0, 0, Op.I64Load][size - 1], arena.ramOffset).set(v);
         f.else();
-        this.storeState();
-        f.i32(size);
-        f.get(a).op(Op.I32WrapI64);
-        f.get(a).i64(32).op(Op.I64ShrU, Op.I32WrapI64);
-        this.steps(i);
-        f.i32(offset);
-        first();
-        f.call(Import.Load);
+        callOut(Import.Load, size, a);
         if (size === 8) f.op(Op.I64ExtendI32U).i32(0).mem(Op.I64Load32U, SLOT_LOAD_HI).i64(32).op(Op.I64Shl, Op.I64Or);
         else f.op(Op.I64ExtendI32U);
         f.set(v);
@@ -292,16 +300,7 @@ class RegionBuilder {
         f.end();
         f.get(this.off).get(v).mem([Op.I64Store8, Op.I64Store16, 0, Op.I64Store32, 0, 0, 0, Op.I64Store][size - 1], arena.ramOffset);
         f.else();
-        this.storeState();
-        f.i32(size);
-        f.get(a).op(Op.I32WrapI64);
-        f.get(a).i64(32).op(Op.I64ShrU, Op.I32WrapI64);
-        f.get(v).op(Op.I32WrapI64);
-        f.get(v).i64(32).op(Op.I64ShrU, Op.I32WrapI64);
-        this.steps(i);
-        f.i32(offset);
-        first();
-        f.call(Import.Store);
+        callOut(Import.Store, size, a, v);
         f.end();
       },
     };
@@ -336,7 +335,6 @@ class RegionBuilder {
     let first = 0;
     this.members.forEach((plan, k) => {
       f.end(); // member k's block: its code follows
-      void cases[k];
       this.member(plan, first, k);
       first += plan.execs.length;
     });
@@ -355,8 +353,7 @@ class RegionBuilder {
     f.end(); // exit
     // Epilogue.
     this.storeState();
-    f.i32(0).get(this.pcOut).op(Op.I32WrapI64).mem(Op.I32Store, SLOT_PC_LO);
-    f.i32(0).get(this.pcOut).i64(32).op(Op.I64ShrU, Op.I32WrapI64).mem(Op.I32Store, SLOT_PC_HI);
+    this.store64(this.pcOut, SLOT_PC_LO, SLOT_PC_HI);
     f.get(this.ret);
     return f;
   }
@@ -366,14 +363,10 @@ class RegionBuilder {
     const f = this.f;
     const n = plan.execs.length;
     const start = plan.slots[0] * 4;
-    // A breakpoint in it: back to the engine, at its start.
-    f.get(P_STOP).i32(1 << k).op(Op.I32And);
-    f.if();
-    f.get(this.pl).i64(start).op(Op.I64Add).set(this.pcOut);
-    f.get(this.done).set(this.ret).br(this.exitLabel);
-    f.end();
-    // Only whole blocks run here: a block that does not fit in the budget is left to the engine.
-    f.get(this.done).i32(n).op(Op.I32Add).get(P_BUDGET).op(Op.I32GtS);
+    // Back to the engine, at its start, when it holds a breakpoint or does not fit in the budget (only whole
+    // blocks run here).
+    f.get(P_STOP).i32(1 << k).op(Op.I32And).i32(0).op(Op.I32Ne);
+    f.get(this.done).i32(n).op(Op.I32Add).get(P_BUDGET).op(Op.I32GtS, Op.I32Or);
     f.if();
     f.get(this.pl).i64(start).op(Op.I64Add).set(this.pcOut);
     f.get(this.done).set(this.ret).br(this.exitLabel);
@@ -431,7 +424,8 @@ class RegionBuilder {
       this.steps(i);
       f.i32(off).i32(kind).call(Import.Exec);
       this.loadState();
-      f.i32(0).mem(Op.I64Load32U, SLOT_NEXT_LO).i32(0).mem(Op.I64Load32U, SLOT_NEXT_HI).i64(32).op(Op.I64Shl, Op.I64Or).set(this.next);
+      this.load64(SLOT_NEXT_LO, SLOT_NEXT_HI);
+      f.set(this.next);
       if ((kind & EXEC_CHECK) !== 0) {
         f.if();
         this.exitAtNext(() => f.get(this.done).i32(i + 1).op(Op.I32Add));

@@ -5,8 +5,8 @@
 // (entry-counter.ts) and hands back when it jumps to one that is compiled or has become hot (HOT_AFTER); the
 // block there is then planned and compiled. A compiled block runs only when the whole block fits in the burst's remaining budget; otherwise the
 // interpreter runs the steps, so a burst's length is always honoured exactly. Blocks do not depend on the
-// breakpoints: a block with one inside is left to the interpreter up to it, and a looping block returns after
-// each pass while breakpoints are set; watchpoints are checked by the accesses themselves, in compiled code as in the
+// breakpoints: a block with one inside is left to the interpreter up to it, and a region does not run on into
+// a block that holds one (see runBurst); watchpoints are checked by the accesses themselves, in compiled code as in the
 // interpreter (codegen.ts). Interrupts are taken between blocks (a block stops early when one becomes pending) by the
 // interpreter, which owns exception entry.
 //
@@ -197,8 +197,9 @@ export class BlockEngine implements ExecutionEngine {
         continue;
       }
       // A breakpoint inside the block (not on its first instruction, checked above): the interpreter runs the
-      // block's steps instead, and stops on it if execution gets there. With breakpoints set, a looping block
-      // runs one pass per call, so the engine sees its start again.
+      // block's steps instead, and stops on it if execution gets there. With breakpoints set, a JavaScript region
+      // runs one block per call and a WebAssembly region returns before a member that holds one, so the engine
+      // sees those block starts again.
       let inside = false;
       const bps = interp.breakpoints;
       if (bps !== null && block !== undefined) inside = breakpointWithin(bps, pcLo, block.offsets);

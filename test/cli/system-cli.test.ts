@@ -131,8 +131,22 @@ test("a recording whose writer was killed replays up to its last whole chunk and
   const { readdirSync } = await import("node:fs");
   const child = spawn(process.execPath, [BIN, ...args, "-icount", `shift=7,rr=record,rrfile=${file}`], { stdio: "ignore" });
   const exited = new Promise((r) => child.once("exit", r));
-  // Let it record for a while (data is flushed every 200 ms), then kill it without warning.
-  await new Promise((r) => setTimeout(r, 2500));
+  // Kill it without warning as soon as it has flushed a chunk after its header (data is flushed every 200 ms).
+  // Waiting for the file rather than for a fixed time keeps the test independent of the host's speed.
+  const { statSync } = await import("node:fs");
+  const tempSize = (): number => {
+    const name = readdirSync(dir).find((f) => f.startsWith("killed.bin.tmp-"));
+    return name === undefined ? 0 : statSync(join(dir, name)).size;
+  };
+  const until = async (done: () => boolean, what: string): Promise<void> => {
+    for (let waited = 0; !done(); waited += 20) {
+      assert.ok(waited < 120_000 && child.exitCode === null, `the recorder exited or stalled before ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await until(() => tempSize() > 0, "writing its header");
+  const headerSize = tempSize();
+  await until(() => tempSize() > headerSize, "flushing a chunk");
   assert.equal(child.exitCode, null, "the recorder is still running when it is killed");
   child.kill("SIGKILL");
   await exited;

@@ -40,7 +40,13 @@ export interface BoardConfig {
   /** Fast engine: jumps to an address before the code there is compiled (the engine's default when absent). A
    * machine that only replays short stretches of already-hot code (a scan worker) compiles sooner. */
   hotAfter?: number;
+  /** Fast engine: what it compiles to. WebAssembly unless the environment says REWIND_WASM=0 (or the host
+   * cannot give the memory); oracles that test one tier name it. */
+  compiler?: CompilerKind;
 }
+
+/** What the fast engine compiles regions to. */
+export type CompilerKind = "wasm" | "js";
 
 /** "fast": compiled blocks over the interpreter; "interp": the interpreter alone (for comparison). */
 export type EngineKind = "fast" | "interp";

@@ -7,10 +7,12 @@
  *   node dist/src/tools/lockstep.js -kernel guest.elf [-icount shift=N] [--max-steps N] [--compare full|pc-only]
  *        [--ignore x5,cpsr,v*] [--sys VBAR,ESR_EL1] [--against rewind|qemu] [--reference replay|live]
  *        [--sstep 0x1] [--history N] [--record-timeout MS] [--no-adopt-counters] [--no-adopt-exception-flags]
- *        [--quiet]
+ *        [--engine interp|wasm|js] [--stride N] [--quiet]
  * Exit status: 0 no divergence, 1 divergence, 2 error.
  */
-import { realpathSync } from "node:fs";
+import { mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   compareSnapshots,
@@ -23,9 +25,9 @@ import {
   type RegisterDiff,
 } from "./lockstep/compare.js";
 import { objdumpDisassemble } from "./lockstep/objdump.js";
-import { QemuTarget, type QemuTargetOptions } from "./lockstep/qemu-target.js";
+import { dumpQemuDtb, QemuTarget, type QemuTargetOptions } from "./lockstep/qemu-target.js";
 import { RunAhead, type StepItem } from "./lockstep/run-ahead.js";
-import { isExceptionEntryFlagsDifference, type LockstepTarget, type RegisterSnapshot, type RewindTargetOptions } from "./lockstep/target.js";
+import { isExceptionEntryFlagsDifference, type LockstepTarget, type RegisterSnapshot, type RewindTargetOptions, type StepStatus } from "./lockstep/target.js";
 
 export type { LockstepTarget, RegisterSnapshot, StepStatus } from "./lockstep/target.js";
 export { QemuTarget } from "./lockstep/qemu-target.js";
@@ -77,6 +79,13 @@ export interface LockstepOptions {
    * Default true.
    */
   adoptExceptionEntryFlags?: boolean;
+  /**
+   * Run up to this many steps at once on a target that implements `runSteps` (a compiling tier then runs them
+   * as compiled code) and compare after them. Only runs of plain steps are taken at once: steps that enter an
+   * exception, wait (WFI/WFE) or read a counter are taken one by one, as without a stride. A divergence is
+   * then found within a run of steps: `--stride 1` finds its exact step. Default 1.
+   */
+  stride?: number;
 }
 
 export interface Divergence {
@@ -209,10 +218,68 @@ export async function runLockstep(options: LockstepOptions): Promise<LockstepRes
     let adopted = 0;
     const adoptFlags = options.adoptExceptionEntryFlags ?? true;
 
+    const stride = tgt.runSteps ? Math.max(1, Math.floor(options.stride ?? 1)) : 1;
+    // A reference step read ahead to decide where a run of plain steps ends; the next one to compare.
+    let peeked: StepItem | undefined;
+    const nextReference = async (): Promise<StepItem | undefined> => {
+      const item = peeked ?? (await refRunner.next());
+      peeked = undefined;
+      return item;
+    };
+    let nextProgress = progressEvery;
+
     for (let step = 1; step <= maxSteps; step++) {
       if (options.signal?.aborted) return finish(step - 1, "interrupted");
+      if (options.onProgress && step > nextProgress) {
+        options.onProgress(step - 1, performance.now() - start);
+        nextProgress += progressEvery;
+      }
+      if (stride > 1) {
+        // The plain steps ahead (up to the stride), as the reference took them: the target runs them at once.
+        const expected: RegisterSnapshot[] = [];
+        const pcs: bigint[] = [];
+        while (expected.length < stride && step + expected.length <= maxSteps) {
+          const item = await nextReference();
+          if (item === undefined) break;
+          if (!isPlainStep(item)) {
+            peeked = item;
+            break;
+          }
+          pcs.push(expected.length ? expected[expected.length - 1].pc : refRegs.pc);
+          expected.push(item.regs);
+        }
+        if (expected.length > 0) {
+          const last = step + expected.length - 1;
+          const range = expected.length > 1 ? `steps ${step}-${last}` : `step ${step}`;
+          const after = expected[expected.length - 1];
+          let status: StepStatus | void;
+          try {
+            status = await tgt.runSteps!(expected.length);
+          } catch (err) {
+            return finish(step - 1, "error", { error: `${range} at ${formatAddress(pcs[0])} failed on the target (${tgt.describe()}): ${message(err)}`, adoptedCounterReads: adopted });
+          }
+          const regs = status === "exited" ? undefined : await tgt.registers();
+          const diffs = regs ? compareSnapshots(after, regs, mode, ignore) : [];
+          if (!regs || diffs.length) {
+            await refRunner.stop();
+            const where = `the target ran ${range} at once (stride ${stride})`;
+            const msg = regs
+              ? `${where} and differs after them: the first different step is among them (--stride 1 finds it)`
+              : `${where} and powered off in them, but the reference kept running`;
+            const history_ = [...history, ...pcs.slice(0, -1)];
+            const divergence = await describeDivergence(ref, tgt, last, regs ? "registers" : "exit", pcs[pcs.length - 1], history_, historyLength, diffs, after, regs, undefined, msg);
+            return finish(step - 1, "divergence", { divergence, adoptedCounterReads: adopted });
+          }
+          history.push(...pcs);
+          history.splice(0, Math.max(0, history.length - historyLength));
+          refRegs = after;
+          tgtRegs = regs;
+          step = last;
+          continue;
+        }
+      }
       const b = await stepTarget(tgt);
-      const a = await refRunner.next();
+      const a = await nextReference();
       // ^C also reaches QEMU (same process group), which then exits: that is not a divergence. The signal may
       // be delivered to us a moment after QEMU's connection closed.
       if (options.signal && (a?.status !== "running" || b.status !== "running") && !options.signal.aborted) {
@@ -266,7 +333,6 @@ export async function runLockstep(options: LockstepOptions): Promise<LockstepRes
       if (history.length > historyLength) history.shift();
       refRegs = a.regs;
       tgtRegs = b.regs;
-      if (options.onProgress && step % progressEvery === 0) options.onProgress(step, performance.now() - start);
     }
     return finish(maxSteps, "max-steps", { adoptedCounterReads: adopted });
   } finally {
@@ -300,6 +366,23 @@ export function counterReadRegister(insn: number): string | undefined {
   const op = (insn & 0xffffffe0) >>> 0;
   const counters = [0xd53be020, 0xd53be040, 0xd53be0a0, 0xd53be0c0, 0xd53b9d00];
   return counters.includes(op) && rt !== 31 ? `x${rt}` : undefined;
+}
+
+const WFI = 0xd503207f;
+const WFE = 0xd503205f;
+
+/**
+ * A reference step a target may run together with others: it retired an instruction that is not WFI/WFE or a
+ * counter read, and it did not end as QEMU ends an exception entry: PC 128-byte aligned (a vector), D, A, I, F
+ * masked and NZCV clear. An ordinary instruction that ends like that is merely taken alone. (An entry is also a
+ * step that retires nothing when an interrupt is taken, so a run of steps must not contain one.)
+ */
+function isPlainStep(item: StepItem): item is StepItem & { status: "running" } {
+  if (item.status !== "running" || item.insn === undefined) return false;
+  const insn = item.insn >>> 0;
+  if (insn === WFI || insn === WFE || counterReadRegister(insn) !== undefined) return false;
+  const cpsr = item.regs.cpsr >>> 0;
+  return (item.regs.pc & 0x7fn) !== 0n || (cpsr & 0x3c0) !== 0x3c0 || cpsr >>> 28 !== 0;
 }
 
 function stepRegs(item: StepItem): RegisterSnapshot | undefined {
@@ -408,12 +491,14 @@ interface CliOptions {
   lockstep: LockstepOptions;
   against: "rewind" | "qemu";
   quiet: boolean;
+  /** The Rewind target's engine (`--engine`), passed on as `RewindTargetOptions.engine`. */
+  engine?: string;
 }
 
 const USAGE = `usage: lockstep -kernel FILE [-icount shift=N] [--max-steps N] [--compare full|pc-only]
                 [--ignore REG,...] [--sys SYSREG,...] [--against rewind|qemu] [--reference replay|live]
                 [--sstep FLAGS] [--history N] [--record-timeout MS] [--no-adopt-counters]
-                [--no-adopt-exception-flags] [--quiet]`;
+                [--no-adopt-exception-flags] [--engine interp|wasm|js] [--stride N] [--quiet]`;
 
 export function parseLockstepArgs(argv: string[]): CliOptions {
   let kernel: string | undefined;
@@ -421,6 +506,7 @@ export function parseLockstepArgs(argv: string[]): CliOptions {
   const qemu: Partial<QemuTargetOptions> = {};
   let against: CliOptions["against"] = "rewind";
   let quiet = false;
+  let engine: string | undefined;
   const value = (i: number, name: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v === "") throw new LockstepError(`option ${name} needs a value\n${USAGE}`);
@@ -462,13 +548,15 @@ export function parseLockstepArgs(argv: string[]): CliOptions {
       case "--record-timeout": qemu.recordTimeoutMs = count(value(i++, a), a); break;
       case "--no-adopt-counters": lockstep.adoptCounterReads = false; break;
       case "--no-adopt-exception-flags": lockstep.adoptExceptionEntryFlags = false; break;
+      case "--engine": engine = value(i++, a); break;
+      case "--stride": lockstep.stride = count(value(i++, a), a); break;
       case "--quiet": case "-q": quiet = true; break;
       case "--help": case "-h": throw new LockstepError(USAGE);
       default: throw new LockstepError(`unknown option ${JSON.stringify(a)}\n${USAGE}`);
     }
   }
   if (!kernel) throw new LockstepError(`-kernel is required\n${USAGE}`);
-  return { lockstep: { ...lockstep, kernel, qemu }, against, quiet };
+  return { lockstep: { ...lockstep, kernel, qemu }, against, quiet, engine };
 }
 
 async function loadRewindTarget(): Promise<(o: RewindTargetOptions) => LockstepTarget | Promise<LockstepTarget>> {
@@ -486,13 +574,19 @@ async function loadRewindTarget(): Promise<(o: RewindTargetOptions) => LockstepT
 }
 
 export async function main(argv: string[]): Promise<number> {
+  let dtbDir: string | undefined;
   try {
     const cli = parseLockstepArgs(argv);
     const opts = cli.lockstep;
     if (cli.against === "qemu") {
       opts.createTarget = () => QemuTarget.start(qemuOptionsFor(opts));
     } else {
-      opts.createTarget = await loadRewindTarget();
+      const create = await loadRewindTarget();
+      // Both sides load QEMU's device tree, so guests that read it see the same bytes.
+      dtbDir = mkdtempSync(join(tmpdir(), "rewind-lockstep-dtb-"));
+      const dtb = dumpQemuDtb(join(dtbDir, "machine.dtb"), opts.qemu ?? {});
+      opts.qemu = { ...opts.qemu, extraArgs: [...(opts.qemu?.extraArgs ?? []), "-dtb", dtb] };
+      opts.createTarget = (o) => create({ ...o, engine: cli.engine, dtb });
     }
     if (!cli.quiet) {
       opts.onProgress = (steps, ms) => process.stderr.write(`  ${steps} steps, ${Math.round((steps * 1000) / ms)} steps/s\n`);
@@ -508,6 +602,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     process.stderr.write(`lockstep: ${message(err)}\n`);
     return 2;
+  } finally {
+    if (dtbDir) rmSync(dtbDir, { recursive: true, force: true });
   }
 }
 

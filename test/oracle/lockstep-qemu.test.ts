@@ -345,6 +345,9 @@ test("lockstep command line parsing", () => {
   assert.equal(o.lockstep.qemu?.mode, "live");
   assert.equal(o.lockstep.qemu?.sstep, 7);
   assert.equal(o.against, "qemu");
+  const fast = parseLockstepArgs(["-kernel", "k.elf", "--engine", "wasm", "--stride", "64"]);
+  assert.equal(fast.engine, "wasm");
+  assert.equal(fast.lockstep.stride, 64);
   assert.throws(() => parseLockstepArgs([]), /-kernel is required/);
   assert.throws(() => parseLockstepArgs(["-kernel"]), /needs a value/);
   assert.throws(() => parseLockstepArgs(["-kernel", "k", "--max-steps", "many"]), /not a number/);

@@ -4,10 +4,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { runLockstep, formatLockstepResult } from "../../src/tools/lockstep.js";
 import { createRewindTarget } from "../../src/tools/lockstep/rewind-target.js";
+import { dumpQemuDtb } from "../../src/tools/lockstep/qemu-target.js";
 import { missingTool } from "../helpers/tools.js";
 import { guestPath, tempDir } from "../helpers/sessions.js";
 import type { LockstepTarget, RegisterSnapshot } from "../../src/tools/lockstep/target.js";
@@ -15,10 +15,7 @@ import type { LockstepTarget, RegisterSnapshot } from "../../src/tools/lockstep/
 const skip = missingTool("qemu-system-aarch64");
 
 function qemuDtb(): string {
-  const file = join(tempDir("rewind-lockstep-"), "virt.dtb");
-  const r = spawnSync("qemu-system-aarch64", ["-M", `virt,dumpdtb=${file},dtb-randomness=off`, "-cpu", "cortex-a53", "-display", "none"], { stdio: "ignore" });
-  assert.equal(r.status, 0, "qemu could not dump its device tree");
-  return file;
+  return dumpQemuDtb(join(tempDir("rewind-lockstep-"), "virt.dtb"));
 }
 
 const CASES: { guest: string; maxSteps?: number }[] = [

@@ -34,6 +34,7 @@ export const virtBoard: Board = {
       log: c.log ?? (() => {}),
       engine: c.engine,
       jitThreshold: c.hotAfter,
+      compiler: c.compiler,
     });
     machine.noReboot = c.noReboot ?? false;
     return machine;

@@ -15,7 +15,7 @@ import { BlockEngine, type BlockEngineStats } from "../../arch/aarch64/jit/block
 import type { ExecutionEngine } from "../../core/engine.js";
 import { ExecutedPages, type IntervalFlags } from "../../core/exec-summary.js";
 import { WasmArena } from "../../arch/aarch64/jit/wasm/arena.js";
-import type { EngineKind } from "../board.js";
+import type { CompilerKind, EngineKind } from "../board.js";
 import { GicV2 } from "../../devices/gicv2.js";
 import { Pl011, PL011_MMIO_SIZE } from "../../devices/pl011.js";
 import { Pl031 } from "../../devices/pl031.js";
@@ -46,6 +46,8 @@ export interface VirtConfig {
   engine?: EngineKind;
   /** Jumps to an address before the fast engine compiles the block there (tests lower it; default HOT_AFTER). */
   jitThreshold?: number;
+  /** What the fast engine compiles to (REWIND_WASM=0 in the environment means "js" when absent). */
+  compiler?: CompilerKind;
 }
 
 // Interrupt numbers (GIC INTIDs): SPI n is 32 + n; the timer PPIs are fixed by the architecture.
@@ -97,7 +99,8 @@ export class VirtMachine implements SessionMachine {
     const base = VIRT_MEMMAP.ram.base;
     const mainSize = Math.min(config.ramSize, RAM_REGION_MAX);
     // The fast tier compiles to WebAssembly when the registers and the primary RAM can live in its memory.
-    const arena = config.engine !== "interp" && process.env.REWIND_WASM !== "0" ? WasmArena.create(mainSize) : undefined;
+    const compiler = config.compiler ?? (process.env.REWIND_WASM === "0" ? "js" : "wasm");
+    const arena = config.engine !== "interp" && compiler === "wasm" ? WasmArena.create(mainSize) : undefined;
     this.mainRam = new Ram(base, mainSize, { storage: arena?.ramStorage() });
     const ram = [this.mainRam];
     this.bus = new AddressSpace(this.mainRam);

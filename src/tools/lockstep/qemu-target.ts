@@ -62,6 +62,20 @@ export interface QemuTargetOptions {
   recordInstructions?: number;
 }
 
+/**
+ * Writes QEMU's own device tree for this machine (without its random seeds) to `file`, so that both sides of a
+ * comparison load the same bytes: guests that read the device tree otherwise diverge where they read it.
+ */
+export function dumpQemuDtb(file: string, options: Pick<QemuTargetOptions, "qemu" | "machine" | "cpu"> = {}): string {
+  const binary = options.qemu ?? "qemu-system-aarch64";
+  const machine = `${options.machine ?? "virt"},dumpdtb=${file},dtb-randomness=off`;
+  const r = spawnSync(binary, ["-M", machine, "-cpu", options.cpu ?? "cortex-a53", "-display", "none"], { encoding: "utf8" });
+  if (r.error || r.status !== 0) {
+    throw new QemuError(`${binary} could not dump its device tree: ${r.error?.message ?? (r.stderr.trim() || `exit status ${r.status}`)}`);
+  }
+  return file;
+}
+
 const PSCI_SYSTEM_OFF = 0x84000008n;
 /** Re-read the FP/SIMD registers at least this often even when no instruction could have changed them. */
 const FULL_READ_EVERY = 1024;

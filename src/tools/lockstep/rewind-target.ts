@@ -1,4 +1,5 @@
-// Rewind's side of the lockstep oracle: a virt machine stepped one icount step at a time.
+// Rewind's side of the lockstep oracle: a virt machine stepped one icount step at a time, or run several steps at
+// once (`runSteps`) so that a compiling tier executes them as compiled code.
 
 import { readFileSync } from "node:fs";
 import { atIcount } from "../../core/position.js";
@@ -6,6 +7,22 @@ import { createMachine } from "../../boards/registry.js";
 import { asVirtMachine } from "../../boards/virt/board.js";
 import type { VirtMachine } from "../../boards/virt/virt.js";
 import type { LockstepTarget, RegisterSnapshot, RewindTargetOptions, StepStatus } from "./target.js";
+import type { CompilerKind } from "../../boards/board.js";
+
+/** The engines a target can run: the interpreter, or the fast tier compiling to WebAssembly or JavaScript. */
+export const TARGET_ENGINES = ["interp", "wasm", "js"] as const;
+export type TargetEngine = (typeof TARGET_ENGINES)[number];
+
+export interface RewindTargetConfig extends RewindTargetOptions {
+  /** Fast tier: jumps to an address before it is compiled (low, so the oracle's short runs use compiled code). */
+  hotAfter?: number;
+}
+
+const DESCRIPTIONS: Record<TargetEngine, string> = {
+  interp: "Rewind interpreter",
+  wasm: "Rewind fast tier (WebAssembly regions)",
+  js: "Rewind fast tier (JavaScript regions)",
+};
 
 const u64 = (lo: number, hi: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 
@@ -16,7 +33,14 @@ export class RewindTarget implements LockstepTarget {
   private pcBefore = 0n;
   private pstateBefore = 0;
 
-  constructor(opts: RewindTargetOptions) {
+  private readonly engine: TargetEngine;
+
+  constructor(opts: RewindTargetConfig) {
+    const engine = opts.engine ?? "interp";
+    if (!(TARGET_ENGINES as readonly string[]).includes(engine)) {
+      throw new Error(`unknown engine ${JSON.stringify(engine)}: expected ${TARGET_ENGINES.join(", ")}`);
+    }
+    this.engine = engine as TargetEngine;
     const shift = /shift=(\d+)/.exec(opts.icount)?.[1] ?? (/^\d+$/.test(opts.icount) ? opts.icount : "7");
     // The oracle compares AArch64 registers: the virt board, seen through its typed accessor.
     this.machine = asVirtMachine(
@@ -28,12 +52,27 @@ export class RewindTarget implements LockstepTarget {
         rtcBootSeconds: 0,
         serial: [(b) => (this.output += String.fromCharCode(b))],
         log: (l) => process.stderr.write(`rewind: ${l}\n`),
+        engine: this.engine === "interp" ? "interp" : "fast",
+        compiler: this.engine === "interp" ? undefined : (this.engine as CompilerKind),
+        hotAfter: this.engine === "interp" ? undefined : (opts.hotAfter ?? 2),
       }),
     );
   }
 
   describe(): string {
-    return "Rewind interpreter (virt, cortex-a53)";
+    return `${DESCRIPTIONS[this.engine]} (virt, cortex-a53)`;
+  }
+
+  runSteps(n: number): StepStatus {
+    const m = this.machine;
+    this.noteStateBefore();
+    const reason = m.run(atIcount(m.clock.icount + n));
+    return reason === "poweroff" || reason === "stuck" ? "exited" : "running";
+  }
+
+  /** How much of the run was compiled code (instructions), for reports. */
+  compiledSteps(): number {
+    return this.machine.blockStats().compiledSteps;
   }
 
   step(): StepStatus {
@@ -105,6 +144,6 @@ export class RewindTarget implements LockstepTarget {
   close(): void {}
 }
 
-export function createRewindTarget(options: RewindTargetOptions): LockstepTarget {
+export function createRewindTarget(options: RewindTargetConfig): LockstepTarget {
   return new RewindTarget(options);
 }

@@ -67,6 +67,12 @@ export interface LockstepTarget {
    * nothing and return false (the difference is then a real divergence). Optional.
    */
   adoptExceptionEntryFlags?(nzcv: number): MaybePromise<boolean>;
+  /**
+   * Executes `n` steps at once, at the target's full speed (a fast tier runs them as compiled code). The oracle
+   * only asks for steps the reference showed to be plain: no exception entry, no WFI/WFE, no counter read, so
+   * the result must equal `n` calls of `step`. Optional: without it every step is taken one by one.
+   */
+  runSteps?(n: number): MaybePromise<StepStatus | void>;
   /** Everything the guest wrote to its first serial port so far. Optional. */
   serialOutput?(): string;
   close(): MaybePromise<void>;
@@ -81,6 +87,8 @@ export interface RewindTargetOptions {
   cpu: string;
   /** A device tree file both sides load (`-dtb`), so guests that read it see the same bytes. */
   dtb?: string;
+  /** What runs the target's guest code: its interpreter (the default) or a compiling tier, by the target's name. */
+  engine?: string;
 }
 
 /**

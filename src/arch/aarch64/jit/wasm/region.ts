@@ -329,9 +329,15 @@ class RegionBuilder {
     const cases = this.members.map(() => f.block()).reverse(); // cases[k] is the label of member k
     // Dispatch on the page offset: unaligned or outside the page goes to `otherwise`.
     f.get(this.atl).i32(3).op(Op.I32And).brIf(otherwise);
-    const table: Label[] = new Array(1024).fill(otherwise);
-    this.members.forEach((plan, k) => (table[plan.slots[0]] = cases[k]));
-    f.get(this.atl).i32(2).op(Op.I32ShrU).brTable(table, otherwise);
+    // The table covers the members' slots only (from the lowest to the highest first slot): a short table to
+    // encode and compile; a slot below wraps around to a large index, out of the table like one above.
+    const firsts = this.members.map((plan) => plan.slots[0]);
+    const low = Math.min(...firsts);
+    const table: Label[] = new Array(Math.max(...firsts) - low + 1).fill(otherwise);
+    this.members.forEach((plan, k) => (table[plan.slots[0] - low] = cases[k]));
+    f.get(this.atl).i32(2).op(Op.I32ShrU);
+    if (low !== 0) f.i32(low).op(Op.I32Sub);
+    f.brTable(table, otherwise);
     let first = 0;
     this.members.forEach((plan, k) => {
       f.end(); // member k's block: its code follows

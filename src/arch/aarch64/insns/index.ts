@@ -7,9 +7,11 @@ import { DP_REG } from "./data-processing-reg.js";
 import { BRANCH } from "./branch.js";
 import { LOAD_STORE } from "./load-store.js";
 import { SIMD_MOVES } from "./simd-moves.js";
+import { FP } from "./fp.js";
+import { SIMD_INT } from "./simd-int.js";
 import { SYSTEM } from "./system.js";
 
-export const A64_TABLE: readonly InsnSpec[] = [...DP_IMM, ...DP_REG, ...BRANCH, ...LOAD_STORE, ...SIMD_MOVES, ...SYSTEM];
+export const A64_TABLE: readonly InsnSpec[] = [...DP_IMM, ...DP_REG, ...BRANCH, ...LOAD_STORE, ...SIMD_MOVES, ...FP, ...SIMD_INT, ...SYSTEM];
 
 let shared: Decoder | undefined;
 /** The decoder over the whole table (built once). */

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { runNative, x86OracleUnavailable, type X86Case } from "../helpers/x86-oracle.js";
 import { xorshift32 } from "../helpers/random.js";
 import { decode } from "../../src/arch/x86/decode/decoder.js";
-import { alu, definedFlags, incDec, neg, shift, STATUS_FLAGS, type AluOp, type AluResult, type ShiftOp, type Width } from "../../src/arch/x86/alu.js";
+import { multiply, divide, type WideResult } from "../../src/arch/x86/muldiv.js";
+import { alu, CF, OF, definedFlags, incDec, neg, shift, STATUS_FLAGS, type AluOp, type AluResult, type ShiftOp, type Width } from "../../src/arch/x86/alu.js";
 
 const skip = x86OracleUnavailable();
 const MASK64 = (1n << 64n) - 1n;
@@ -162,4 +163,76 @@ test("x86 ALU: ROL, ROR, RCL, RCR, SHL, SHR, SAL, SAR by immediate and by CL agr
     // A masked count of 0 changes no flag but still writes the register (a 32-bit one is zero-extended).
     return { dest: d.modrm.rm, width: w, result: { ...out }, write: true, defined };
   });
+});
+
+test("x86 MUL, IMUL (one, two and three operands), DIV, IDIV agree with the processor, #DE included", { skip }, () => {
+  const r = xorshift32(13);
+  const v = values(14);
+  const cases: X86Case[] = [];
+  for (let i = 0; i < 40_000; i++) {
+    const w = WIDTHS[r() % 4];
+    const regs = Array.from({ length: 16 }, v);
+    const kind = r() % 6; // 0-3: F6/F7 /4../7 (mul imul div idiv); 4: 0F AF imul r, r/m; 5: 69/6B imul r, r/m, imm
+    // Division: mostly dividends that fit (a small rdx), sometimes not (#DE).
+    if (kind >= 2 && kind <= 3 && r() % 4 !== 0) regs[2] = r() % 2 ? 0n : MASK64;
+    let rm = reg(r);
+    if (kind < 4 && (rm === 0 || rm === 2)) rm = 3;
+    let insn: number[];
+    if (kind < 4) insn = encode(w, 0xf6, 0xf7, 4 + kind, rm);
+    else if (kind === 4) insn = w === 8 ? encode(16, 0, 0xaf, reg(r), rm) : encode(w, 0, 0xaf, reg(r), rm);
+    else insn = w === 8 ? encode(32, 0, 0x6b, reg(r), rm, [r() & 0xff]) : r() % 2 ? encode(w, 0, 0x6b, reg(r), rm, [r() & 0xff]) : encode(w, 0, 0x69, reg(r), rm, w === 16 ? [r() & 0xff, r() & 0xff] : [r() & 0xff, r() & 0xff, r() & 0xff, r() & 0xff]);
+    if (kind === 4) insn.splice(insn.indexOf(0xaf), 0, 0x0f);
+    cases.push({ insn, regs, rflags: r() & STATUS_FLAGS });
+  }
+  const native = runNative(cases);
+  const out: WideResult = { lo: 0, hi: 0, lo2: 0, hi2: 0, flags: 0 };
+  const failures: string[] = [];
+  cases.forEach((c, i) => {
+    const d = decode(Uint8Array.from(c.insn), 0, 64);
+    assert.ok(d.ok && d.modrm);
+    const op = d.opcode[d.opcode.length - 1];
+    const w = (op === 0xf6 ? 8 : d.opsize) as Width;
+    const regs = [...c.regs];
+    let signal = 0;
+    let defined = CF | OF;
+    let flags = c.rflags & STATUS_FLAGS;
+    const src = regValue(c.regs, d.modrm.rm);
+    if (op === 0xf6 || op === 0xf7) {
+      const sub = d.modrm.reg & 7;
+      const a = regValue(c.regs, 0);
+      const hiPart = regValue(c.regs, 2);
+      if (sub < 6) {
+        multiply(sub === 5, w, a.lo, a.hi, src.lo, src.hi, out);
+        flags = out.flags;
+        if (w === 8) regs[0] = written(c.regs[0], 16, (out.lo2 << 8) | out.lo, 0);
+        else {
+          regs[0] = written(c.regs[0], w, out.lo, out.hi);
+          regs[2] = written(c.regs[2], w, out.lo2, out.hi2);
+        }
+      } else {
+        defined = 0;
+        const ok = w === 8 ? divide(sub === 7, 8, (a.lo >>> 8) & 0xff, 0, a.lo & 0xff, 0, src.lo, 0, out) : divide(sub === 7, w, hiPart.lo, hiPart.hi, a.lo, a.hi, src.lo, src.hi, out);
+        if (!ok) signal = 8;
+        else if (w === 8) regs[0] = written(c.regs[0], 16, ((out.lo2 & 0xff) << 8) | (out.lo & 0xff), 0);
+        else {
+          regs[0] = written(c.regs[0], w, out.lo, out.hi);
+          regs[2] = written(c.regs[2], w, out.lo2, out.hi2);
+        }
+      }
+    } else {
+      const b = op === 0xaf ? regValue(c.regs, d.modrm.reg) : { lo: d.imm[0].value | 0, hi: d.imm[0].value < 0 ? -1 : 0 };
+      multiply(true, w, op === 0xaf ? b.lo : src.lo, op === 0xaf ? b.hi : src.hi, op === 0xaf ? src.lo : b.lo, op === 0xaf ? src.hi : b.hi, out);
+      flags = out.flags;
+      regs[d.modrm.reg] = written(c.regs[d.modrm.reg], w, out.lo, out.hi);
+    }
+    const n = native[i];
+    const diff: string[] = [];
+    if (n.signal !== signal) diff.push(`signal: cpu ${n.signal}, rewind ${signal}`);
+    if (signal === 0 && n.signal === 0) {
+      for (let k = 0; k < 16; k++) if (k !== 4 && n.regs[k] !== (regs[k] & MASK64)) diff.push(`r${k}: cpu ${n.regs[k].toString(16)}, rewind ${(regs[k] & MASK64).toString(16)}`);
+      if ((n.rflags & defined) !== (flags & defined)) diff.push(`flags: cpu ${(n.rflags & defined).toString(16)}, rewind ${(flags & defined).toString(16)}`);
+    }
+    if (diff.length && failures.length < 10) failures.push(`${d.mnemonic} w${w} [${c.insn.map((x) => x.toString(16).padStart(2, "0")).join(" ")}] rax=${c.regs[0].toString(16)} rdx=${c.regs[2].toString(16)} src=${c.regs[d.modrm.rm].toString(16)}: ${diff.join("; ")}`);
+  });
+  assert.deepEqual(failures, []);
 });

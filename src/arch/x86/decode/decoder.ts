@@ -185,6 +185,8 @@ export function decode(bytes: Uint8Array, start: number, mode: Mode, end = bytes
     };
     operands = form.operands;
   } else {
+    // 90 with REX.B is XCHG R8, rAX (the form of 91-97), not NOP.
+    if (b === 0x90 && opcode.length === 1 && (rex & 1) !== 0) forms = (ONE_BYTE[0x91] as { forms: readonly Form[] }).forms;
     form = pick(forms!);
     if (form === undefined) return r.truncated ? fail("truncated") : fail("undefined");
     operands = form.operands;

@@ -1,0 +1,328 @@
+// Executors for the x86 integer instructions on registers and immediates, built once per decoded instruction
+// (decode/decoder.ts) as closures over X86State: the operands are resolved at build time (which register, which
+// width, the immediate's value), so running one is a few array accesses and an ALU call. Memory operands come with
+// the memory layer; an encoding this file does not build returns undefined.
+
+import { alu, AluOp, incDec, neg, shift, STATUS_FLAGS, CF, PF, ZF, SF, OF, type AluResult, type ShiftOp, type Width } from "../alu.js";
+import { divide, multiply, type WideResult } from "../muldiv.js";
+import type { Decoded } from "../decode/decoder.js";
+import type { X86State } from "../cpu-state.js";
+
+export type Exec = (s: X86State) => void;
+
+/** Thrown by DIV/IDIV for #DE; the interpreter turns it into the exception. */
+export const DIVIDE_ERROR = Symbol("#DE");
+
+/** A register operand: number, width, and whether 4-7 mean AH..BH (8-bit without REX). */
+interface RegOperand {
+  kind: "reg";
+  n: number;
+  w: Width;
+  high: boolean;
+}
+interface ImmOperand {
+  kind: "imm";
+  lo: number;
+  hi: number;
+}
+type Operand = RegOperand | ImmOperand;
+
+function width(type: string, d: Decoded): Width {
+  switch (type) {
+    case "b":
+      return 8;
+    case "w":
+      return 16;
+    case "d":
+      return 32;
+    case "q":
+      return 64;
+    case "y":
+      return d.opsize === 64 ? 64 : 32;
+    default:
+      return d.opsize;
+  }
+}
+
+/** The operands of a register-form instruction, or undefined when one is in memory (or not an integer one). */
+function operands(d: Decoded): Operand[] | undefined {
+  const out: Operand[] = [];
+  const noRex = d.rex === 0;
+  let imm = 0;
+  for (const o of d.operands) {
+    switch (o.method) {
+      case "E":
+        if (!d.modrm || d.modrm.mod !== 3) return undefined;
+        out.push({ kind: "reg", n: d.modrm.rm, w: width(o.type, d), high: noRex });
+        break;
+      case "G":
+        out.push({ kind: "reg", n: d.modrm!.reg, w: width(o.type, d), high: noRex });
+        break;
+      case "Z":
+        out.push({ kind: "reg", n: (d.opcode[d.opcode.length - 1] & 7) | (d.rex & 1 ? 8 : 0), w: width(o.type, d), high: noRex });
+        break;
+      case "I": {
+        const v = d.imm[imm++];
+        // Immediates are sign-extended (to 64 bits here: the operation takes its operand size's part), and Iv
+        // with REX.W is a full 64-bit immediate.
+        if (v.size === 8) out.push({ kind: "imm", lo: v.value >>> 0, hi: d.immHigh >>> 0 });
+        else {
+          const s = v.size === 1 ? (v.value << 24) >> 24 : v.size === 2 ? (v.value << 16) >> 16 : v.value | 0;
+          out.push({ kind: "imm", lo: s >>> 0, hi: s < 0 ? 0xffffffff : 0 });
+        }
+        break;
+      }
+      case "fixed": {
+        const fixed: Record<string, [number, Width]> = { AL: [0, 8], CL: [1, 8], DX: [2, 16], AX: [0, 16], rAX: [0, d.opsize], eAX: [0, d.opsize === 16 ? 16 : 32] };
+        const f = fixed[o.type];
+        if (f === undefined) {
+          if (o.type === "1") out.push({ kind: "imm", lo: 1, hi: 0 });
+          else return undefined;
+        } else out.push({ kind: "reg", n: f[0], w: f[1], high: false });
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  return out;
+}
+
+/** Condition code n (the low nibble of Jcc/SETcc/CMOVcc) on RFLAGS. */
+export function condition(n: number, f: number): boolean {
+  let r: boolean;
+  switch (n >> 1) {
+    case 0:
+      r = (f & OF) !== 0;
+      break;
+    case 1:
+      r = (f & CF) !== 0;
+      break;
+    case 2:
+      r = (f & ZF) !== 0;
+      break;
+    case 3:
+      r = (f & (CF | ZF)) !== 0;
+      break;
+    case 4:
+      r = (f & SF) !== 0;
+      break;
+    case 5:
+      r = (f & PF) !== 0;
+      break;
+    case 6:
+      r = ((f & SF) !== 0) !== ((f & OF) !== 0);
+      break;
+    default:
+      r = (f & ZF) !== 0 || ((f & SF) !== 0) !== ((f & OF) !== 0);
+  }
+  return (n & 1) === 0 ? r : !r;
+}
+
+const res: AluResult = { lo: 0, hi: 0, flags: 0 };
+const wide: WideResult = { lo: 0, hi: 0, lo2: 0, hi2: 0, flags: 0 };
+
+/** Reads an operand into s.vlo/s.vhi. */
+function read(s: X86State, o: Operand): void {
+  if (o.kind === "imm") {
+    s.vlo = o.lo;
+    s.vhi = o.hi;
+  } else s.readReg(o.n, o.w, o.high);
+}
+
+function setFlags(s: X86State, flags: number): void {
+  s.rflags = (s.rflags & ~STATUS_FLAGS) | flags;
+}
+
+const GROUP1 = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"];
+const SHIFTS = ["rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar"];
+
+/** The executor for a decoded register-form integer instruction, or undefined. */
+export function buildInteger(d: Decoded): Exec | undefined {
+  const ops = operands(d);
+  if (ops === undefined) return undefined;
+  const m = d.mnemonic;
+  const op = d.opcode[d.opcode.length - 1];
+  const [a, b] = ops;
+  const dst = a?.kind === "reg" ? a : undefined;
+  const w = (dst?.w ?? d.opsize) as Width;
+
+  const g1 = GROUP1.indexOf(m);
+  if (g1 >= 0 && dst && b) {
+    const write = g1 !== AluOp.Cmp;
+    return (s) => {
+      read(s, b);
+      const bl = s.vlo;
+      const bh = s.vhi;
+      s.readReg(dst.n, dst.w, dst.high);
+      alu(g1 as AluOp, dst.w, s.vlo, s.vhi, bl, bh, s.rflags, res);
+      if (write) s.writeReg(dst.n, dst.w, res.lo, res.hi, dst.high);
+      setFlags(s, res.flags);
+    };
+  }
+  if (m === "test" && dst && b)
+    return (s) => {
+      read(s, b);
+      const bl = s.vlo;
+      const bh = s.vhi;
+      s.readReg(dst.n, dst.w, dst.high);
+      alu(AluOp.And, dst.w, s.vlo, s.vhi, bl, bh, s.rflags, res);
+      setFlags(s, res.flags);
+    };
+  if ((m === "inc" || m === "dec" || m === "neg") && dst)
+    return (s) => {
+      s.readReg(dst.n, dst.w, dst.high);
+      if (m === "neg") neg(dst.w, s.vlo, s.vhi, res);
+      else incDec(m === "dec", dst.w, s.vlo, s.vhi, s.rflags, res);
+      s.writeReg(dst.n, dst.w, res.lo, res.hi, dst.high);
+      setFlags(s, res.flags);
+    };
+  if (m === "not" && dst)
+    return (s) => {
+      s.readReg(dst.n, dst.w, dst.high);
+      s.writeReg(dst.n, dst.w, ~s.vlo, ~s.vhi, dst.high);
+    };
+  const sh = SHIFTS.indexOf(m);
+  if (sh >= 0 && dst && b)
+    return (s) => {
+      read(s, b);
+      const count = s.vlo & 0xff;
+      s.readReg(dst.n, dst.w, dst.high);
+      shift(sh as ShiftOp, dst.w, s.vlo, s.vhi, count, s.rflags, res);
+      s.writeReg(dst.n, dst.w, res.lo, res.hi, dst.high);
+      s.rflags = (s.rflags & ~STATUS_FLAGS) | res.flags;
+    };
+  if ((m === "mul" || m === "imul") && dst && ops.length === 1)
+    return (s) => {
+      s.readReg(dst.n, dst.w, dst.high);
+      const bl = s.vlo;
+      const bh = s.vhi;
+      s.readReg(0, dst.w);
+      multiply(m === "imul", dst.w, s.vlo, s.vhi, bl, bh, wide);
+      if (dst.w === 8) s.writeReg(0, 16, (wide.lo2 << 8) | wide.lo, 0);
+      else {
+        s.writeReg(0, dst.w, wide.lo, wide.hi);
+        s.writeReg(2, dst.w, wide.lo2, wide.hi2);
+      }
+      setFlags(s, (s.rflags & STATUS_FLAGS & ~(CF | OF)) | wide.flags);
+    };
+  if (m === "imul" && dst && b) {
+    const c = ops[2];
+    return (s) => {
+      // IMUL r, r/m (, imm): dst = (c ? b * c : dst * b), low half only.
+      read(s, b);
+      const bl = s.vlo;
+      const bh = s.vhi;
+      if (c) read(s, c);
+      else s.readReg(dst.n, dst.w, dst.high);
+      multiply(true, dst.w, s.vlo, s.vhi, bl, bh, wide);
+      s.writeReg(dst.n, dst.w, wide.lo, wide.hi);
+      setFlags(s, (s.rflags & STATUS_FLAGS & ~(CF | OF)) | wide.flags);
+    };
+  }
+  if ((m === "div" || m === "idiv") && dst)
+    return (s) => {
+      s.readReg(dst.n, dst.w, dst.high);
+      const dl = s.vlo;
+      const dh = s.vhi;
+      let ok: boolean;
+      if (dst.w === 8) {
+        s.readReg(0, 16);
+        ok = divide(m === "idiv", 8, (s.vlo >>> 8) & 0xff, 0, s.vlo & 0xff, 0, dl, dh, wide);
+        if (!ok) throw DIVIDE_ERROR;
+        s.writeReg(0, 16, ((wide.lo2 & 0xff) << 8) | (wide.lo & 0xff), 0);
+        return;
+      }
+      s.readReg(2, dst.w);
+      const nl = s.vlo;
+      const nh = s.vhi;
+      s.readReg(0, dst.w);
+      ok = divide(m === "idiv", dst.w, nl, nh, s.vlo, s.vhi, dl, dh, wide);
+      if (!ok) throw DIVIDE_ERROR;
+      s.writeReg(0, dst.w, wide.lo, wide.hi);
+      s.writeReg(2, dst.w, wide.lo2, wide.hi2);
+    };
+  if (m === "mov" && dst && b)
+    return (s) => {
+      read(s, b);
+      s.writeReg(dst.n, dst.w, s.vlo, s.vhi, dst.high);
+    };
+  if ((m === "movzx" || m === "movsx" || m === "movsxd") && dst && b?.kind === "reg") {
+    const signed = m !== "movzx";
+    const sw = b.w;
+    return (s) => {
+      s.readReg(b.n, sw, b.high);
+      let lo = s.vlo;
+      let hi = 0;
+      if (signed) {
+        const sh32 = 32 - sw;
+        lo = sw === 32 ? lo | 0 : (lo << sh32) >> sh32;
+        hi = lo < 0 ? -1 : 0;
+      }
+      s.writeReg(dst.n, dst.w, lo, hi);
+    };
+  }
+  if (m === "xchg" && dst && b?.kind === "reg")
+    return (s) => {
+      s.readReg(b.n, b.w, b.high);
+      const bl = s.vlo;
+      const bh = s.vhi;
+      s.readReg(dst.n, dst.w, dst.high);
+      s.writeReg(b.n, b.w, s.vlo, s.vhi, b.high);
+      s.writeReg(dst.n, dst.w, bl, bh, dst.high);
+    };
+  if (m === "nop" || m === "pause") return () => {};
+  if (op === 0x98 && d.opcode.length === 1)
+    return (s) => {
+      // CBW / CWDE / CDQE: sign-extend the lower half of rAX into all of it.
+      const half = (w / 2) as Width;
+      s.readReg(0, half);
+      const sh32 = 32 - half;
+      const lo = half === 32 ? s.vlo | 0 : (s.vlo << sh32) >> sh32;
+      s.writeReg(0, w, lo, lo < 0 ? -1 : 0);
+    };
+  if (op === 0x99 && d.opcode.length === 1)
+    return (s) => {
+      // CWD / CDQ / CQO: rDX = the sign of rAX.
+      s.readReg(0, w);
+      const negative = w === 64 ? s.vhi >>> 31 : (s.vlo >>> (w - 1)) & 1;
+      s.writeReg(2, w, negative ? -1 : 0, negative ? -1 : 0);
+    };
+  if (d.opcode.length === 2 && op >= 0x90 && op <= 0x9f && dst)
+    return (s) => s.writeReg(dst.n, 8, condition(op & 15, s.rflags) ? 1 : 0, 0, dst.high);
+  if (d.opcode.length === 2 && op >= 0x40 && op <= 0x4f && dst && b?.kind === "reg")
+    return (s) => {
+      // CMOVcc writes its destination (a 32-bit one is zero-extended) even when the condition is false.
+      if (condition(op & 15, s.rflags)) s.readReg(b.n, b.w);
+      else s.readReg(dst.n, dst.w);
+      s.writeReg(dst.n, dst.w, s.vlo, s.vhi);
+    };
+  if (m === "bswap" && dst) {
+    // With a 16-bit operand size BSWAP is undefined; processors clear the low 16 bits, and so does Rewind.
+    const bw = d.opsize === 16 ? 16 : dst.w;
+    return (s) => {
+      s.readReg(dst.n, dst.w);
+      const sw32 = (x: number) => ((x >>> 24) | ((x >>> 8) & 0xff00) | ((x << 8) & 0xff0000) | (x << 24)) >>> 0;
+      if (bw === 64) s.writeReg(dst.n, 64, sw32(s.vhi), sw32(s.vlo));
+      else if (bw === 32) s.writeReg(dst.n, 32, sw32(s.vlo), 0);
+      else s.writeReg(dst.n, 16, 0, 0);
+    };
+  }
+  if ((m === "bt" || m === "bts" || m === "btr" || m === "btc") && dst && b)
+    return (s) => {
+      read(s, b);
+      const bitN = s.vlo & (dst.w - 1);
+      s.readReg(dst.n, dst.w);
+      const inHi = bitN >= 32;
+      const mask = 1 << (bitN & 31);
+      const word = inHi ? s.vhi : s.vlo;
+      const was = (word & mask) !== 0;
+      if (m !== "bt") {
+        const next = m === "bts" ? word | mask : m === "btr" ? word & ~mask : word ^ mask;
+        if (inHi) s.writeReg(dst.n, dst.w, s.vlo, next);
+        else s.writeReg(dst.n, dst.w, next, s.vhi);
+      }
+      s.rflags = (s.rflags & ~CF) | (was ? CF : 0);
+    };
+  return undefined;
+}

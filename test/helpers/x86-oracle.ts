@@ -9,17 +9,23 @@ import { join } from "node:path";
 import { ROOT } from "./sessions.js";
 import { hasTool } from "./tools.js";
 
-const RECORD = 160;
+const RECORD = 416;
+/** Where the driver runs the instruction, and the 256 bytes of memory its operands may use. */
+export const CODE_ADDRESS = 0x200000;
+export const DATA_ADDRESS = 0x201000;
+export const DATA_SIZE = 256;
 const SOURCE = join(ROOT, "test/oracle/x86/driver.c");
 const MASK64 = (1n << 64n) - 1n;
 
 export interface X86Case {
-  /** The instruction's bytes (no memory operands, no rsp). */
+  /** The instruction's bytes (run at CODE_ADDRESS; memory operands within DATA_ADDRESS..+DATA_SIZE; no rsp). */
   insn: number[];
   /** rax..r15 by register number (rsp's value is ignored). */
   regs: bigint[];
   /** RFLAGS in (CF PF AF ZF SF OF DF are used). */
   rflags: number;
+  /** The bytes at DATA_ADDRESS (zeros when absent). */
+  memory?: Uint8Array;
 }
 
 export interface X86Result {
@@ -27,6 +33,7 @@ export interface X86Result {
   signal: number;
   regs: bigint[];
   rflags: number;
+  memory: Uint8Array;
 }
 
 let driver: string | undefined;
@@ -61,6 +68,7 @@ export function runNative(cases: readonly X86Case[]): X86Result[] {
     buf.writeBigUInt64LE(BigInt(c.rflags >>> 0), o + 128);
     Buffer.from(c.insn).copy(buf, o + 136);
     buf.writeUInt32LE(c.insn.length, o + 152);
+    if (c.memory) Buffer.from(c.memory).copy(buf, o + 160);
   });
   const r = spawnSync(driver!, [], { input: buf, maxBuffer: buf.length + 1024 });
   if (r.status !== 0 || r.stdout.length !== buf.length) throw new Error(`the x86 oracle driver failed (${r.status ?? r.signal}): ${r.stderr}`);
@@ -68,6 +76,6 @@ export function runNative(cases: readonly X86Case[]): X86Result[] {
     const o = i * RECORD;
     const regs: bigint[] = [];
     for (let k = 0; k < 16; k++) regs.push(r.stdout.readBigUInt64LE(o + 8 * k));
-    return { signal: r.stdout.readUInt32LE(o + 152), regs, rflags: Number(r.stdout.readBigUInt64LE(o + 128) & 0xffffffffn) };
+    return { signal: r.stdout.readUInt32LE(o + 152), regs, rflags: Number(r.stdout.readBigUInt64LE(o + 128) & 0xffffffffn), memory: Uint8Array.from(r.stdout.subarray(o + 160, o + 160 + DATA_SIZE)) };
   });
 }

@@ -5,15 +5,42 @@
 
 export const RFLAGS_FIXED = 0x2; // bit 1 always reads as 1
 
+/** Segment registers, in encoding order (ModRM.reg of MOV Sreg, the segment-override prefixes). */
+export const enum Seg {
+  ES = 0,
+  CS = 1,
+  SS = 2,
+  DS = 3,
+  FS = 4,
+  GS = 5,
+}
+
+/**
+ * Linear memory as instructions see it (segmentation already applied; paging is the implementation's): reads put
+ * the value in the state's vlo/vhi. Accesses may throw the architecture's exceptions.
+ */
+export interface X86Memory {
+  read(s: X86State, lo: number, hi: number, size: 1 | 2 | 4 | 8): void;
+  write(s: X86State, lo: number, hi: number, size: 1 | 2 | 4 | 8, vlo: number, vhi: number): void;
+}
+
 export class X86State {
   readonly lo = new Int32Array(16);
   readonly hi = new Int32Array(16);
   ripLo = 0;
   ripHi = 0;
   rflags = RFLAGS_FIXED;
-  /** Read results (readReg): the value's halves. */
+  /** Read results (readReg, memory reads): the value's halves. */
   vlo = 0;
   vhi = 0;
+  /** The last effective address computed (exec/address.ts): linear, segment base included. */
+  alo = 0;
+  ahi = 0;
+  /** Segment bases (the descriptor caches' base fields), by Seg. */
+  readonly segBaseLo = new Int32Array(6);
+  readonly segBaseHi = new Int32Array(6);
+
+  constructor(public mem: X86Memory) {}
 
   /**
    * Reads register n at width w into vlo/vhi (zero-extended). `highByte`: for w = 8 without a REX prefix,

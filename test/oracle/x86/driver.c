@@ -3,11 +3,14 @@
  * register values and flags, and prints what they leave, so that Rewind's x86 semantics can be compared with a
  * real processor. Built with the host's gcc by test/helpers/x86-oracle.ts.
  *
- * stdin: records of 160 bytes (little-endian): regs[16] (u64, by register number; rsp's slot is ignored),
- *        rflags u64 (only CF PF AF ZF SF OF DF are taken), insn[16] (the instruction's bytes), length u32, pad u32
- * stdout: the same record after the instruction: regs, rflags; `length` holds the status (0 ran, else the signal)
+ * stdin: records of 416 bytes (little-endian): regs[16] (u64, by register number; rsp's slot is ignored),
+ *        rflags u64 (only CF PF AF ZF SF OF DF are taken), insn[16] (the instruction's bytes), length u32, pad u32,
+ *        memory[256] (the data at DATA_ADDRESS)
+ * stdout: the same record after the instruction: regs, rflags, memory; `length` holds the status (0 ran, else
+ *        the signal)
  *
- * The instruction must not use rsp or memory (the harness owns the stack).
+ * The instruction runs at CODE_ADDRESS (0x200000, for RIP-relative operands); memory operands must lie in the 256
+ * bytes at DATA_ADDRESS (0x201000). It must not use rsp (the harness owns the stack).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -16,11 +19,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#define CODE_ADDRESS 0x200000UL
+#define DATA_ADDRESS 0x201000UL
+
 struct state {
   uint64_t regs[16];
   uint64_t rflags;
   uint8_t insn[16];
   uint32_t length, pad;
+  uint8_t memory[256];
 };
 
 extern void run_stub(struct state *s, void *stub);
@@ -86,8 +93,9 @@ static void write_all(const void *buf, size_t n) {
 }
 
 int main(void) {
-  uint8_t *stub = mmap(0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  uint8_t *stub = mmap((void *)CODE_ADDRESS, 8192, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   if (stub == MAP_FAILED) return 2;
+  uint8_t *data = (uint8_t *)DATA_ADDRESS;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -103,11 +111,13 @@ int main(void) {
     if (s.length > 15) s.length = 15;
     memcpy(stub, s.insn, s.length);
     stub[s.length] = 0xc3; /* ret */
+    memcpy(data, s.memory, sizeof s.memory);
     out = s;
     caught = 0;
     if (sigsetjmp(escape, 1) == 0) {
       run_stub(&out, stub);
       out.length = 0;
+      memcpy(out.memory, data, sizeof out.memory);
     } else {
       out = s;
       out.length = (uint32_t)caught;

@@ -7,6 +7,7 @@ import { alu, AluOp, incDec, neg, shift, STATUS_FLAGS, CF, PF, ZF, SF, OF, type 
 import { divide, multiply, type WideResult } from "../muldiv.js";
 import type { Decoded } from "../decode/decoder.js";
 import type { X86State } from "../cpu-state.js";
+import { buildAddress, type AddressFn } from "./address.js";
 
 export type Exec = (s: X86State) => void;
 
@@ -25,7 +26,14 @@ interface ImmOperand {
   lo: number;
   hi: number;
 }
-type Operand = RegOperand | ImmOperand;
+interface MemOperand {
+  kind: "mem";
+  w: Width;
+  ea: AddressFn;
+}
+type Operand = RegOperand | ImmOperand | MemOperand;
+/** Where a result goes: a register or memory (an immediate never is). */
+type Place = RegOperand | MemOperand;
 
 function width(type: string, d: Decoded): Width {
   switch (type) {
@@ -45,15 +53,15 @@ function width(type: string, d: Decoded): Width {
 }
 
 /** The operands of a register-form instruction, or undefined when one is in memory (or not an integer one). */
-function operands(d: Decoded): Operand[] | undefined {
+function operands(d: Decoded, mode: 16 | 32 | 64): Operand[] | undefined {
   const out: Operand[] = [];
   const noRex = d.rex === 0;
   let imm = 0;
   for (const o of d.operands) {
     switch (o.method) {
       case "E":
-        if (!d.modrm || d.modrm.mod !== 3) return undefined;
-        out.push({ kind: "reg", n: d.modrm.rm, w: width(o.type, d), high: noRex });
+        if (d.modrm!.mod !== 3) out.push({ kind: "mem", w: width(o.type, d), ea: buildAddress(d, mode) });
+        else out.push({ kind: "reg", n: d.modrm!.rm, w: width(o.type, d), high: noRex });
         break;
       case "G":
         out.push({ kind: "reg", n: d.modrm!.reg, w: width(o.type, d), high: noRex });
@@ -122,12 +130,27 @@ export function condition(n: number, f: number): boolean {
 const res: AluResult = { lo: 0, hi: 0, flags: 0 };
 const wide: WideResult = { lo: 0, hi: 0, lo2: 0, hi2: 0, flags: 0 };
 
-/** Reads an operand into s.vlo/s.vhi. */
+/** Reads an operand into s.vlo/s.vhi (a memory operand also leaves its address in s.alo/ahi for `store`). */
 function read(s: X86State, o: Operand): void {
   if (o.kind === "imm") {
     s.vlo = o.lo;
     s.vhi = o.hi;
-  } else s.readReg(o.n, o.w, o.high);
+  } else if (o.kind === "reg") s.readReg(o.n, o.w, o.high);
+  else {
+    o.ea(s);
+    s.mem.read(s, s.alo, s.ahi, (o.w >> 3) as 1 | 2 | 4 | 8);
+  }
+}
+
+/** Writes a result (a memory operand to the address its `read` computed). */
+function store(s: X86State, o: Place, lo: number, hi: number): void {
+  if (o.kind === "reg") s.writeReg(o.n, o.w, lo, hi, o.high);
+  else s.mem.write(s, s.alo, s.ahi, (o.w >> 3) as 1 | 2 | 4 | 8, lo, hi);
+}
+
+/** Computes a memory operand's address without reading it (a store-only destination). */
+function address(s: X86State, o: Place): void {
+  if (o.kind === "mem") o.ea(s);
 }
 
 function setFlags(s: X86State, flags: number): void {
@@ -138,13 +161,13 @@ const GROUP1 = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"];
 const SHIFTS = ["rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar"];
 
 /** The executor for a decoded register-form integer instruction, or undefined. */
-export function buildInteger(d: Decoded): Exec | undefined {
-  const ops = operands(d);
+export function buildInteger(d: Decoded, mode: 16 | 32 | 64 = 64): Exec | undefined {
+  const ops = operands(d, mode);
   if (ops === undefined) return undefined;
   const m = d.mnemonic;
   const op = d.opcode[d.opcode.length - 1];
   const [a, b] = ops;
-  const dst = a?.kind === "reg" ? a : undefined;
+  const dst: Place | undefined = a?.kind === "reg" || a?.kind === "mem" ? a : undefined;
   const w = (dst?.w ?? d.opsize) as Width;
 
   const g1 = GROUP1.indexOf(m);
@@ -154,9 +177,9 @@ export function buildInteger(d: Decoded): Exec | undefined {
       read(s, b);
       const bl = s.vlo;
       const bh = s.vhi;
-      s.readReg(dst.n, dst.w, dst.high);
+      read(s, dst);
       alu(g1 as AluOp, dst.w, s.vlo, s.vhi, bl, bh, s.rflags, res);
-      if (write) s.writeReg(dst.n, dst.w, res.lo, res.hi, dst.high);
+      if (write) store(s, dst, res.lo, res.hi);
       setFlags(s, res.flags);
     };
   }
@@ -165,36 +188,36 @@ export function buildInteger(d: Decoded): Exec | undefined {
       read(s, b);
       const bl = s.vlo;
       const bh = s.vhi;
-      s.readReg(dst.n, dst.w, dst.high);
+      read(s, dst);
       alu(AluOp.And, dst.w, s.vlo, s.vhi, bl, bh, s.rflags, res);
       setFlags(s, res.flags);
     };
   if ((m === "inc" || m === "dec" || m === "neg") && dst)
     return (s) => {
-      s.readReg(dst.n, dst.w, dst.high);
+      read(s, dst);
       if (m === "neg") neg(dst.w, s.vlo, s.vhi, res);
       else incDec(m === "dec", dst.w, s.vlo, s.vhi, s.rflags, res);
-      s.writeReg(dst.n, dst.w, res.lo, res.hi, dst.high);
+      store(s, dst, res.lo, res.hi);
       setFlags(s, res.flags);
     };
   if (m === "not" && dst)
     return (s) => {
-      s.readReg(dst.n, dst.w, dst.high);
-      s.writeReg(dst.n, dst.w, ~s.vlo, ~s.vhi, dst.high);
+      read(s, dst);
+      store(s, dst, ~s.vlo, ~s.vhi);
     };
   const sh = SHIFTS.indexOf(m);
   if (sh >= 0 && dst && b)
     return (s) => {
       read(s, b);
       const count = s.vlo & 0xff;
-      s.readReg(dst.n, dst.w, dst.high);
+      read(s, dst);
       shift(sh as ShiftOp, dst.w, s.vlo, s.vhi, count, s.rflags, res);
-      s.writeReg(dst.n, dst.w, res.lo, res.hi, dst.high);
+      store(s, dst, res.lo, res.hi);
       s.rflags = (s.rflags & ~STATUS_FLAGS) | res.flags;
     };
   if ((m === "mul" || m === "imul") && dst && ops.length === 1)
     return (s) => {
-      s.readReg(dst.n, dst.w, dst.high);
+      read(s, dst);
       const bl = s.vlo;
       const bh = s.vhi;
       s.readReg(0, dst.w);
@@ -206,7 +229,7 @@ export function buildInteger(d: Decoded): Exec | undefined {
       }
       setFlags(s, (s.rflags & STATUS_FLAGS & ~(CF | OF)) | wide.flags);
     };
-  if (m === "imul" && dst && b) {
+  if (m === "imul" && dst?.kind === "reg" && b) {
     const c = ops[2];
     return (s) => {
       // IMUL r, r/m (, imm): dst = (c ? b * c : dst * b), low half only.
@@ -214,15 +237,15 @@ export function buildInteger(d: Decoded): Exec | undefined {
       const bl = s.vlo;
       const bh = s.vhi;
       if (c) read(s, c);
-      else s.readReg(dst.n, dst.w, dst.high);
+      else read(s, dst);
       multiply(true, dst.w, s.vlo, s.vhi, bl, bh, wide);
-      s.writeReg(dst.n, dst.w, wide.lo, wide.hi);
+      store(s, dst, wide.lo, wide.hi);
       setFlags(s, (s.rflags & STATUS_FLAGS & ~(CF | OF)) | wide.flags);
     };
   }
   if ((m === "div" || m === "idiv") && dst)
     return (s) => {
-      s.readReg(dst.n, dst.w, dst.high);
+      read(s, dst);
       const dl = s.vlo;
       const dh = s.vhi;
       let ok: boolean;
@@ -245,13 +268,14 @@ export function buildInteger(d: Decoded): Exec | undefined {
   if (m === "mov" && dst && b)
     return (s) => {
       read(s, b);
-      s.writeReg(dst.n, dst.w, s.vlo, s.vhi, dst.high);
+      address(s, dst);
+      store(s, dst, s.vlo, s.vhi);
     };
-  if ((m === "movzx" || m === "movsx" || m === "movsxd") && dst && b?.kind === "reg") {
+  if ((m === "movzx" || m === "movsx" || m === "movsxd") && dst?.kind === "reg" && b && b.kind !== "imm") {
     const signed = m !== "movzx";
     const sw = b.w;
     return (s) => {
-      s.readReg(b.n, sw, b.high);
+      read(s, b);
       let lo = s.vlo;
       let hi = 0;
       if (signed) {
@@ -259,7 +283,7 @@ export function buildInteger(d: Decoded): Exec | undefined {
         lo = sw === 32 ? lo | 0 : (lo << sh32) >> sh32;
         hi = lo < 0 ? -1 : 0;
       }
-      s.writeReg(dst.n, dst.w, lo, hi);
+      store(s, dst, lo, hi);
     };
   }
   if (m === "xchg" && dst && b?.kind === "reg")
@@ -267,9 +291,9 @@ export function buildInteger(d: Decoded): Exec | undefined {
       s.readReg(b.n, b.w, b.high);
       const bl = s.vlo;
       const bh = s.vhi;
-      s.readReg(dst.n, dst.w, dst.high);
+      read(s, dst);
       s.writeReg(b.n, b.w, s.vlo, s.vhi, b.high);
-      s.writeReg(dst.n, dst.w, bl, bh, dst.high);
+      store(s, dst, bl, bh);
     };
   if (m === "nop" || m === "pause") return () => {};
   if (op === 0x98 && d.opcode.length === 1)
@@ -289,15 +313,19 @@ export function buildInteger(d: Decoded): Exec | undefined {
       s.writeReg(2, w, negative ? -1 : 0, negative ? -1 : 0);
     };
   if (d.opcode.length === 2 && op >= 0x90 && op <= 0x9f && dst)
-    return (s) => s.writeReg(dst.n, 8, condition(op & 15, s.rflags) ? 1 : 0, 0, dst.high);
-  if (d.opcode.length === 2 && op >= 0x40 && op <= 0x4f && dst && b?.kind === "reg")
     return (s) => {
-      // CMOVcc writes its destination (a 32-bit one is zero-extended) even when the condition is false.
-      if (condition(op & 15, s.rflags)) s.readReg(b.n, b.w);
-      else s.readReg(dst.n, dst.w);
+      address(s, dst);
+      store(s, dst, condition(op & 15, s.rflags) ? 1 : 0, 0);
+    };
+  if (d.opcode.length === 2 && op >= 0x40 && op <= 0x4f && dst?.kind === "reg" && b && b.kind !== "imm")
+    return (s) => {
+      // CMOVcc reads its source (a memory one always, faults included) and writes its destination (a 32-bit one
+      // is zero-extended) even when the condition is false.
+      read(s, b);
+      if (!condition(op & 15, s.rflags)) s.readReg(dst.n, dst.w);
       s.writeReg(dst.n, dst.w, s.vlo, s.vhi);
     };
-  if (m === "bswap" && dst) {
+  if (m === "bswap" && dst?.kind === "reg") {
     // With a 16-bit operand size BSWAP is undefined; processors clear the low 16 bits, and so does Rewind.
     const bw = d.opsize === 16 ? 16 : dst.w;
     return (s) => {
@@ -308,21 +336,38 @@ export function buildInteger(d: Decoded): Exec | undefined {
       else s.writeReg(dst.n, 16, 0, 0);
     };
   }
-  if ((m === "bt" || m === "bts" || m === "btr" || m === "btc") && dst && b)
+  if ((m === "bt" || m === "bts" || m === "btr" || m === "btc") && dst && b) {
+    // A memory bit string with a register offset reaches beyond the operand: the signed offset selects the
+    // operand-sized unit (offset >> log2(width), as a byte displacement) and the bit in it.
+    const bitString = dst.kind === "mem" && b.kind === "reg";
+    const log = dst.w === 16 ? 4 : dst.w === 32 ? 5 : 6;
     return (s) => {
       read(s, b);
-      const bitN = s.vlo & (dst.w - 1);
-      s.readReg(dst.n, dst.w);
+      const offLo = s.vlo;
+      const offHi = s.vhi;
+      const bitN = offLo & (dst.w - 1);
+      if (bitString) {
+        dst.ea(s);
+        // Byte displacement = (signed offset >> log) * (width / 8), added to the operand's address.
+        const shifted = dst.w === 64 ? ((offLo >>> log) | (offHi << (32 - log))) : b.w === 16 ? ((offLo << 16) >> 16) >> log : (offLo | 0) >> log;
+        const negative = dst.w === 64 ? offHi >>> 31 === 1 : b.w === 16 ? (offLo & 0x8000) !== 0 : (offLo | 0) < 0;
+        const bytes = shifted * (dst.w >> 3);
+        const lo = (s.alo >>> 0) + (bytes >>> 0);
+        s.ahi = (s.ahi + (negative ? -1 : 0) + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+        s.alo = lo >>> 0;
+        s.mem.read(s, s.alo, s.ahi, (dst.w >> 3) as 2 | 4 | 8);
+      } else read(s, dst);
       const inHi = bitN >= 32;
       const mask = 1 << (bitN & 31);
       const word = inHi ? s.vhi : s.vlo;
       const was = (word & mask) !== 0;
       if (m !== "bt") {
         const next = m === "bts" ? word | mask : m === "btr" ? word & ~mask : word ^ mask;
-        if (inHi) s.writeReg(dst.n, dst.w, s.vlo, next);
-        else s.writeReg(dst.n, dst.w, next, s.vhi);
+        if (inHi) store(s, dst, s.vlo, next);
+        else store(s, dst, next, s.vhi);
       }
       s.rflags = (s.rflags & ~CF) | (was ? CF : 0);
     };
+  }
   return undefined;
 }

@@ -22,11 +22,11 @@ const FORMS16: readonly [number, number][] = [
 ];
 
 /**
- * The address of the instruction's memory operand. `nextLo/nextHi`-relative forms (RIP-relative) take the
+ * The address of the instruction's memory operand (`withBase` false: the offset alone, as LEA wants it). `nextLo/nextHi`-relative forms (RIP-relative) take the
  * instruction's end address, which the closure reads from state.ripLo/ripHi plus the instruction's length (RIP is
  * advanced after execution), so pass the length.
  */
-export function buildAddress(d: Decoded, mode: 16 | 32 | 64): AddressFn {
+export function buildAddress(d: Decoded, mode: 16 | 32 | 64, withBase = true): AddressFn {
   const m = d.modrm!;
   const override = d.prefixes.segment;
   const disp = d.disp;
@@ -38,7 +38,7 @@ export function buildAddress(d: Decoded, mode: 16 | 32 | 64): AddressFn {
       let ea = disp;
       if (base >= 0) ea += s.lo[base];
       if (index >= 0) ea += s.lo[index];
-      const sum = (ea & 0xffff) + (s.segBaseLo[seg] >>> 0);
+      const sum = (ea & 0xffff) + (withBase ? s.segBaseLo[seg] >>> 0 : 0);
       s.alo = sum >>> 0;
       s.ahi = 0;
     };
@@ -55,7 +55,7 @@ export function buildAddress(d: Decoded, mode: 16 | 32 | 64): AddressFn {
   const length = d.length;
   // In 64-bit mode only FS and GS have bases; elsewhere SS for rBP/rSP-based forms, DS otherwise.
   const seg = override >= 0 ? override : (base & 7) === 4 || (base & 7) === 5 ? Seg.SS : Seg.DS;
-  const useBase = mode !== 64 || seg === Seg.FS || seg === Seg.GS;
+  const useBase = withBase && (mode !== 64 || seg === Seg.FS || seg === Seg.GS);
   if (d.addrsize === 32) {
     return (s) => {
       let ea = rip ? s.ripLo + length + disp : disp;
@@ -68,7 +68,7 @@ export function buildAddress(d: Decoded, mode: 16 | 32 | 64): AddressFn {
         s.alo = lo >>> 0;
         s.ahi = useBase ? (s.segBaseHi[seg] + (lo > 0xffffffff ? 1 : 0)) >>> 0 : 0;
       } else {
-        s.alo = (ea + (s.segBaseLo[seg] >>> 0)) >>> 0;
+        s.alo = (ea + (useBase ? s.segBaseLo[seg] >>> 0 : 0)) >>> 0;
         s.ahi = 0;
       }
     };

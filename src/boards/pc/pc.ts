@@ -1,0 +1,97 @@
+// The x86 `pc` board, first slice (issue 9): RAM, the BIOS image at the top of the first megabyte and of the
+// 4 GiB space as QEMU maps it, the QEMU test devices a bare-metal guest needs (isa-debugcon, isa-debug-exit), and
+// the core run loop over the x86 interpreter. The i440FX/PIIX3 chipset, interrupt controllers, timers, fw_cfg and
+// the rest of what SeaBIOS touches come next; this machine runs the bundled guests in guests/x86.
+
+import { VirtualClock } from "../../core/clock.js";
+import { AddressSpace, Ram } from "../../core/memory.js";
+import { PortSpace } from "../../core/ports.js";
+import { RunLoop } from "../../core/run-loop.js";
+import type { Machine, StopReason } from "../../core/machine.js";
+import type { Position } from "../../core/position.js";
+import type { Stateful } from "../../core/state.js";
+import { X86Cpu } from "../../arch/x86/cpu.js";
+import { X86Interpreter } from "../../arch/x86/interpreter.js";
+
+export interface PcConfig {
+  /** Guest RAM in bytes (at 0, with the ISA hole at 640 KiB - 1 MiB). */
+  ramSize: number;
+  icountShift: number;
+  /** The BIOS image (64 KiB to 16 MiB, a multiple of 64 KiB), e.g. SeaBIOS's bios-256k.bin or a bundled guest. */
+  bios: Uint8Array;
+  /** isa-debugcon's output (port `debugconPort`, 0x402 as SeaBIOS and the issue use it). */
+  debugcon?: (byte: number) => void;
+  debugconPort?: number;
+  /** isa-debug-exit: iobase and iosize (QEMU's -device isa-debug-exit,iobase=0xf4,iosize=0x4). */
+  debugExit?: { iobase: number; iosize: number };
+  log?: (line: string) => void;
+}
+
+const LOW_RAM = 0xa0000;
+const MiB = 1 << 20;
+
+export class PcMachine implements Machine {
+  readonly clock: VirtualClock;
+  readonly bus: AddressSpace;
+  readonly ports = new PortSpace();
+  readonly cpu: X86Cpu;
+  readonly interp: X86Interpreter;
+  readonly stateParts: readonly Stateful[];
+  /** isa-debug-exit's status ((value << 1) | 1), once the guest wrote it. */
+  exitCode: number | undefined;
+  /** Why the machine stopped with "stuck". */
+  stuckReason: string | undefined;
+  private readonly loop: RunLoop;
+
+  constructor(config: PcConfig) {
+    const bios = config.bios;
+    if (bios.length < 0x10000 || bios.length % 0x10000 !== 0 || bios.length > 16 * MiB)
+      throw new RangeError(`a BIOS image must be a multiple of 64 KiB up to 16 MiB, not ${bios.length} bytes`);
+    if (config.ramSize < 2 * MiB || config.ramSize % MiB !== 0) throw new RangeError("pc RAM must be a multiple of 1 MiB, at least 2 MiB");
+    this.clock = new VirtualClock(config.icountShift);
+    const low = new Ram(0, LOW_RAM, { name: "ram" });
+    this.bus = new AddressSpace(low, { unassigned: "all-ones" });
+    const high = new Ram(MiB, Math.min(config.ramSize, 0xe0000000) - MiB, { name: "ram-high" });
+    this.bus.addRam(high);
+    // The BIOS: its last 128 KiB (or all of a smaller image) below 1 MiB, and the whole image below 4 GiB.
+    const isaSize = Math.min(bios.length, 0x20000);
+    const isaBios = new Ram(MiB - isaSize, isaSize, { name: "isa-bios", readOnly: true });
+    isaBios.bytes.set(bios.subarray(bios.length - isaSize));
+    const topBios = new Ram(2 ** 32 - bios.length, bios.length, { name: "bios", readOnly: true });
+    topBios.bytes.set(bios);
+    this.bus.addRam(isaBios);
+    this.bus.addRam(topBios);
+    this.stateParts = [this.clock, low, high, isaBios, topBios];
+
+    const out = config.debugcon ?? (() => {});
+    this.ports.map("isa-debugcon", config.debugconPort ?? 0x402, 1, { read: () => 0xe9, write: (_o, _s, v) => out(v & 0xff) });
+    if (config.debugExit) {
+      this.ports.map("isa-debug-exit", config.debugExit.iobase, config.debugExit.iosize, {
+        read: () => 0xffffffff,
+        write: (_o, _s, v) => {
+          this.exitCode = ((v << 1) | 1) >>> 0;
+          this.loop.stopAtBoundary("poweroff");
+        },
+      });
+    }
+    this.cpu = new X86Cpu(this.bus, this.ports);
+    this.interp = new X86Interpreter(this.cpu, this.clock, (reason) => {
+      this.stuckReason = reason;
+      config.log?.(reason);
+      this.loop.stopAtBoundary("stuck");
+    });
+    this.loop = new RunLoop(this.clock, this.interp, { guestReset: () => false });
+  }
+
+  run(until: Position): StopReason {
+    return this.loop.run(until);
+  }
+
+  requestStop(): void {
+    this.loop.stopAtBoundary("stopped");
+  }
+
+  pc(): bigint {
+    return BigInt((this.cpu.segBaseLo[1] >>> 0) + (this.cpu.ripLo >>> 0));
+  }
+}

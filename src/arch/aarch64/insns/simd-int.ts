@@ -1,5 +1,6 @@
-// Advanced SIMD integer instructions (rows to come; see issue 11).
+// Advanced SIMD integer instructions: the rows of simd-int-*.ts and simd-permute.ts.
 
 import type { InsnSpec } from "../decoder.js";
+import { SIMD_INT_SAME } from "./simd-int-same.js";
 
-export const SIMD_INT: readonly InsnSpec[] = [];
+export const SIMD_INT: readonly InsnSpec[] = [...SIMD_INT_SAME];

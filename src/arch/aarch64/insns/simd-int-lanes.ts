@@ -1,0 +1,164 @@
+// Lane helpers shared by the Advanced SIMD integer rows (simd-int-*.ts).
+//
+// Lanes of 8, 16 and 32 bits are read and written through typed-array views over cpu.vregs (a little-endian
+// host is required, see load-store-simd.ts): register r's element i of size s is view[r * (16 >> s) + i],
+// read unsigned. Element operations on such lanes take and return plain numbers (exact doubles: a result is
+// truncated to the lane width by the typed-array store). 64-bit lanes are (lo, hi) pairs of 32-bit words;
+// their operations return through R. Saturating operations set SAT.qc, which the executor turns into FPSR.QC.
+
+export const QC = 1 << 27;
+
+/** Set by saturating element operations; executors clear it before and OR FPSR.QC after. */
+export const SAT = { qc: false };
+
+/** The result of a 64-bit lane operation: low and high words (any 32-bit representation). */
+export const R = { l: 0, h: 0 };
+
+export type Op32 = (a: number, b: number, d: number) => number;
+export type Op64 = (al: number, ah: number, bl: number, bh: number, dl: number, dh: number) => void;
+
+let cached: Int32Array | undefined;
+let v8: Uint8Array = new Uint8Array(0);
+let v16: Uint16Array = new Uint16Array(0);
+let v32: Uint32Array = new Uint32Array(0);
+
+function refresh(v: Int32Array): void {
+  cached = v;
+  v8 = new Uint8Array(v.buffer, v.byteOffset, v.length * 4);
+  v16 = new Uint16Array(v.buffer, v.byteOffset, v.length * 2);
+  v32 = new Uint32Array(v.buffer, v.byteOffset, v.length);
+}
+
+export function bytesOf(v: Int32Array): Uint8Array {
+  if (v !== cached) refresh(v);
+  return v8;
+}
+export function wordsOf(v: Int32Array): Uint32Array {
+  if (v !== cached) refresh(v);
+  return v32;
+}
+/** The unsigned view of the vector registers for element size 0 (B), 1 (H) or 2 (S). */
+export function lanesOf(v: Int32Array, size: number): Uint8Array | Uint16Array | Uint32Array {
+  if (v !== cached) refresh(v);
+  return size === 0 ? v8 : size === 1 ? v16 : v32;
+}
+
+/** Zeroes register rd above its low `bytes` bytes (1, 2, 4, 8 or 16). */
+export function clearAbove(v: Int32Array, rd: number, bytes: number): void {
+  if (bytes >= 16) return;
+  const w = rd << 2;
+  if (bytes < 4) v[w] &= bytes === 1 ? 0xff : 0xffff;
+  for (let k = bytes < 4 ? 1 : bytes >> 2; k < 4; k++) v[w + k] = 0;
+}
+
+/** Signed value of the low `bits` bits of x (bits <= 32). */
+export function sx(x: number, bits: number): number {
+  const s = 32 - bits;
+  return (x << s) >> s;
+}
+
+/** Splits an exact integer |x| < 2^53 into R (two's complement 64 bits). */
+export function fromDouble(x: number): void {
+  const h = Math.floor(x / 4294967296);
+  R.l = (x - h * 4294967296) >>> 0;
+  R.h = h | 0;
+}
+
+/** R = (al, ah) + (bl, bh) modulo 2^64. */
+export function add64(al: number, ah: number, bl: number, bh: number): void {
+  const l = (al >>> 0) + (bl >>> 0);
+  R.l = l >>> 0;
+  R.h = (ah + bh + (l > 0xffffffff ? 1 : 0)) | 0;
+}
+
+/** R = (al, ah) - (bl, bh) modulo 2^64. */
+export function sub64(al: number, ah: number, bl: number, bh: number): void {
+  const l = (al >>> 0) - (bl >>> 0);
+  R.l = l >>> 0;
+  R.h = (ah - bh - (l < 0 ? 1 : 0)) | 0;
+}
+
+/** R = the exact 64-bit product of two 32-bit values (signed or unsigned). */
+export function mul32(a: number, b: number, signed: boolean): void {
+  const ua = a >>> 0;
+  const ub = b >>> 0;
+  const al = ua & 0xffff;
+  const ah = ua >>> 16;
+  const bl = ub & 0xffff;
+  const bh = ub >>> 16;
+  const ll = al * bl;
+  const mid = ah * bl + al * bh + Math.floor(ll / 65536);
+  let hi = ah * bh + Math.floor(mid / 65536);
+  if (signed) hi -= ((a | 0) < 0 ? ub : 0) + ((b | 0) < 0 ? ua : 0);
+  R.l = Math.imul(ua, ub) >>> 0;
+  R.h = hi | 0;
+}
+
+/** Signed saturating 64-bit addition into R (sets SAT.qc on overflow). */
+export function sqadd64(al: number, ah: number, bl: number, bh: number): void {
+  const l = (al >>> 0) + (bl >>> 0);
+  const h = (ah | 0) + (bh | 0) + (l > 0xffffffff ? 1 : 0);
+  if (h > 0x7fffffff) {
+    SAT.qc = true;
+    R.l = 0xffffffff;
+    R.h = 0x7fffffff;
+  } else if (h < -0x80000000) {
+    SAT.qc = true;
+    R.l = 0;
+    R.h = 0x80000000 | 0;
+  } else {
+    R.l = l >>> 0;
+    R.h = h | 0;
+  }
+}
+
+export const u64 = (l: number, h: number): bigint => (BigInt(h >>> 0) << 32n) | BigInt(l >>> 0);
+export const s64 = (l: number, h: number): bigint => (BigInt(h | 0) << 32n) | BigInt(l >>> 0);
+
+/** A 64-bit lane operation written on BigInts (a, b, d unsigned; the result is taken modulo 2^64). For rare
+ * forms only (saturating and rounding 64-bit shifts): common ones have word-pair code. */
+export function bigOp(fn: (a: bigint, b: bigint, d: bigint) => bigint): Op64 {
+  return (al, ah, bl, bh, dl, dh) => {
+    const r = BigInt.asUintN(64, fn(u64(al, ah), u64(bl, bh), u64(dl, dh)));
+    R.l = Number(r & 0xffffffffn);
+    R.h = Number(r >> 32n);
+  };
+}
+
+/** Saturates a BigInt to `bits` bits, signed or unsigned (sets SAT.qc). */
+export function satBig(x: bigint, bits: number, signed: boolean): bigint {
+  const max = signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
+  const min = signed ? -(1n << BigInt(bits - 1)) : 0n;
+  if (x > max) {
+    SAT.qc = true;
+    return max;
+  }
+  if (x < min) {
+    SAT.qc = true;
+    return min;
+  }
+  return x;
+}
+
+/** A saturating clamp for `bits`-bit lanes (bits <= 32) as a closure over its bounds. */
+export function saturator(bits: number, signed: boolean): (x: number) => number {
+  const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+  const min = signed ? -(2 ** (bits - 1)) : 0;
+  return (x) => {
+    if (x > max) {
+      SAT.qc = true;
+      return max;
+    }
+    if (x < min) {
+      SAT.qc = true;
+      return min;
+    }
+    return x;
+  };
+}
+
+export const ARR = ["8b", "16b", "4h", "8h", "2s", "4s", "1d", "2d"];
+export const ELEM = ["b", "h", "s", "d"];
+export const arr = (size: number, q: number): string => ARR[(size << 1) | q];
+export const vreg = (r: number, size: number, q: number): string => `v${r}.${arr(size, q)}`;
+export const sreg = (r: number, size: number): string => `${ELEM[size]}${r}`;

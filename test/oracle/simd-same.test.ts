@@ -17,29 +17,29 @@ const fpMisc = (w: number) => {
 };
 const fpAcross = (w: number) => [0b01100, 0b01111].includes(bits(w, 12, 5));
 
-test("oracle: AdvSIMD three-same (vector): every U/opcode/size/Q", { skip }, () => {
+test("oracle: AdvSIMD three-same (vector): every U/opcode/size/Q", { skip }, (t) => {
   // 0 Q U 01110 size 1 Rm opcode 1 Rn Rd
   const insns = exhaustive(1, 0x0e200400, [field(30, 1), field(29, 1), field(22, 2), field(11, 5)], REGS, fpSame);
   const insns2 = exhaustive(2, 0x0e200400, [field(30, 1), field(29, 1), field(22, 2), field(11, 5)], REGS, fpSame);
-  assertSameAsOracle(withOperands([...insns, ...insns2], 120, 3), { describe });
+  t.diagnostic(`${assertSameAsOracle(withOperands([...insns, ...insns2], 90, 3), { describe })} cases`);
 });
 
-test("oracle: AdvSIMD scalar three-same: every U/opcode/size", { skip }, () => {
+test("oracle: AdvSIMD scalar three-same: every U/opcode/size", { skip }, (t) => {
   // 01 U 11110 size 1 Rm opcode 1 Rn Rd
   const insns = exhaustive(4, 0x5e200400, [field(29, 1), field(22, 2), field(11, 5)], REGS, fpSame);
-  assertSameAsOracle(withOperands([...insns, ...insns], 120, 5), { describe });
+  t.diagnostic(`${assertSameAsOracle(withOperands([...insns, ...insns], 120, 5), { describe })} cases`);
 });
 
-test("oracle: AdvSIMD two-register misc (vector and scalar): every U/opcode/size/Q", { skip }, () => {
+test("oracle: AdvSIMD two-register misc (vector and scalar): every U/opcode/size/Q", { skip }, (t) => {
   // 0 Q U 01110 size 10000 opcode 10 Rn Rd; 01 U 11110 size 10000 opcode 10 Rn Rd
   const vec = exhaustive(6, 0x0e200800, [field(30, 1), field(29, 1), field(22, 2), field(12, 5)], REGS2, fpMisc);
   const sca = exhaustive(7, 0x5e200800, [field(29, 1), field(22, 2), field(12, 5)], REGS2, fpMisc);
-  assertSameAsOracle(withOperands([...vec, ...vec, ...sca, ...sca], 100, 8), { describe });
+  t.diagnostic(`${assertSameAsOracle(withOperands([...vec, ...vec, ...sca, ...sca], 100, 8), { describe })} cases`);
 });
 
-test("oracle: AdvSIMD across lanes and scalar pairwise: every U/opcode/size/Q", { skip }, () => {
+test("oracle: AdvSIMD across lanes and scalar pairwise: every U/opcode/size/Q", { skip }, (t) => {
   // 0 Q U 01110 size 11000 opcode 10 Rn Rd; 01 U 11110 size 11000 opcode 10 Rn Rd
   const vec = exhaustive(9, 0x0e300800, [field(30, 1), field(29, 1), field(22, 2), field(12, 5)], REGS2, fpAcross);
   const sca = exhaustive(10, 0x5e300800, [field(29, 1), field(22, 2), field(12, 5)], REGS2, (w) => bits(w, 12, 5) !== 0b11011 || bits(w, 29, 1) === 1);
-  assertSameAsOracle(withOperands([...vec, ...vec, ...sca], 100, 11), { describe });
+  t.diagnostic(`${assertSameAsOracle(withOperands([...vec, ...vec, ...sca], 60, 11), { describe })} cases`);
 });

@@ -312,7 +312,7 @@ function diffText(f: Fields, scalar: boolean): string {
   if (scalar) return `${op.name}\t${sreg(rd, size + 1)}, ${sreg(rn, size)}, ${sreg(rm, size)}`;
   const two = q ? "2" : "";
   const wideArr = size === 3 ? "1q" : arr(size + 1, 1);
-  const narrow = size === 3 ? `1d` : arr(size, q);
+  const narrow = size === 3 ? (q ? "2d" : "1d") : arr(size, q);
   if (op.kind === "addhn" || op.kind === "subhn") return `${op.name}${two}\t${vreg(rd, size, q)}, v${rn}.${arr(size + 1, 1)}, v${rm}.${arr(size + 1, 1)}`;
   if (op.kind === "addw" || op.kind === "subw") return `${op.name}${two}\tv${rd}.${wideArr}, v${rn}.${wideArr}, v${rm}.${narrow}`;
   return `${op.name}${two}\tv${rd}.${wideArr}, v${rn}.${narrow}, v${rm}.${narrow}`;

@@ -419,7 +419,7 @@ const MISC = [miscOps(0), miscOps(1)];
 
 function miscName(f: Fields): string {
   const op = MISC[f.u][f.opcode];
-  if (op.name === "not" && f.size === 1) return "rbit";
+  if (op.name === "not") return f.size === 1 ? "rbit" : "mvn"; // objdump prints NOT as its alias MVN
   return op.name;
 }
 
@@ -597,7 +597,7 @@ function miscText(f: Fields, scalar: boolean): string {
     case "pairlong":
       return `${name}\tv${rd}.${arr(size + 1, q)}, ${vreg(rn, size, q)}`;
     default:
-      const es = name === "not" || name === "rbit" ? 0 : size;
+      const es = name === "mvn" || name === "rbit" ? 0 : size;
       return `${name}\t${vreg(rd, es, q)}, ${vreg(rn, es, q)}${zero}`;
   }
 }

@@ -143,7 +143,7 @@ const ELEM = ["b", "h", "s", "d"];
 function listText(f: Fields): string {
   const { selem, scale, index, replicate } = singleLayout(f)!;
   const regs = Array.from({ length: selem }, (_, k) => `v${(f.rt + k) & 31}.${replicate ? ARR[(scale << 1) | f.q] : ELEM[scale]}`);
-  const list = `{${regs.join(", ")}}`;
+  const list = selem > 2 && f.rt + selem - 1 <= 31 ? `{${regs[0]}-${regs[selem - 1]}}` : `{${regs.join(", ")}}`;
   return `${f.l ? "ld" : "st"}${selem}${replicate ? "r" : ""}\t${list}${replicate ? "" : `[${index}]`}`;
 }
 

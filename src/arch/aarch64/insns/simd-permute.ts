@@ -113,7 +113,9 @@ export const SIMD_PERMUTE: InsnSpec[] = [
     disasm: (f) => {
       const a = f.q ? "16b" : "8b";
       const list = Array.from({ length: f.len + 1 }, (_, k) => `v${(f.rn + k) & 31}.16b`);
-      return `${f.op ? "tbx" : "tbl"}\tv${f.rd}.${a}, {${list.join(", ")}}, v${f.rm}.${a}`;
+      // objdump writes three or four ascending registers as a range.
+      const text = f.len >= 2 && f.rn + f.len <= 31 ? `${list[0]}-${list[f.len]}` : list.join(", ");
+      return `${f.op ? "tbx" : "tbl"}\tv${f.rd}.${a}, {${text}}, v${f.rm}.${a}`;
     },
   },
 ];

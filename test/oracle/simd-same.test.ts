@@ -13,7 +13,7 @@ const REGS2 = [0, 5];
 const fpSame = (w: number) => bits(w, 11, 5) >= 0b11000;
 const fpMisc = (w: number) => {
   const op = bits(w, 12, 5);
-  return op >= 0b01100 && op !== 0b10010 && op !== 0b10011 && op !== 0b10100;
+  return op >= 0b01100 && op !== 0b10010 && op !== 0b10011 && op !== 0b10100 && !(op === 0b11100 && bits(w, 22, 2) === 2 && bits(w, 30, 2) !== 1);
 };
 const fpAcross = (w: number) => [0b01100, 0b01111].includes(bits(w, 12, 5));
 

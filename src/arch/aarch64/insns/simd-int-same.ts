@@ -331,6 +331,23 @@ function rbit8(x: number): number {
   return r;
 }
 
+/** RecipEstimate (ARMv8.0): a 9-bit input 256..511 to a 9-bit estimate. */
+function recipEstimate(a: number): number {
+  a = a * 2 + 1;
+  const b = Math.floor(2 ** 19 / a);
+  return (b + 1) >> 1;
+}
+/** RecipSqrtEstimate (ARMv8.0): a 9-bit input 128..511 to a 9-bit estimate. */
+function recipSqrtEstimate(a: number): number {
+  a = a < 256 ? a * 2 + 1 : (((a >> 1) << 1) + 1) * 2;
+  let b = 512;
+  while (a * (b + 1) * (b + 1) < 2 ** 28) b++;
+  return (b + 1) >> 1;
+}
+// URECPE and URSQRTE depend only on the top 9 bits: tables of 512.
+const URECPE_TABLE = Int32Array.from({ length: 512 }, (_, k) => (k < 256 ? -1 : recipEstimate(k) << 23));
+const URSQRTE_TABLE = Int32Array.from({ length: 512 }, (_, k) => (k < 128 ? -1 : recipSqrtEstimate(k) << 23));
+
 function cmpZero64(test: (h: number, l: number) => boolean): Op64 {
   return (al, ah) => {
     const r = test(ah | 0, al) ? ONES : 0;
@@ -381,6 +398,7 @@ function miscOps(u: number): Record<number, MiscOp> {
           }
         },
       },
+      0b11100: { name: "urecpe", vec: 4, scalar: 0, kind: "elem", op: () => (a) => URECPE_TABLE[a >>> 23] },
       0b10010: { name: "xtn", vec: BHS, scalar: 0, kind: "narrow", signed: false, toSigned: false, sat: false },
       0b10100: { name: "sqxtn", vec: BHS, scalar: BHS, kind: "narrow", signed: true, toSigned: true, sat: true },
     };
@@ -409,6 +427,7 @@ function miscOps(u: number): Record<number, MiscOp> {
     0b01000: { name: "cmge", vec: ALL, scalar: D, kind: "elem", op: (bits) => (a) => (sx(a, bits) >= 0 ? ONES : 0), op64: cmpZero64((h) => h >= 0) },
     0b01001: { name: "cmle", vec: ALL, scalar: D, kind: "elem", op: (bits) => (a) => (sx(a, bits) <= 0 ? ONES : 0), op64: cmpZero64((h, l) => h < 0 || (h === 0 && l === 0)) },
     0b01011: { name: "neg", vec: ALL, scalar: D, kind: "elem", op: () => (a) => -a, op64: (al, ah) => sub64(0, 0, al, ah) },
+    0b11100: { name: "ursqrte", vec: 4, scalar: 0, kind: "elem", op: () => (a) => URSQRTE_TABLE[a >>> 23] },
     0b10010: { name: "sqxtun", vec: BHS, scalar: BHS, kind: "narrow", signed: true, toSigned: false, sat: true },
     0b10011: { name: "shll", vec: BHS, scalar: 0, kind: "shll" },
     0b10100: { name: "uqxtn", vec: BHS, scalar: BHS, kind: "narrow", signed: false, toSigned: false, sat: true },

@@ -43,3 +43,18 @@ test("oracle: AdvSIMD across lanes and scalar pairwise: every U/opcode/size/Q", 
   const sca = exhaustive(10, 0x5e300800, [field(29, 1), field(22, 2), field(12, 5)], REGS2, (w) => bits(w, 12, 5) !== 0b11011 || bits(w, 29, 1) === 1);
   t.diagnostic(`${assertSameAsOracle(withOperands([...vec, ...vec, ...sca], 60, 11), { describe })} cases`);
 });
+
+test("oracle: the word-at-a-time fast paths (CMEQ, CMTST, ADD, SUB, CMEQ #0, UMAXP/UMINP, UMAXV/UMINV, SHRN)", { skip }, (t) => {
+  const words = [
+    0x6e228c20, 0x2e228c20, 0x6e628c20, 0x2e628c20, // cmeq .16b .8b .8h .4h
+    0x4e228c20, 0x0e228c20, // cmtst .16b .8b
+    0x4e228420, 0x0e228420, 0x4e628420, 0x4ea28420, 0x0ea28420, // add .16b .8b .8h .4s .2s
+    0x6e228420, 0x2e228420, 0x6e628420, 0x6ea28420, 0x2e628420, // sub .16b .8b .8h .4s .4h
+    0x4e209820, 0x0e209820, // cmeq #0 .16b .8b
+    0x6e22a420, 0x2e22a420, 0x6e22ac20, 0x2e22ac20, // umaxp, uminp .16b .8b
+    0x6e30a820, 0x2e30a820, 0x6e31a820, 0x2e31a820, // umaxv, uminv b
+    0x0f0c8420, 0x4f0c8420, 0x0f098420, // shrn #4, shrn2 #4, shrn #7
+    0x6e218c21, 0x4e228c42, // cmeq/cmtst with Vd = Vn = Vm
+  ];
+  t.diagnostic(`${assertSameAsOracle(withOperands(words, 1500, 21), { describe })} cases`);
+});

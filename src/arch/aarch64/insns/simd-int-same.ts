@@ -25,6 +25,7 @@ import {
   type Op32,
   type Op64,
 } from "./simd-int-lanes.js";
+import { fastAcross, fastMisc, fastThreeSame } from "./simd-int-fast.js";
 
 // ---- element operations ---------------------------------------------------------------------------------
 
@@ -688,6 +689,8 @@ export const SIMD_INT_SAME: InsnSpec[] = [
     build: (f) => {
       const op = SAME[f.u][f.opcode];
       const { size, q } = f;
+      const fast = fastThreeSame(f.u, f.opcode, size, q, f.rd, f.rn, f.rm);
+      if (fast) return fast;
       const op32 = size < 3 ? op.op(8 << size) : undefined;
       if (op.pairwise) return pairwise(size, q, f.rd, f.rn, f.rm, op32, op.op64);
       return elementwise(size, (q ? 16 : 8) >> size, f.rd, f.rn, f.rm, -1, op32, op.op64);
@@ -718,7 +721,7 @@ export const SIMD_INT_SAME: InsnSpec[] = [
       const op = MISC[f.u][f.opcode];
       return op !== undefined && sizeOk(op.vec, f.size) && !(f.size === 3 && f.q === 0);
     },
-    build: (f) => buildMisc(f, false),
+    build: (f) => fastMisc(f.u, f.opcode, f.size, f.q, f.rd, f.rn) ?? buildMisc(f, false),
     disasm: (f) => miscText(f, false),
   },
   {
@@ -735,7 +738,7 @@ export const SIMD_INT_SAME: InsnSpec[] = [
     name: "SIMD_across_lanes",
     pattern: "0 q:1 u:1 01110 size:2 11000 opcode:5 10 rn:5 rd:5",
     guard: (f) => ACROSS[(f.u << 5) | f.opcode] !== undefined && f.size < 3 && !(f.size === 2 && f.q === 0),
-    build: buildAcross,
+    build: (f) => fastAcross(f.u, f.opcode, f.size, f.q, f.rd, f.rn) ?? buildAcross(f),
     disasm: (f) => {
       const op = ACROSS[(f.u << 5) | f.opcode];
       return `${op.name}\t${sreg(f.rd, op.kind === "addl" ? f.size + 1 : f.size)}, ${vreg(f.rn, f.size, f.q)}`;

@@ -6,6 +6,7 @@
 import type { Exec, Fields, InsnSpec } from "../decoder.js";
 import { R, add64, bigOp, clearAbove, fromDouble, lanesOf, satBig, saturator, sx, vreg, sreg, arr, wordsOf, type Op32, type Op64, SAT, QC } from "./simd-int-lanes.js";
 import { elementwise } from "./simd-int-same.js";
+import { fastShrnHalves } from "./simd-int-fast.js";
 
 type Kind = "shr" | "sra" | "sri" | "shl" | "sli" | "qshlu" | "qshl" | "narrow" | "long";
 
@@ -241,6 +242,7 @@ function build(f: Fields, scalar: boolean): Exec {
   const left = op.kind === "shl" || op.kind === "sli" || op.kind === "qshl" || op.kind === "qshlu" || op.kind === "long";
   const shift = left ? immhb - esize : 2 * esize - immhb;
   const signed = f.u === 0;
+  if (op.kind === "narrow" && op.name === "shrn" && size === 0 && !scalar) return fastShrnHalves(shift, f.q, f.rd, f.rn);
   if (op.kind === "narrow") return buildNarrowShift(op, size, shift, scalar ? 0 : f.q, f.rd, f.rn, scalar);
   if (op.kind === "long") return buildLongShift(size, shift, f.q, f.rd, f.rn, signed);
   const lanes = scalar ? 1 : (f.q ? 16 : 8) >> size;

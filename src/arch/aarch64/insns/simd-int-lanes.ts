@@ -112,6 +112,134 @@ export function sqadd64(al: number, ah: number, bl: number, bh: number): void {
   }
 }
 
+/** R = (l, h) >> s for 0 <= s <= 64, logical or arithmetic. */
+export function shr64(l: number, h: number, s: number, signed: boolean): void {
+  if (s === 0) {
+    R.l = l;
+    R.h = h;
+  } else if (s >= 32) {
+    R.l = signed ? (h | 0) >> Math.min(s - 32, 31) : s === 64 ? 0 : h >>> (s - 32);
+    R.h = signed ? (h | 0) >> 31 : 0;
+  } else {
+    R.l = (l >>> s) | (h << (32 - s));
+    R.h = signed ? (h | 0) >> s : h >>> s;
+  }
+}
+
+/** R = (l, h) << s for s >= 0 (0 from 64 on). */
+export function shl64(l: number, h: number, s: number): void {
+  if (s === 0) {
+    R.l = l;
+    R.h = h;
+  } else if (s >= 64) {
+    R.l = 0;
+    R.h = 0;
+  } else if (s >= 32) {
+    R.h = l << (s - 32);
+    R.l = 0;
+  } else {
+    R.h = (h << s) | (l >>> (32 - s));
+    R.l = l << s;
+  }
+}
+
+/** R = round-half-up (x >> k) for k >= 1: (x >> k) + bit k-1 of x, modulo 2^64 (0 for k > 64). */
+export function rshr64(l: number, h: number, k: number, signed: boolean): void {
+  if (k > 64) {
+    R.l = 0;
+    R.h = 0;
+    return;
+  }
+  const bit = k <= 32 ? (l >>> (k - 1)) & 1 : (h >>> (k - 33)) & 1;
+  shr64(l, h, k, signed);
+  if (bit) add64(R.l, R.h, 1, 0);
+}
+
+/** Signed saturating 64-bit subtraction into R (sets SAT.qc on overflow). */
+export function sqsub64(al: number, ah: number, bl: number, bh: number): void {
+  sub64(al, ah, bl, bh);
+  if (((ah ^ bh) & (ah ^ R.h)) < 0) {
+    SAT.qc = true;
+    R.l = (ah | 0) < 0 ? 0 : 0xffffffff;
+    R.h = (ah | 0) < 0 ? 0x80000000 | 0 : 0x7fffffff;
+  }
+}
+
+/** Unsigned saturating 64-bit addition and subtraction into R. */
+export function uqadd64(al: number, ah: number, bl: number, bh: number): void {
+  const l = (al >>> 0) + (bl >>> 0);
+  const h = (ah >>> 0) + (bh >>> 0) + (l > 0xffffffff ? 1 : 0);
+  if (h > 0xffffffff) {
+    SAT.qc = true;
+    R.l = -1;
+    R.h = -1;
+  } else {
+    R.l = l >>> 0;
+    R.h = h | 0;
+  }
+}
+export function uqsub64(al: number, ah: number, bl: number, bh: number): void {
+  if (ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0)) {
+    SAT.qc = true;
+    R.l = 0;
+    R.h = 0;
+  } else sub64(al, ah, bl, bh);
+}
+
+/** R = the saturated (l, h) << s (s >= 0): signedIn reads the value as signed, signedOut saturates to the
+ * signed range (SQSHL), else to the unsigned one (UQSHL; SQSHLU with signedIn). Sets SAT.qc. */
+export function satShl64(l: number, h: number, s: number, signedIn: boolean, signedOut: boolean): void {
+  const neg = signedIn && (h | 0) < 0;
+  if (neg && !signedOut) {
+    SAT.qc = true;
+    R.l = 0;
+    R.h = 0;
+    return;
+  }
+  if ((l | h) === 0 || s === 0) {
+    R.l = l;
+    R.h = h;
+    return;
+  }
+  let over = s >= 64;
+  if (!over) {
+    shl64(l, h, s);
+    const rl = R.l;
+    const rh = R.h;
+    shr64(rl, rh, s, signedOut);
+    over = R.l >>> 0 !== l >>> 0 || R.h >>> 0 !== h >>> 0;
+    R.l = rl;
+    R.h = rh;
+  }
+  if (over) {
+    SAT.qc = true;
+    if (!signedOut) {
+      R.l = -1;
+      R.h = -1;
+    } else {
+      R.l = neg ? 0 : -1;
+      R.h = neg ? 0x80000000 | 0 : 0x7fffffff;
+    }
+  }
+}
+
+/** The low word of (l, h) saturated to 32 bits: srcSigned reads (l, h) as signed, toSigned the range. */
+export function satNarrow64(l: number, h: number, srcSigned: boolean, toSigned: boolean): number {
+  const hs = h | 0;
+  if (srcSigned && hs < 0) {
+    if (!toSigned || hs !== -1 || (l | 0) >= 0) {
+      SAT.qc = true;
+      return toSigned ? 0x80000000 : 0;
+    }
+    return l >>> 0;
+  }
+  if (hs !== 0 || (toSigned && (l | 0) < 0)) {
+    SAT.qc = true;
+    return toSigned ? 0x7fffffff : 0xffffffff;
+  }
+  return l >>> 0;
+}
+
 export const u64 = (l: number, h: number): bigint => (BigInt(h >>> 0) << 32n) | BigInt(l >>> 0);
 export const s64 = (l: number, h: number): bigint => (BigInt(h | 0) << 32n) | BigInt(l >>> 0);
 

@@ -11,10 +11,16 @@ import {
   R,
   SAT,
   add64,
-  bigOp,
+  rshr64,
+  satShl64,
+  shl64,
+  shr64,
+  sqadd64,
+  sqsub64,
+  uqadd64,
+  uqsub64,
   clearAbove,
   lanesOf,
-  satBig,
   saturator,
   sub64,
   sx,
@@ -48,24 +54,24 @@ export function shiftByReg(bits: number, signed: boolean, round: boolean, sat: b
 }
 
 function shiftByReg64(signed: boolean, round: boolean, sat: boolean): Op64 {
-  return bigOp((a, b) => {
-    const x = signed ? BigInt.asIntN(64, a) : a;
-    const s = Number(BigInt.asIntN(8, b));
-    if (s >= 0) {
-      const r = x << BigInt(s);
-      return sat ? satBig(r, 64, signed) : r;
-    }
-    const k = BigInt(-s);
-    return round ? (x + (1n << (k - 1n))) >> k : x >> k;
-  });
+  if (!sat)
+    return (al, ah, bl) => {
+      const s = (bl << 24) >> 24;
+      if (s >= 0) shl64(al, ah, s);
+      else if (round) rshr64(al, ah, -s, signed);
+      else shr64(al, ah, Math.min(-s, 64), signed);
+    };
+  return (al, ah, bl) => {
+    const s = (bl << 24) >> 24;
+    if (s >= 0) satShl64(al, ah, s, signed, signed);
+    else if (round) rshr64(al, ah, -s, signed);
+    else shr64(al, ah, Math.min(-s, 64), signed);
+  };
 }
 
 function satAddSub64(signed: boolean, sub: boolean): Op64 {
-  return bigOp((a, b) => {
-    const x = signed ? BigInt.asIntN(64, a) : a;
-    const y = signed ? BigInt.asIntN(64, b) : b;
-    return satBig(sub ? x - y : x + y, 64, signed);
-  });
+  if (signed) return sub ? (al, ah, bl, bh) => sqsub64(al, ah, bl, bh) : (al, ah, bl, bh) => sqadd64(al, ah, bl, bh);
+  return sub ? (al, ah, bl, bh) => uqsub64(al, ah, bl, bh) : (al, ah, bl, bh) => uqadd64(al, ah, bl, bh);
 }
 
 const ONES = -1;
@@ -369,7 +375,19 @@ function miscOps(u: number): Record<number, MiscOp> {
         scalar: ALL,
         kind: "elem",
         op: (bits) => { const c = saturator(bits, true); return (a, _b, d) => c(sx(d, bits) + a); },
-        op64: bigOp((a, _b, d) => satBig(BigInt.asIntN(64, d) + a, 64, true)),
+        op64: (al, ah, _bl, _bh, dl, dh) => {
+          // Signed Vd + unsigned Vn: only the top can overflow.
+          const l = (dl >>> 0) + (al >>> 0);
+          const h = (dh | 0) + (ah >>> 0) + (l > 0xffffffff ? 1 : 0);
+          if (h > 0x7fffffff) {
+            SAT.qc = true;
+            R.l = -1;
+            R.h = 0x7fffffff;
+          } else {
+            R.l = l >>> 0;
+            R.h = h | 0;
+          }
+        },
       },
       0b00100: { name: "cls", vec: BHS, scalar: 0, kind: "elem", op: (bits) => (a) => cls(a, bits) },
       0b00101: { name: "cnt", vec: B, scalar: 0, kind: "elem", op: () => popcount8 },
@@ -380,7 +398,12 @@ function miscOps(u: number): Record<number, MiscOp> {
         scalar: ALL,
         kind: "elem",
         op: (bits) => { const c = saturator(bits, true); return (a) => c(Math.abs(sx(a, bits))); },
-        op64: bigOp((a) => { const x = BigInt.asIntN(64, a); return satBig(x < 0n ? -x : x, 64, true); }),
+        op64: (al, ah) => {
+          if ((ah | 0) >= 0) {
+            R.l = al;
+            R.h = ah;
+          } else sqsub64(0, 0, al, ah);
+        },
       },
       0b01000: { name: "cmgt", vec: ALL, scalar: D, kind: "elem", op: (bits) => (a) => (sx(a, bits) > 0 ? ONES : 0), op64: cmpZero64((h, l) => h > 0 || (h === 0 && l !== 0)) },
       0b01001: { name: "cmeq", vec: ALL, scalar: D, kind: "elem", op: () => (a) => (a === 0 ? ONES : 0), op64: cmpZero64((h, l) => h === 0 && l === 0) },
@@ -412,7 +435,19 @@ function miscOps(u: number): Record<number, MiscOp> {
       scalar: ALL,
       kind: "elem",
       op: (bits) => { const c = saturator(bits, false); return (a, _b, d) => c(d + sx(a, bits)); },
-      op64: bigOp((a, _b, d) => satBig(d + BigInt.asIntN(64, a), 64, false)),
+      op64: (al, ah, _bl, _bh, dl, dh) => {
+        // Unsigned Vd + signed Vn.
+        const l = (dl >>> 0) + (al >>> 0);
+        const h = (dh >>> 0) + (ah | 0) + (l > 0xffffffff ? 1 : 0);
+        if (h > 0xffffffff || h < 0) {
+          SAT.qc = true;
+          R.l = h < 0 ? 0 : -1;
+          R.h = h < 0 ? 0 : -1;
+        } else {
+          R.l = l >>> 0;
+          R.h = h | 0;
+        }
+      },
     },
     0b00100: { name: "clz", vec: BHS, scalar: 0, kind: "elem", op: (bits) => (a) => clz(a, bits) },
     0b00101: { name: "not", vec: 3, scalar: 0, kind: "elem", op: () => (a) => ~a },
@@ -423,7 +458,7 @@ function miscOps(u: number): Record<number, MiscOp> {
       scalar: ALL,
       kind: "elem",
       op: (bits) => { const c = saturator(bits, true); return (a) => c(-sx(a, bits)); },
-      op64: bigOp((a) => satBig(-BigInt.asIntN(64, a), 64, true)),
+      op64: (al, ah) => sqsub64(0, 0, al, ah),
     },
     0b01000: { name: "cmge", vec: ALL, scalar: D, kind: "elem", op: (bits) => (a) => (sx(a, bits) >= 0 ? ONES : 0), op64: cmpZero64((h) => h >= 0) },
     0b01001: { name: "cmle", vec: ALL, scalar: D, kind: "elem", op: (bits) => (a) => (sx(a, bits) <= 0 ? ONES : 0), op64: cmpZero64((h, l) => h < 0 || (h === 0 && l === 0)) },

@@ -4,7 +4,7 @@
 // immh) and the shift: 2*esize - immh:immb to the right, immh:immb - esize to the left.
 
 import type { Exec, Fields, InsnSpec } from "../decoder.js";
-import { R, add64, bigOp, clearAbove, fromDouble, lanesOf, satBig, saturator, sx, vreg, sreg, arr, wordsOf, type Op32, type Op64, SAT, QC } from "./simd-int-lanes.js";
+import { R, add64, rshr64, satNarrow64, satShl64, shl64, shr64, clearAbove, fromDouble, lanesOf, saturator, sx, vreg, sreg, arr, wordsOf, type Op32, type Op64, SAT, QC } from "./simd-int-lanes.js";
 import { elementwise } from "./simd-int-same.js";
 import { fastShrnHalves } from "./simd-int-fast.js";
 
@@ -96,35 +96,31 @@ function op32(op: ShiftOp, bits: number, shift: number, signed: boolean): Op32 {
   }
 }
 
-const shr64 = (l: number, h: number, s: number, signed: boolean): void => {
-  if (s === 0) {
-    R.l = l;
-    R.h = h;
-  } else if (s >= 32) {
-    R.l = signed ? (h | 0) >> Math.min(s - 32, 31) : s === 64 ? 0 : h >>> (s - 32);
-    R.h = signed ? (h | 0) >> 31 : 0;
-  } else {
-    R.l = (l >>> s) | (h << (32 - s));
-    R.h = signed ? (h | 0) >> s : h >>> s;
-  }
-};
-
 function op64(op: ShiftOp, shift: number, signed: boolean): Op64 {
-  const s = BigInt(shift);
   switch (op.kind) {
     case "shr":
       if (!op.round) return (al, ah) => shr64(al, ah, shift, signed);
-      return bigOp((a) => ((signed ? BigInt.asIntN(64, a) : a) + (1n << (s - 1n))) >> s);
+      return (al, ah) => rshr64(al, ah, shift, signed);
     case "sra":
       if (!op.round)
         return (al, ah, _bl, _bh, dl, dh) => {
           shr64(al, ah, shift, signed);
           add64(dl, dh, R.l, R.h);
         };
-      return bigOp((a, _b, d) => d + (((signed ? BigInt.asIntN(64, a) : a) + (1n << (s - 1n))) >> s));
+      return (al, ah, _bl, _bh, dl, dh) => {
+        rshr64(al, ah, shift, signed);
+        add64(dl, dh, R.l, R.h);
+      };
     case "sri": {
-      const mask = ((1n << 64n) - 1n) >> s;
-      return bigOp((a, _b, d) => (d & ~mask) | (a >> s));
+      // Keep the top `shift` bits of Vd, insert Vn >> shift below them.
+      shl64(-1, -1, 64 - shift);
+      const keepL = R.l;
+      const keepH = R.h;
+      return (al, ah, _bl, _bh, dl, dh) => {
+        shr64(al, ah, shift, false);
+        R.l = (dl & keepL) | R.l;
+        R.h = (dh & keepH) | R.h;
+      };
     }
     case "shl":
       return (al, ah) => {
@@ -140,13 +136,20 @@ function op64(op: ShiftOp, shift: number, signed: boolean): Op64 {
         }
       };
     case "sli": {
-      const mask = ((1n << 64n) - 1n) << s;
-      return bigOp((a, _b, d) => (d & ~mask) | (a << s));
+      // Keep the low `shift` bits of Vd, insert Vn << shift above them.
+      shr64(-1, -1, 64 - shift, false);
+      const keepL = R.l;
+      const keepH = R.h;
+      return (al, ah, _bl, _bh, dl, dh) => {
+        shl64(al, ah, shift);
+        R.l = (dl & keepL) | R.l;
+        R.h = (dh & keepH) | R.h;
+      };
     }
     case "qshlu":
-      return bigOp((a) => satBig(BigInt.asIntN(64, a) << s, 64, false));
+      return (al, ah) => satShl64(al, ah, shift, true, false);
     default:
-      return bigOp((a) => satBig((signed ? BigInt.asIntN(64, a) : a) << s, 64, signed));
+      return (al, ah) => satShl64(al, ah, shift, signed, signed);
   }
 }
 
@@ -165,14 +168,10 @@ function buildNarrowShift(op: ShiftOp, size: number, shift: number, q: number, r
   const half = op.round ? 2 ** (shift - 1) : 0;
   if (size === 2) {
     // 64-bit sources.
-    const s = BigInt(shift);
     const n0 = rn << 2;
-    const fast = !op.round && !op.sat;
-    const big = (l: number, h: number) => {
-      const x = signed ? (BigInt(h | 0) << 32n) | BigInt(l >>> 0) : (BigInt(h >>> 0) << 32n) | BigInt(l >>> 0);
-      const r = (x + (op.round ? 1n << (s - 1n) : 0n)) >> s;
-      return op.sat ? Number(satBig(r, 32, op.toSigned!)) : Number(BigInt.asUintN(32, r));
-    };
+    const round = op.round === true;
+    const sat = op.sat === true;
+    const toSigned = op.toSigned === true;
     return (c) => {
       c.checkFpEnabled();
       const S = wordsOf(c.vregs);
@@ -180,10 +179,9 @@ function buildNarrowShift(op: ShiftOp, size: number, shift: number, q: number, r
       for (let i = 0; i < lanes; i++) {
         const l = S[n0 + 2 * i];
         const h = S[n0 + 2 * i + 1];
-        if (fast) {
-          shr64(l, h, shift, false);
-          scratch[i] = R.l >>> 0;
-        } else scratch[i] = big(l, h);
+        if (round) rshr64(l, h, shift, signed);
+        else shr64(l, h, shift, signed);
+        scratch[i] = sat ? satNarrow64(R.l, R.h, signed, toSigned) : R.l >>> 0;
       }
       for (let i = 0; i < lanes; i++) S[d0 + i] = scratch[i];
       clearAbove(c.vregs, rd, bytesKept);

@@ -4,7 +4,7 @@
 // host is required, see load-store-simd.ts): register r's element i of size s is view[r * (16 >> s) + i],
 // read unsigned. Element operations on such lanes take and return plain numbers (exact doubles: a result is
 // truncated to the lane width by the typed-array store). 64-bit lanes are (lo, hi) pairs of 32-bit words;
-// their operations return through R. Saturating operations set SAT.qc, which the executor turns into FPSR.QC.
+// their operations return through R (no BigInt anywhere). Saturating operations set SAT.qc, which the executor turns into FPSR.QC.
 
 export const QC = 1 << 27;
 
@@ -238,34 +238,6 @@ export function satNarrow64(l: number, h: number, srcSigned: boolean, toSigned: 
     return toSigned ? 0x7fffffff : 0xffffffff;
   }
   return l >>> 0;
-}
-
-export const u64 = (l: number, h: number): bigint => (BigInt(h >>> 0) << 32n) | BigInt(l >>> 0);
-export const s64 = (l: number, h: number): bigint => (BigInt(h | 0) << 32n) | BigInt(l >>> 0);
-
-/** A 64-bit lane operation written on BigInts (a, b, d unsigned; the result is taken modulo 2^64). For rare
- * forms only (saturating and rounding 64-bit shifts): common ones have word-pair code. */
-export function bigOp(fn: (a: bigint, b: bigint, d: bigint) => bigint): Op64 {
-  return (al, ah, bl, bh, dl, dh) => {
-    const r = BigInt.asUintN(64, fn(u64(al, ah), u64(bl, bh), u64(dl, dh)));
-    R.l = Number(r & 0xffffffffn);
-    R.h = Number(r >> 32n);
-  };
-}
-
-/** Saturates a BigInt to `bits` bits, signed or unsigned (sets SAT.qc). */
-export function satBig(x: bigint, bits: number, signed: boolean): bigint {
-  const max = signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
-  const min = signed ? -(1n << BigInt(bits - 1)) : 0n;
-  if (x > max) {
-    SAT.qc = true;
-    return max;
-  }
-  if (x < min) {
-    SAT.qc = true;
-    return min;
-  }
-  return x;
 }
 
 /** A saturating clamp for `bits`-bit lanes (bits <= 32) as a closure over its bounds. */

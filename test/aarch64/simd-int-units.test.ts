@@ -104,3 +104,28 @@ test("unallocated encodings are undefined: .1D three-same, SQDMULH .8B, ADDV .2S
     assert.equal(m.lastEc, 0, w.toString(16));
   }
 });
+
+test("with FP/SIMD disabled (CPACR_EL1.FPEN = 0) every class traps with EC 0x07 before touching a register", () => {
+  const words = [
+    0x6e228c20, // cmeq v0.16b, v1.16b, v2.16b (fast path)
+    0x4ea2b420, // sqdmulh v0.4s
+    0x4e20b820, // abs v0.16b
+    0x4eb1b820, // addv s0, v1.4s
+    0x5ef1b820, // addp d0, v1.2d
+    0x4f0c0420, // sshr v0.16b, v1.16b, #4
+    0x0e22c020, // smull v0.8h, v1.8b, v2.8b
+    0x4f428020, // mul v0.8h, v1.8h, v2.h[0]
+    0x4e023820, // zip1 v0.16b, v1.16b, v2.16b
+    0x6e020020, // ext v0.16b, v1.16b, v2.16b, #0
+    0x4e032020, // tbl v0.16b, {v1.16b, v2.16b}, v3.16b
+    0x4d40c020, // ld1r {v0.16b}, [x1]
+  ];
+  for (const w of words) {
+    const m = new TestMachine().code(w);
+    m.setV(0, JUNK).setV(1, 1n).setV(2, 2n).setX(1, 0x40010000n);
+    m.cpu.sys.cpacr = 0;
+    m.run(1);
+    assert.equal(m.lastEc, 0x07, w.toString(16));
+    assert.equal(m.v(0), JUNK, w.toString(16));
+  }
+});

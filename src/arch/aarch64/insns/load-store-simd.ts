@@ -1,5 +1,5 @@
 // A64 Advanced SIMD load/store multiple structures: LD1-LD4 / ST1-ST4, no offset and post-index (immediate =
-// the transfer size, or a register). The single-structure forms (LD1 {v.s}[1], LD1R, ...) are not implemented.
+// the transfer size, or a register). The single-structure forms (LD1 {v.s}[1], LD1R, ...) are in simd-ldst-single.ts.
 //
 // The whole transfer (at most 64 bytes) goes through a module scratch buffer: loads read all memory first and
 // then write the registers, so a fault leaves every register and the base untouched; stores gather the

@@ -65,6 +65,6 @@ test("QEMU boots the Linux guest to a busybox shell: commands, a pasted 200-char
   checkSession(await shellSession(["qemu-system-aarch64", ...MACHINE], COMMANDS, 150_000));
 });
 
-test("Rewind boots the Linux guest to a busybox shell: commands, a pasted 200-character line, poweroff -f", { skip: guestMissing, todo: "busybox needs the AdvSIMD and FP instructions (issue 11)", timeout: 600_000 }, async () => {
+test("Rewind boots the Linux guest to a busybox shell: commands, a pasted 200-character line, poweroff -f", { skip: guestMissing, timeout: 600_000 }, async () => {
   checkSession(await shellSession([process.execPath, join(ROOT, "bin/rewind-system-aarch64.js"), ...MACHINE], COMMANDS, 540_000));
 });

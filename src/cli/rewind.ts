@@ -20,6 +20,8 @@ const HELP = `usage: rewind <command> [options]
 
 commands:
   demo                      record the bundled buggy guest, then go back in time to the store that corrupted it
+  demo linux                record a Linux session: Debian's arm64 kernel to a busybox shell on this terminal
+                            ('poweroff -f' ends it); build the guest first with scripts/build-linux-guest.sh
   run GUEST                 run a guest (a bundled name or an ELF/Image path) and describe the run
   record GUEST [-o FILE]    record a guest's execution (console on this terminal; Ctrl-A x stops)
          [--shift N] [-- QEMU-OPTIONS...]
@@ -142,6 +144,19 @@ async function record(args: string[]): Promise<number> {
   return status;
 }
 
+/** Where scripts/build-linux-guest.sh puts the Linux guest (relative to the repository root). */
+const LINUX_GUEST = fileURLToPath(new URL("../../../.cache/", import.meta.url));
+
+/** `rewind demo linux`: records Debian's kernel booting the busybox initramfs, with its shell on this terminal. */
+async function linuxDemo(_args: string[]): Promise<number> {
+  const kernel = join(LINUX_GUEST, "kernels/vmlinuz-arm64");
+  const initrd = join(LINUX_GUEST, "linux/initramfs.cpio.gz");
+  const missing = [kernel, initrd].filter((f) => !existsSync(f));
+  if (missing.length) throw new CliError(`the Linux guest is not built (${missing.join(", ")} missing): run scripts/build-linux-guest.sh (it fetches Debian's arm64 kernel and busybox-static)`);
+  process.stderr.write("rewind: booting Debian's arm64 Linux with a busybox shell; type commands, 'poweroff -f' ends the session\n");
+  return record([kernel, "-o", "linux.rwr", "--", "-m", "512", "-initrd", initrd, "-append", "console=ttyAMA0 quiet panic=-1"]);
+}
+
 async function replay(args: string[]): Promise<number> {
   args = [...args];
   const engine = takeEngine(args, "replay");
@@ -179,7 +194,8 @@ export async function rewindMain(argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case "demo":
-        if (rest.length) throw new CliError("demo takes no arguments (to run another guest: rewind run GUEST)");
+        if (rest.length === 1 && rest[0] === "linux") return await linuxDemo(rest.slice(1));
+        if (rest.length) throw new CliError("demo takes no arguments but 'linux' (to run another guest: rewind run GUEST)");
         return await demo(GUESTS_DIR);
       case "run":
         return run(rest);

@@ -1,0 +1,113 @@
+// Scalar FP instructions against qemu-aarch64: random operands from ./fp-gen.ts (NaNs with payloads, denormals,
+// boundary values, related operand pairs) under random FPCR rounding mode, FZ and DN; results, FPSR cumulative
+// flags and NZCV must agree.
+
+import { test } from "node:test";
+import { a64OracleUnavailable, assertSameAsOracle, type A64Case } from "../helpers/a64-oracle.js";
+import { a64Decoder } from "../../src/arch/aarch64/insns/index.js";
+import { D, Gen, H, S, fpCase, type Format } from "./fp-gen.js";
+
+const skip = a64OracleUnavailable();
+const decoder = a64Decoder();
+const describe = (c: A64Case) => decoder.disassemble(c.insn);
+const fmtOf = (ftype: number): Format => (ftype === 0 ? S : ftype === 1 ? D : H);
+const reg = (g: Gen) => g.int(8);
+const COUNT = Number(process.env.FP_ORACLE_CASES ?? 4000);
+
+test("oracle: FADD FSUB FMUL FDIV FNMUL FMAX FMIN FMAXNM FMINNM (S, D)", { skip }, () => {
+  const g = new Gen(101);
+  const cases: A64Case[] = [];
+  for (let op = 0; op <= 8; op++)
+    for (const ftype of [0, 1])
+      for (let i = 0; i < COUNT; i++) {
+        const rd = reg(g), rn = reg(g), rm = reg(g);
+        const insn = 0x1e200800 | (ftype << 22) | (rm << 16) | (op << 12) | (rn << 5) | rd;
+        cases.push(fpCase(g, insn, fmtOf(ftype), { rel: [rn, rm] }));
+      }
+  assertSameAsOracle(cases, { describe });
+});
+
+test("oracle: FMADD FMSUB FNMADD FNMSUB (S, D)", { skip }, () => {
+  const g = new Gen(102);
+  const cases: A64Case[] = [];
+  for (let op = 0; op < 4; op++)
+    for (const ftype of [0, 1])
+      for (let i = 0; i < COUNT; i++) {
+        const rd = reg(g), rn = reg(g), rm = reg(g), ra = reg(g);
+        const insn = 0x1f000000 | (ftype << 22) | ((op >> 1) << 21) | (rm << 16) | ((op & 1) << 15) | (ra << 10) | (rn << 5) | rd;
+        cases.push(fpCase(g, insn, fmtOf(ftype), { rel: g.int(2) ? [rn, ra] : [rn, rm] }));
+      }
+  assertSameAsOracle(cases, { describe });
+});
+
+test("oracle: FABS FNEG FSQRT FRINT{N,P,M,Z,A,X,I} FCVT (S, D, H)", { skip }, () => {
+  const g = new Gen(103);
+  const cases: A64Case[] = [];
+  const ops: [number, number][] = [];
+  for (const ftype of [0, 1]) for (const op of [1, 2, 3, 8, 9, 10, 11, 12, 14, 15]) ops.push([ftype, op]);
+  ops.push([0, 5], [0, 7], [1, 4], [1, 7], [3, 4], [3, 5]);
+  for (const [ftype, op] of ops)
+    for (let i = 0; i < COUNT; i++) {
+      const insn = 0x1e204000 | (ftype << 22) | (op << 15) | (reg(g) << 5) | reg(g);
+      cases.push(fpCase(g, insn, fmtOf(ftype), { ahp: op >= 4 && op <= 7 }));
+    }
+  assertSameAsOracle(cases, { describe });
+});
+
+test("oracle: FCMP FCMPE (incl. #0.0) FCCMP FCCMPE FCSEL (S, D)", { skip }, () => {
+  const g = new Gen(104);
+  const cases: A64Case[] = [];
+  for (const ftype of [0, 1])
+    for (let i = 0; i < 4 * COUNT; i++) {
+      const rn = reg(g), rm = reg(g);
+      const k = g.int(3);
+      let insn: number;
+      if (k === 0) {
+        const opc = g.int(4);
+        insn = 0x1e202000 | (ftype << 22) | ((opc & 1 ? 0 : rm) << 16) | (rn << 5) | (opc << 3);
+      } else if (k === 1) insn = 0x1e200400 | (ftype << 22) | (rm << 16) | (g.int(16) << 12) | (rn << 5) | (g.int(2) << 4) | g.int(16);
+      else insn = 0x1e200c00 | (ftype << 22) | (rm << 16) | (g.int(16) << 12) | (rn << 5) | reg(g);
+      cases.push(fpCase(g, insn, fmtOf(ftype), { rel: [rn, rm], nzcv: true }));
+    }
+  assertSameAsOracle(cases, { describe });
+});
+
+/** 64-bit integers with the edges of conversions: small, powers of two and around them, random widths. */
+function intValue(g: Gen): bigint {
+  switch (g.int(5)) {
+    case 0:
+      return BigInt(g.int(64)) - 32n;
+    case 1: {
+      const p = 1n << BigInt(g.int(64));
+      return p + BigInt(g.int(9) - 4);
+    }
+    case 2:
+      return g.bits(1 + g.int(64)) << BigInt(g.int(8));
+    case 3:
+      return -(g.bits(1 + g.int(64)));
+    default:
+      return g.bits(64);
+  }
+}
+
+test("oracle: FCVT{N,P,M,Z,A}{S,U} and SCVTF/UCVTF, W and X, integer and fixed point", { skip }, () => {
+  const g = new Gen(105);
+  const cases: A64Case[] = [];
+  const MASK = (1n << 64n) - 1n;
+  for (const ftype of [0, 1])
+    for (const sf of [0, 1]) {
+      const kinds: [number, number, boolean][] = []; // rmode, opcode, fixed
+      for (let rmode = 0; rmode < 4; rmode++) kinds.push([rmode, 0, false], [rmode, 1, false]);
+      kinds.push([0, 4, false], [0, 5, false], [0, 2, false], [0, 3, false], [3, 0, true], [3, 1, true], [0, 2, true], [0, 3, true]);
+      for (const [rmode, opcode, fixed] of kinds)
+        for (let i = 0; i < COUNT / 2; i++) {
+          const rn = reg(g), rd = reg(g);
+          const scale = fixed ? (sf ? 1 + g.int(64) : 32 + g.int(32)) : 0;
+          const insn = ((sf << 31) | (fixed ? 0x1e000000 : 0x1e200000) | (ftype << 22) | (rmode << 19) | (opcode << 16) | (scale << 10) | (rn << 5) | rd) >>> 0;
+          const c = fpCase(g, insn, fmtOf(ftype));
+          c.x = Array.from({ length: 8 }, () => intValue(g) & MASK);
+          cases.push(c);
+        }
+    }
+  assertSameAsOracle(cases, { describe });
+});

@@ -123,3 +123,18 @@ export function fpCase(g: Gen, insn: number, f: Format, opts: { rel?: [number, n
     v: vals.map((x) => withJunk(g, x, N)),
   };
 }
+
+/** A case for a vector instruction: every v register is made of lanes of format f (random values, the lanes of
+ * register rel[1] related to those of rel[0] half the time). */
+export function vecCase(g: Gen, insn: number, f: Format, opts: { rel?: [number, number]; ahp?: boolean } = {}): A64Case {
+  const N = 1 + f.E + f.F;
+  const lanes = 128 / N;
+  const regs = Array.from({ length: 8 }, () => Array.from({ length: lanes }, () => g.value(f)));
+  if (opts.rel && g.int(2)) regs[opts.rel[1]] = regs[opts.rel[0]].map((x) => (g.int(4) ? g.related(f, x) : g.value(f)));
+  return {
+    insn,
+    fpcr: g.fpcr(opts.ahp),
+    x: Array.from({ length: 8 }, () => g.bits(64)),
+    v: regs.map((ls) => ls.reduceRight((acc, x) => (acc << BigInt(N)) | x, 0n)),
+  };
+}

@@ -514,8 +514,8 @@ export function fixedToF64(lo: number, hi: number, is64: boolean, unsigned: bool
 }
 
 /** FCVT between precisions: size 0 = single, 1 = double, 3 = half. Input (lo, hi); result lo (hi in fpst.hi). */
-export function convert(from: number, to: number, lo: number, hi: number, fpcr: number): number {
-  if ((fpcr & RM) === 0) {
+export function convert(from: number, to: number, lo: number, hi: number, fpcr: number, rounding: Rounding = rmode(fpcr)): number {
+  if (rounding === Rounding.TieEven) {
     if (from === 0 && to === 1) {
       const e = (lo >>> 23) & 0xff;
       if ((e !== 0 && e !== 0xff) || (lo & 0x7fffffff) === 0 || (e === 0 && (fpcr & FPCR_FZ) === 0)) return o64(d32(lo));
@@ -532,7 +532,7 @@ export function convert(from: number, to: number, lo: number, hi: number, fpcr: 
   }
   const f: Fmt = from === 0 ? FS : from === 1 ? FD : FH;
   const t: Fmt = to === 0 ? FS : to === 1 ? FD : FH;
-  const r = sConvert(f, t, from === 1 ? b64(lo, hi) : b32(lo), fpcr, rmode(fpcr));
+  const r = sConvert(f, t, from === 1 ? b64(lo, hi) : b32(lo), fpcr, rounding);
   if (to === 1) return r64(r);
   fpst.hi = 0;
   return r32(r);

@@ -21,7 +21,7 @@ function check(cases: A64Case[]): void {
 }
 const fmtOf = (ftype: number): Format => (ftype === 0 ? S : ftype === 1 ? D : H);
 const reg = (g: Gen) => g.int(8);
-const COUNT = Number(process.env.FP_ORACLE_CASES ?? 4000);
+const COUNT = Number(process.env.FP_ORACLE_CASES ?? 2000);
 
 test("oracle: FADD FSUB FMUL FDIV FNMUL FMAX FMIN FMAXNM FMINNM (S, D)", { skip }, () => {
   const g = new Gen(101);

@@ -83,3 +83,31 @@ test("oracle: AdvSIMD FP two-reg-misc, vector and scalar; FCVTL, FCVTN, FCVTXN",
   for (let i = 0; i < COUNT; i++) cases.push(vecCase(g, 0x7e616800 | (reg(g) << 5) | reg(g), D)); // FCVTXN scalar
   check(cases);
 });
+
+test("oracle: FMLA FMLS FMUL FMULX by element (vector and scalar); SCVTF UCVTF FCVTZS FCVTZU #fbits (vector and scalar)", { skip }, () => {
+  const g = new Gen(203);
+  const cases: A64Case[] = [];
+  for (const [u, opc] of [[0, 1], [0, 5], [0, 9], [1, 9]])
+    for (const [q, sz] of [[1, 0], [0, 0], [1, 1]])
+      for (const scalar of [false, true])
+        for (let i = 0; i < COUNT / 3; i++) {
+          const rm = reg(g), rn = reg(g), rd = reg(g);
+          const h = g.int(2), l = sz ? 0 : g.int(2);
+          const base = scalar ? 0x5f800000 : 0x0f800000 | (q << 30);
+          const insn = base | (u << 29) | (sz << 22) | (l << 21) | (rm << 16) | (opc << 12) | (h << 11) | (rn << 5) | rd;
+          cases.push(vecCase(g, insn, sz ? D : S, { rel: [rn, rm] }));
+        }
+  for (const opcode of [0b11100, 0b11111])
+    for (const u of [0, 1])
+      for (const [q, dbl] of [[1, 0], [0, 0], [1, 1]])
+        for (const scalar of [false, true])
+          for (let i = 0; i < COUNT / 3; i++) {
+            const immhb = dbl ? 64 + g.int(64) : 32 + g.int(32);
+            const base = scalar ? 0x5f000400 : 0x0f000400 | (q << 30);
+            const insn = base | (u << 29) | (immhb << 16) | (opcode << 11) | (reg(g) << 5) | reg(g);
+            const c = vecCase(g, insn, dbl ? D : S);
+            if (opcode === 0b11100 && g.int(2)) c.v = c.v!.map(() => g.bits(128) >> BigInt(g.int(128)));
+            cases.push(c);
+          }
+  check(cases);
+});

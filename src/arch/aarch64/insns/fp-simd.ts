@@ -433,7 +433,132 @@ function buildFcvtn(f: Fields, odd: boolean, scalar: boolean): Exec {
   };
 }
 
+// ---- by element ---------------------------------------------------------------------------------------------
+
+/** FMLA / FMLS / FMUL / FMULX (by element), vector and scalar: Vm (0-31 for S, M:Rm) lane index H:L (S) or H (D). */
+function buildElem(f: Fields, scalar: boolean): Exec {
+  const d = f.rd << 2;
+  const n = f.rn << 2;
+  const dbl = f.sz === 1;
+  const rm = (f.m << 4) | f.rm;
+  const idx = dbl ? f.h : (f.h << 1) | f.l;
+  const e = (rm << 2) + (dbl ? 2 * idx : idx);
+  const key = f.opc === 1 ? 0o001 : f.opc === 5 ? 0o011 : f.u ? 0o003 : 0o103;
+  const lanes = scalar ? 1 : dbl ? 2 : f.q ? 4 : 2;
+  const words = dbl ? 2 * lanes : lanes;
+  const t = new Int32Array(4);
+  if (!dbl) {
+    const op = same32(key);
+    return (c) => {
+      c.checkFpEnabled();
+      const v = c.vregs;
+      const fpcr = c.fpcr;
+      const b = v[e];
+      fpst.flags = 0;
+      for (let i = 0; i < lanes; i++) t[i] = op(v[n + i], b, v[d + i], fpcr);
+      c.fpsr |= fpst.flags;
+      writeResult(v, d, t, words);
+    };
+  }
+  const op = same64(key);
+  return (c) => {
+    c.checkFpEnabled();
+    const v = c.vregs;
+    const fpcr = c.fpcr;
+    const bl = v[e];
+    const bh = v[e + 1];
+    fpst.flags = 0;
+    for (let i = 0; i < 2 * lanes; i += 2) {
+      t[i] = op(v[n + i], v[n + i + 1], bl, bh, v[d + i], v[d + i + 1], fpcr);
+      t[i + 1] = fpst.hi;
+    }
+    c.fpsr |= fpst.flags;
+    writeResult(v, d, t, words);
+  };
+}
+
+const ELEM_NAMES: Record<number, string> = { 1: "fmla", 5: "fmls", 9: "fmul" };
+function elemText(f: Fields, scalar: boolean): string {
+  const name = f.u ? "fmulx" : ELEM_NAMES[f.opc];
+  const idx = f.sz ? f.h : (f.h << 1) | f.l;
+  const el = `v${(f.m << 4) | f.rm}.${f.sz ? "d" : "s"}[${idx}]`;
+  if (scalar) return `${name}	${sreg(f, f.rd)}, ${sreg(f, f.rn)}, ${el}`;
+  return `${name}	v${f.rd}.${arr(f)}, v${f.rn}.${arr(f)}, ${el}`;
+}
+const elemGuard = (f: Fields, scalar: boolean) =>
+  (f.u === 0 ? f.opc === 1 || f.opc === 5 || f.opc === 9 : f.opc === 9) && !(f.sz === 1 && (f.l === 1 || (!scalar && f.q === 0)));
+
+// ---- fixed-point conversions (shift by immediate) -------------------------------------------------------------
+
+/** SCVTF / UCVTF / FCVTZS / FCVTZU (vector and scalar, #fbits): immh 01xx = S lanes, 1xxx = D lanes. */
+function buildFixed(f: Fields, scalar: boolean): Exec {
+  const d = f.rd << 2;
+  const n = f.rn << 2;
+  const dbl = f.immh >= 8;
+  const fbits = (dbl ? 128 : 64) - ((f.immh << 3) | f.immb);
+  const unsigned = f.u === 1;
+  const toFp = f.opcode === 0b11100;
+  const lanes = scalar ? 1 : dbl ? 2 : f.q ? 4 : 2;
+  const words = dbl ? 2 * lanes : lanes;
+  const t = new Int32Array(4);
+  return (c) => {
+    c.checkFpEnabled();
+    const v = c.vregs;
+    const fpcr = c.fpcr;
+    fpst.flags = 0;
+    if (!dbl)
+      for (let i = 0; i < lanes; i++)
+        t[i] = toFp ? fixedToF32(v[n + i], 0, false, unsigned, fbits, fpcr) : toFixed(val32(v[n + i], fpcr), fbits, unsigned, false, Rounding.Zero);
+    else
+      for (let i = 0; i < 2 * lanes; i += 2) {
+        t[i] = toFp
+          ? fixedToF64(v[n + i], v[n + i + 1], true, unsigned, fbits, fpcr)
+          : toFixed(val64(v[n + i], v[n + i + 1], fpcr), fbits, unsigned, true, Rounding.Zero);
+        t[i + 1] = fpst.hi;
+      }
+    c.fpsr |= fpst.flags;
+    writeResult(v, d, t, words);
+  };
+}
+
+function fixedText(f: Fields, scalar: boolean): string {
+  const dbl = f.immh >= 8;
+  const fbits = (dbl ? 128 : 64) - ((f.immh << 3) | f.immb);
+  const name = f.opcode === 0b11100 ? (f.u ? "ucvtf" : "scvtf") : f.u ? "fcvtzu" : "fcvtzs";
+  const r = (x: number) => (scalar ? `${dbl ? "d" : "s"}${x}` : `v${x}.${dbl ? "2d" : f.q ? "4s" : "2s"}`);
+  return `${name}	${r(f.rd)}, ${r(f.rn)}, #${fbits}`;
+}
+const fixedGuard = (f: Fields, scalar: boolean) => (f.opcode === 0b11100 || f.opcode === 0b11111) && f.immh >= 4 && !(f.immh >= 8 && !scalar && f.q === 0);
+
 export const FP_SIMD: readonly InsnSpec[] = [
+  {
+    name: "SIMD_fp_elem",
+    pattern: "0 q:1 u:1 01111 1 sz:1 l:1 m:1 rm:4 opc:4 h:1 0 rn:5 rd:5",
+    guard: (f) => elemGuard(f, false),
+    build: (f) => buildElem(f, false),
+    disasm: (f) => elemText(f, false),
+  },
+  {
+    name: "SIMD_fp_elem_scalar",
+    pattern: "01 u:1 11111 1 sz:1 l:1 m:1 rm:4 opc:4 h:1 0 rn:5 rd:5",
+    guard: (f) => elemGuard(f, true),
+    build: (f) => buildElem(f, true),
+    disasm: (f) => elemText(f, true),
+  },
+  {
+    name: "SIMD_fp_fixed",
+    pattern: "0 q:1 u:1 011110 immh:4 immb:3 opcode:5 1 rn:5 rd:5",
+    guard: (f) => fixedGuard(f, false),
+    build: (f) => buildFixed(f, false),
+    disasm: (f) => fixedText(f, false),
+  },
+  {
+    name: "SIMD_fp_fixed_scalar",
+    pattern: "01 u:1 111110 immh:4 immb:3 opcode:5 1 rn:5 rd:5",
+    guard: (f) => fixedGuard(f, true),
+    build: (f) => buildFixed(f, true),
+    disasm: (f) => fixedText(f, true),
+  },
   {
     name: "SIMD_fp_same",
     pattern: "0 q:1 u:1 01110 a:1 sz:1 1 rm:5 11 op3:3 1 rn:5 rd:5",

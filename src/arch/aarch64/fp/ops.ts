@@ -37,6 +37,10 @@ import {
   sMul,
   sMulAdd,
   sSqrt,
+  sRecipStep,
+  sRecipEstimate,
+  sRSqrtEstimate,
+  sRecpX,
   type Fmt,
 } from "./softfloat.js";
 
@@ -539,3 +543,22 @@ export function convert(from: number, to: number, lo: number, hi: number, fpcr: 
 }
 
 export { FPCR_DN };
+
+// ---- reciprocal steps and estimates (exact path only) ------------------------------------------------------
+
+/** FRECPS (rsqrt = false) / FRSQRTS. */
+export function recipStep32(x: number, y: number, fpcr: number, rsqrt: boolean): number {
+  return r32(sRecipStep(FS, b32(x), b32(y), fpcr, rsqrt));
+}
+export function recipStep64(xl: number, xh: number, yl: number, yh: number, fpcr: number, rsqrt: boolean): number {
+  return r64(sRecipStep(FD, b64(xl, xh), b64(yl, yh), fpcr, rsqrt));
+}
+/** kind: 0 FRECPE, 1 FRSQRTE, 2 FRECPX. */
+export function estimate32(x: number, fpcr: number, kind: number): number {
+  const f = kind === 0 ? sRecipEstimate : kind === 1 ? sRSqrtEstimate : sRecpX;
+  return r32(f(FS, b32(x), fpcr));
+}
+export function estimate64(xl: number, xh: number, fpcr: number, kind: number): number {
+  const f = kind === 0 ? sRecipEstimate : kind === 1 ? sRSqrtEstimate : sRecpX;
+  return r64(f(FD, b64(xl, xh), fpcr));
+}

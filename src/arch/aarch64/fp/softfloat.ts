@@ -258,13 +258,13 @@ export function sAdd(f: Fmt, x: bigint, y: bigint, fpcr: number, negate: number)
   return addExact(f, a.s, a.m, a.e, bs, b.m, b.e, fpcr);
 }
 
-function addExact(f: Fmt, s1: number, m1: bigint, e1: number, s2: number, m2: bigint, e2: number, fpcr: number): bigint {
+function addExact(f: Fmt, s1: number, m1: bigint, e1: number, s2: number, m2: bigint, e2: number, fpcr: number, scale = 0): bigint {
   if (m1 === 0n) e1 = e2;
   if (m2 === 0n) e2 = e1;
   const e = Math.min(e1, e2);
   const v1 = m1 << BigInt(e1 - e);
   const v2 = m2 << BigInt(e2 - e);
-  return roundExact(f, (s1 ? -v1 : v1) + (s2 ? -v2 : v2), e, fpcr, rmode(fpcr));
+  return roundExact(f, (s1 ? -v1 : v1) + (s2 ? -v2 : v2), e + scale, fpcr, rmode(fpcr));
 }
 
 export function sMul(f: Fmt, x: bigint, y: bigint, fpcr: number): bigint {
@@ -428,4 +428,117 @@ export function sMaxMin(f: Fmt, x: bigint, y: bigint, fpcr: number, op: number):
   if (r.t === T.Inf) return fpInf(f, r.s);
   if (r.t === T.Zero) return fpZero(f, op & 1 ? a.s | b.s : a.s & b.s);
   return first ? x : y;
+}
+
+/** FPRecipStepFused (FRECPS: 2 - x*y) and FPRSqrtStepFused (FRSQRTS: (3 - x*y) / 2), one rounding. */
+export function sRecipStep(f: Fmt, x: bigint, y: bigint, fpcr: number, rsqrt: boolean): bigint {
+  x ^= f.signBit; // FPNeg(op1)
+  const a = unpack(f, x, fpcr);
+  const b = unpack(f, y, fpcr);
+  const n = processNaNs(f, a, b, x, y, fpcr);
+  if (n !== undefined) return n;
+  if ((a.t === T.Inf && b.t === T.Zero) || (a.t === T.Zero && b.t === T.Inf)) return rsqrt ? (BigInt(f.bias) << f.fb) | f.qbit : BigInt(f.bias + 1) << f.fb; // 1.5 or 2.0
+  if (a.t === T.Inf || b.t === T.Inf) return fpInf(f, a.s ^ b.s);
+  const zeroP = a.t === T.Zero || b.t === T.Zero;
+  return addExact(f, 0, rsqrt ? 3n : 2n, 0, a.s ^ b.s, zeroP ? 0n : a.m * b.m, a.e + b.e, fpcr, rsqrt ? -1 : 0);
+}
+
+function recipEstimate(a: number): number {
+  a = a * 2 + 1;
+  const b = Math.floor(2 ** 19 / a);
+  return (b + 1) >> 1;
+}
+
+function recipSqrtEstimate(a: number): number {
+  if (a < 256) a = a * 2 + 1;
+  else {
+    a = (a >> 1) << 1;
+    a = (a + 1) * 2;
+  }
+  let b = 512;
+  while (a * (b + 1) * (b + 1) < 2 ** 28) b++;
+  return (b + 1) >> 1;
+}
+
+/** The operand's fraction as 52 bits and its biased exponent field. */
+function frac52(f: Fmt, x: bigint): [bigint, number] {
+  return [(x & f.fracMask) << BigInt(52 - f.F), Number((x >> f.fb) & BigInt(f.expMax))];
+}
+const M52 = (1n << 52n) - 1n;
+const B51 = 1n << 51n;
+
+/** FPRecipEstimate (FRECPE), ARMv8.0 precision. */
+export function sRecipEstimate(f: Fmt, x: bigint, fpcr: number): bigint {
+  const a = unpack(f, x, fpcr);
+  if (isNaN_(a.t)) return processNaN(f, a.t, x, fpcr);
+  if (a.t === T.Inf) return fpZero(f, a.s);
+  if (a.t === T.Zero) {
+    fpst.flags |= DZC;
+    return fpInf(f, a.s);
+  }
+  const top = a.e + bitLength(a.m) - 1; // |value| in [2^top, 2^(top+1))
+  if (top < -(f.bias + 1)) {
+    const rm = rmode(fpcr);
+    const toInf = rm === Rounding.TieEven || (rm === Rounding.PosInf && a.s === 0) || (rm === Rounding.NegInf && a.s === 1);
+    fpst.flags |= OFC | IXC;
+    return toInf ? fpInf(f, a.s) : fpMaxNormal(f, a.s);
+  }
+  if (fpcr & FPCR_FZ && f.N !== 16 && top >= f.bias - 1) {
+    fpst.flags |= UFC;
+    return fpZero(f, a.s);
+  }
+  let [fraction, exp] = frac52(f, x);
+  if (exp === 0) {
+    if ((fraction & B51) === 0n) {
+      exp = -1;
+      fraction = (fraction << 2n) & M52;
+    } else fraction = (fraction << 1n) & M52;
+  }
+  const scaled = 256 + Number(fraction >> 44n);
+  let resultExp = 2 * f.bias - 1 - exp;
+  const est = recipEstimate(scaled);
+  fraction = BigInt(est & 0xff) << 44n;
+  if (resultExp === 0) fraction = B51 | (fraction >> 1n);
+  else if (resultExp === -1) {
+    fraction = (1n << 50n) | (fraction >> 2n);
+    resultExp = 0;
+  }
+  return (a.s ? f.signBit : 0n) | (BigInt(resultExp) << f.fb) | (fraction >> BigInt(52 - f.F));
+}
+
+/** FPRSqrtEstimate (FRSQRTE), ARMv8.0 precision. */
+export function sRSqrtEstimate(f: Fmt, x: bigint, fpcr: number): bigint {
+  const a = unpack(f, x, fpcr);
+  if (isNaN_(a.t)) return processNaN(f, a.t, x, fpcr);
+  if (a.t === T.Zero) {
+    fpst.flags |= DZC;
+    return fpInf(f, a.s);
+  }
+  if (a.s === 1) {
+    fpst.flags |= IOC;
+    return defaultNaN(f);
+  }
+  if (a.t === T.Inf) return 0n;
+  let [fraction, exp] = frac52(f, x);
+  if (exp === 0) {
+    while ((fraction & B51) === 0n) {
+      fraction = (fraction << 1n) & M52;
+      exp--;
+    }
+    fraction = (fraction << 1n) & M52;
+  }
+  const scaled = (exp & 1) === 0 ? 256 + Number(fraction >> 44n) : 128 + Number(fraction >> 45n);
+  const resultExp = Math.floor((3 * f.bias - 1 - exp) / 2);
+  const est = recipSqrtEstimate(scaled);
+  return (BigInt(resultExp) << f.fb) | (BigInt(est & 0xff) << BigInt(f.F - 8));
+}
+
+/** FPRecpX (FRECPX): the sign, the inverted exponent (max normal exponent for zeros and denormals), zero fraction. */
+export function sRecpX(f: Fmt, x: bigint, fpcr: number): bigint {
+  const a = unpack(f, x, fpcr);
+  if (isNaN_(a.t)) return processNaN(f, a.t, x, fpcr);
+  const exp = Number((x >> f.fb) & BigInt(f.expMax));
+  const sign = a.s ? f.signBit : 0n;
+  if (exp === 0) return sign | (BigInt(f.expMax - 1) << f.fb);
+  return sign | (BigInt(~exp & f.expMax) << f.fb);
 }

@@ -15,6 +15,10 @@ import {
   cmp32,
   cmp64,
   convert,
+  estimate32,
+  estimate64,
+  recipStep32,
+  recipStep64,
   fixedToF32,
   fixedToF64,
   fma32,
@@ -77,6 +81,8 @@ const SAME_NAMES: Record<number, string> = {
   0o003: "fmulx",
   0o004: "fcmeq",
   0o006: "fmax",
+  0o007: "frecps",
+  0o017: "frsqrts",
   0o010: "fminnm",
   0o011: "fmls",
   0o012: "fsub",
@@ -95,7 +101,7 @@ const SAME_NAMES: Record<number, string> = {
   0o116: "fminp",
 };
 const PAIRWISE = new Set([0o100, 0o102, 0o106, 0o110, 0o116]);
-const SCALAR_SAME = new Set([0o003, 0o004, 0o104, 0o105, 0o112, 0o114, 0o115]);
+const SCALAR_SAME = new Set([0o007, 0o017, 0o003, 0o004, 0o104, 0o105, 0o112, 0o114, 0o115]);
 
 /** The scalar dp2 opcode of a three-same key that is plain arithmetic (FMUL 0, FDIV 1, FADD 2, FSUB 3, FMAX 4...). */
 const DP2: Record<number, number> = { 0o000: 6, 0o002: 2, 0o006: 4, 0o010: 7, 0o012: 3, 0o016: 5, 0o100: 6, 0o102: 2, 0o103: 0, 0o106: 4, 0o107: 1, 0o110: 7, 0o116: 5 };
@@ -106,6 +112,9 @@ function same32(key: number): B32 {
     return (a, b, _c, fpcr) => op(a, b, fpcr);
   }
   switch (key) {
+    case 0o007:
+    case 0o017:
+      return (a, b, _c, fpcr) => recipStep32(a, b, fpcr, key === 0o017);
     case 0o001:
       return (a, b, c, fpcr) => fma32(c, a, b, fpcr);
     case 0o011:
@@ -133,6 +142,9 @@ function same64(key: number): B64 {
     return (al, ah, bl, bh, _cl, _ch, fpcr) => op(al, ah, bl, bh, fpcr);
   }
   switch (key) {
+    case 0o007:
+    case 0o017:
+      return (al, ah, bl, bh, _cl, _ch, fpcr) => recipStep64(al, ah, bl, bh, fpcr, key === 0o017);
     case 0o001:
       return (al, ah, bl, bh, cl, ch, fpcr) => fma64(cl, ch, al, ah, bl, bh, fpcr);
     case 0o011:
@@ -265,8 +277,12 @@ const MISC_NAMES: Record<number, string> = {
   0o172: "fcvtpu",
   0o173: "fcvtzu",
   0o177: "fsqrt",
+  0o075: "frecpe",
+  0o175: "frsqrte",
+  0o077: "frecpx",
 };
-const SCALAR_MISC = new Set([0o032, 0o033, 0o034, 0o035, 0o054, 0o055, 0o056, 0o072, 0o073, 0o132, 0o133, 0o134, 0o135, 0o154, 0o155, 0o172, 0o173]);
+const ESTIMATE: Record<number, number> = { 0o075: 0, 0o175: 1, 0o077: 2 };
+const SCALAR_MISC = new Set([0o075, 0o175, 0o077, 0o032, 0o033, 0o034, 0o035, 0o054, 0o055, 0o056, 0o072, 0o073, 0o132, 0o133, 0o134, 0o135, 0o154, 0o155, 0o172, 0o173]);
 const RINT: Record<number, Rounding | -1> = { 0o030: Rounding.TieEven, 0o031: Rounding.NegInf, 0o070: Rounding.PosInf, 0o071: Rounding.Zero, 0o130: Rounding.TieAway, 0o131: -1, 0o171: -1 };
 const CVT: Record<number, Rounding> = { 0o032: Rounding.TieEven, 0o033: Rounding.NegInf, 0o034: Rounding.TieAway, 0o072: Rounding.PosInf, 0o073: Rounding.Zero };
 const ZCMP: Record<number, [(z: number) => boolean, boolean]> = { 0o054: [GT, true], 0o055: [EQ, false], 0o056: [LT, true], 0o154: [GE, true], 0o155: [LE, true] };
@@ -282,6 +298,8 @@ function misc32(key: number): U32 {
     const unsigned = key >= 0o100;
     return (a, fpcr) => toFixed(val32(a, fpcr), 0, unsigned, false, cv);
   }
+  const est = ESTIMATE[key];
+  if (est !== undefined) return (a, fpcr) => estimate32(a, fpcr, est);
   const z = ZCMP[key];
   if (z) return (a, fpcr) => (z[0](cmp32(a, 0, fpcr, z[1])) ? -1 : 0);
   switch (key) {
@@ -309,6 +327,8 @@ function misc64(key: number): U64 {
     const unsigned = key >= 0o100;
     return (al, ah, fpcr) => toFixed(val64(al, ah, fpcr), 0, unsigned, true, cv);
   }
+  const est = ESTIMATE[key];
+  if (est !== undefined) return (al, ah, fpcr) => estimate64(al, ah, fpcr, est);
   const z = ZCMP[key];
   if (z)
     return (al, ah, fpcr) => {
@@ -584,7 +604,7 @@ export const FP_SIMD: readonly InsnSpec[] = [
   {
     name: "SIMD_fp_misc",
     pattern: "0 q:1 u:1 01110 a:1 sz:1 10000 op5:5 10 rn:5 rd:5",
-    guard: (f) => MISC_NAMES[miscKey(f)] !== undefined && !(f.sz === 1 && f.q === 0),
+    guard: (f) => MISC_NAMES[miscKey(f)] !== undefined && miscKey(f) !== 0o077 && !(f.sz === 1 && f.q === 0),
     build: (f) => buildMisc(miscKey(f), f, false),
     disasm: (f) => miscText(f, false),
   },

@@ -83,6 +83,13 @@ test("FPProcessNaNs: signalling before quiet, quieting, default NaN; FMADD's inf
   assert.equal(fs.v0, 0xffc00005n);
 });
 
+test("FMADD is one rounding: a double-rounding trap that a naive a*b+c (or fma without round-to-odd) gets wrong", () => {
+  // d1 = 2^-53 (1 + 2^-30), d2 = 1 - 2^-30, d3 = 1 + 2^-52: d3 + d1*d2 = 1 + 3*2^-53 - 2^-113, just below the
+  // midpoint between 1 + 2^-52 and 1 + 2^-51, so the result is 1 + 2^-52 (inexact)
+  const r = run(0x1f420c20, RN, [0n, 0x3ca0000000400000n, 0x3fefffffff800000n, 0x3ff0000000000001n]);
+  assert.deepEqual([r.v0, r.fpsr], [0x3ff0000000000001n, IXC]);
+});
+
 test("FPCompare: the NZCV table, +0 == -0, NaNs unordered; IOC for signalling NaNs, for any NaN with FCMPE", () => {
   const FCMP = 0x1e222020; // fcmp s1, s2
   const FCMPE = 0x1e222030;

@@ -120,3 +120,41 @@ test("oracle: FCVT{N,P,M,Z,A}{S,U} and SCVTF/UCVTF, W and X, integer and fixed p
     }
   check(cases);
 });
+
+test("oracle: FMADD/FMSUB (S, D) fast paths: round to nearest, addend near -(product) (cancellation) or near halfway", { skip }, () => {
+  const g = new Gen(106);
+  const cases: A64Case[] = [];
+  const f64 = new Float64Array(1);
+  const u64 = new BigUint64Array(f64.buffer);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  for (const ftype of [0, 1])
+    for (let i = 0; i < 4 * COUNT; i++) {
+      const o0 = g.int(2);
+      const insn = 0x1f000000 | (ftype << 22) | (2 << 16) | (o0 << 15) | (3 << 10) | (1 << 5); // fmadd/fmsub x0, x1, x2, x3
+      const c = fpCase(g, insn, fmtOf(ftype));
+      c.fpcr = g.int(4) ? 0 : g.fpcr();
+      const mask = ftype ? (1n << 64n) - 1n : 0xffffffffn;
+      const lo = (x: bigint) => x & mask;
+      const val = (x: bigint) => (ftype ? ((u64[0] = x), f64[0]) : ((u32[0] = Number(x)), f32[0]));
+      const bits = (x: number) => (ftype ? ((f64[0] = x), u64[0]) : ((f32[0] = x), BigInt(u32[0])));
+      const p = val(lo(c.v![1])) * val(lo(c.v![2])) * (o0 ? -1 : 1);
+      if (Number.isFinite(p) && p !== 0) {
+        // addend: -(product) a few ulps away, or the product scaled by 2^-k (halfway patterns)
+        const k = g.int(3);
+        let z = k === 0 ? bits(-p) + BigInt(g.int(9) - 4) : bits(p * 2 ** -(g.int(60) + 1) * (g.int(2) ? 1 : -1)) ^ BigInt(g.int(4));
+        if (k === 2) z = bits(-p) ^ (1n << BigInt(g.int(ftype ? 52 : 23)));
+        c.v![3] = (c.v![3] & ~mask) | (z & mask);
+      }
+      if (ftype === 1 && g.int(4) === 0) {
+        // double-rounding traps: a*b = 2^s (1 - 2^-2j) just below a power of two, c near 2^(s+53) with an odd
+        // last bit, so c + RN(a*b) is a midpoint and only the product's error decides (round to odd matters)
+        const s = g.int(200) - 100, j = 27 + g.int(14);
+        c.v![1] = bits(2 ** s * (1 + 2 ** -j) * (g.int(2) ? 1 : -1));
+        c.v![2] = bits(1 - 2 ** -j);
+        c.v![3] = bits(2 ** (s + 53) * (1 + (2 * g.int(1 << 20) + 1) * 2 ** -52) * (g.int(2) ? 1 : -1));
+      }
+      cases.push(c);
+    }
+  check(cases);
+});

@@ -257,7 +257,53 @@ export function fma32(z: number, x: number, y: number, fpcr: number): number {
   return r32(sMulAdd(FS, b32(z), b32(x), b32(y), fpcr));
 }
 
+/**
+ * Double FMA fast path (Boldo and Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using
+ * rounding to odd", 2008): (uh, ul) = TwoProduct(a, b), (th, tl) = TwoSum(c, uh), v = RO(tl + ul) (round to
+ * odd, from TwoSum's error), result = RN(th + v). Valid without underflow or overflow in any step, so operands
+ * and the product are kept within [2^-960, 2^995]. Inexact: when tl + ul was rounded, x = th + tl + ul is not
+ * a double (it lies strictly inside an ulp-scale gap next to th); otherwise x = th + v and TwoSum says.
+ */
 export function fma64(zl: number, zh: number, xl: number, xh: number, yl: number, yh: number, fpcr: number): number {
+  if ((fpcr & RM) === 0) {
+    const a = d64(xl, xh);
+    const b = d64(yl, yh);
+    const c = d64(zl, zh);
+    const aa = Math.abs(a);
+    const ab = Math.abs(b);
+    const ac = Math.abs(c);
+    const uh = a * b;
+    const au = Math.abs(uh);
+    if (aa > 2 ** -960 && aa < 2 ** 995 && ab > 2 ** -960 && ab < 2 ** 995 && au > 2 ** -960 && au < 2 ** 995 && ac > 2 ** -960 && ac < 2 ** 995) {
+      const ul = twoProdErr(a, b, uh);
+      const th = c + uh;
+      const tl = twoSumErr(c, uh, th);
+      let v = tl + ul;
+      const e = twoSumErr(tl, ul, v);
+      if (e !== 0) {
+        F64[0] = v;
+        let lo = W64[0];
+        if ((lo & 1) === 0) {
+          let hi = W64[1];
+          if (e > 0 === v > 0) lo += 1;
+          else if (lo === 0) {
+            lo = -1;
+            hi -= 1;
+          } else lo -= 1;
+          W64[0] = lo;
+          W64[1] = hi;
+          v = F64[0];
+        }
+      }
+      const r = th + v;
+      const ar = Math.abs(r);
+      const exact = e === 0 && twoSumErr(th, v, r) === 0;
+      if ((ar > MIN64 && ar < Infinity) || (r === 0 && exact)) {
+        if (!exact) fpst.flags |= IXC;
+        return o64(r);
+      }
+    }
+  }
   return r64(sMulAdd(FD, b64(zl, zh), b64(xl, xh), b64(yl, yh), fpcr));
 }
 

@@ -153,3 +153,12 @@ test("disassembly of the scalar FP rows", () => {
   ];
   for (const [w, text] of cases) assert.equal(d.disassemble(w), text);
 });
+
+test("ARMv8.0 without FP16: half-precision arithmetic and ftype 10 are unallocated, FCVT to and from H is not", () => {
+  const d = a64Decoder();
+  for (const w of [0x1ee22820 /* fadd h0, h1, h2 */, 0x1ea22820 /* ftype 10 */, 0x1ee0c020 /* fabs h0, h1 */, 0x0e401400 /* fadd v0.4h (FP16) */, 0x1f420000 | (3 << 22) /* fmadd h */])
+    assert.equal(d.decode(w >>> 0), undefined, w.toString(16));
+  assert.equal(d.disassemble(0x1ee22020), ".inst 0x1ee22020 (undefined)");
+  assert.equal(d.disassemble(0x1ee24020), "fcvt\ts0, h1");
+  assert.equal(d.disassemble(0x1e63c020), "fcvt\th0, d1");
+});

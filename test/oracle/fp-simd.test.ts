@@ -81,6 +81,9 @@ test("oracle: AdvSIMD FP two-reg-misc, vector and scalar; FCVTL, FCVTN, FCVTXN",
       cases.push(vecCase(g, 0x2e616800 | (q << 30) | (rn << 5) | rd, D)); // FCVTXN
     }
   for (let i = 0; i < COUNT; i++) cases.push(vecCase(g, 0x7e616800 | (reg(g) << 5) | reg(g), D)); // FCVTXN scalar
+  // FMAXNMV FMINNMV FMAXV FMINV (4S)
+  for (const [a, op5] of [[0, 0b01100], [1, 0b01100], [0, 0b01111], [1, 0b01111]])
+    for (let i = 0; i < COUNT / 2; i++) cases.push(vecCase(g, 0x6e300800 | (a << 23) | (op5 << 12) | (reg(g) << 5) | reg(g), S));
   check(cases);
 });
 

@@ -550,7 +550,37 @@ function fixedText(f: Fields, scalar: boolean): string {
 }
 const fixedGuard = (f: Fields, scalar: boolean) => (f.opcode === 0b11100 || f.opcode === 0b11111) && f.immh >= 4 && !(f.immh >= 8 && !scalar && f.q === 0);
 
+// ---- across lanes -----------------------------------------------------------------------------------------
+
+/** FMAXNMV FMINNMV FMAXV FMINV (4S only): Reduce() pairs the lanes as op(op(e0, e1), op(e2, e3)). */
+function buildAcross(f: Fields): Exec {
+  const d = f.rd << 2;
+  const n = f.rn << 2;
+  const op = (f.op5 === 0b01100 ? 2 : 0) + f.a; // maxmin32's op: 0 FMAX, 1 FMIN, 2 FMAXNM, 3 FMINNM
+  return (c) => {
+    c.checkFpEnabled();
+    const v = c.vregs;
+    const fpcr = c.fpcr;
+    fpst.flags = 0;
+    const lo = maxmin32(v[n], v[n + 1], fpcr, op);
+    const hi = maxmin32(v[n + 2], v[n + 3], fpcr, op);
+    const r = maxmin32(lo, hi, fpcr, op);
+    c.fpsr |= fpst.flags;
+    v[d] = r;
+    v[d + 1] = 0;
+    v[d + 2] = 0;
+    v[d + 3] = 0;
+  };
+}
+
 export const FP_SIMD: readonly InsnSpec[] = [
+  {
+    name: "SIMD_fp_across",
+    pattern: "0 1 1 01110 a:1 0 11000 op5:5 10 rn:5 rd:5",
+    guard: (f) => f.op5 === 0b01100 || f.op5 === 0b01111,
+    build: buildAcross,
+    disasm: (f) => `${["fmaxv", "fminv", "fmaxnmv", "fminnmv"][(f.op5 === 0b01100 ? 2 : 0) + f.a]}\ts${f.rd}, v${f.rn}.4s`,
+  },
   {
     name: "SIMD_fp_elem",
     pattern: "0 q:1 u:1 01111 1 sz:1 l:1 m:1 rm:4 opc:4 h:1 0 rn:5 rd:5",

@@ -24,7 +24,6 @@ import {
   fma32,
   fma64,
   maxmin32,
-  maxmin64,
   mul32,
   mul64,
   rint32,
@@ -35,7 +34,7 @@ import {
   val32,
   val64,
 } from "../fp/ops.js";
-import { op2Double, op2Single } from "./fp.js";
+import { op2Double, op2Single } from "./fp-common.js";
 
 const SIGN = 0x80000000 | 0;
 

@@ -10,21 +10,13 @@ import type { Exec, Fields, InsnSpec } from "../decoder.js";
 import { COND_NAMES, reg } from "../disasm-util.js";
 import { Rounding, fpst } from "../fp/softfloat.js";
 import {
-  add32,
-  add64,
   cmp32,
   cmp64,
   convert,
-  div32,
-  div64,
   fixedToF32,
   fixedToF64,
   fma32,
   fma64,
-  maxmin32,
-  maxmin64,
-  mul32,
-  mul64,
   rint32,
   rint64,
   sqrt32,
@@ -34,6 +26,7 @@ import {
   val64,
 } from "../fp/ops.js";
 import { FP_SIMD } from "./fp-simd.js";
+import { op2Double, op2Single } from "./fp-common.js";
 
 const SIGN = 0x80000000 | 0;
 
@@ -56,47 +49,6 @@ function wD(v: Int32Array, d: number, lo: number, hi: number): void {
 // ---- two sources ----------------------------------------------------------------------------------------
 
 const OP2_NAMES = ["fmul", "fdiv", "fadd", "fsub", "fmax", "fmin", "fmaxnm", "fminnm", "fnmul"];
-
-type Op32 = (x: number, y: number, fpcr: number) => number;
-type Op64 = (xl: number, xh: number, yl: number, yh: number, fpcr: number) => number;
-
-export function op2Single(op: number): Op32 {
-  switch (op) {
-    case 0:
-      return mul32;
-    case 1:
-      return div32;
-    case 2:
-      return (x, y, c) => add32(x, y, c, 0);
-    case 3:
-      return (x, y, c) => add32(x, y, c, 1);
-    case 8:
-      return (x, y, c) => mul32(x, y, c) ^ SIGN;
-    default:
-      return (x, y, c) => maxmin32(x, y, c, op - 4);
-  }
-}
-
-export function op2Double(op: number): Op64 {
-  switch (op) {
-    case 0:
-      return mul64;
-    case 1:
-      return div64;
-    case 2:
-      return (a, b, x, y, c) => add64(a, b, x, y, c, 0);
-    case 3:
-      return (a, b, x, y, c) => add64(a, b, x, y, c, 1);
-    case 8:
-      return (a, b, x, y, c) => {
-        const lo = mul64(a, b, x, y, c);
-        fpst.hi ^= SIGN;
-        return lo;
-      };
-    default:
-      return (a, b, x, y, c) => maxmin64(a, b, x, y, c, op - 4);
-  }
-}
 
 function build2(f: Fields): Exec {
   const d = f.rd << 2;

@@ -103,14 +103,15 @@ function decode(buf: Buffer, count: number): A64Result[] {
   return out;
 }
 
-/** Runs the cases under qemu-aarch64 (in batches: one process per 50,000 cases). */
+/** Runs the cases under qemu-aarch64 as a Cortex-A53 (in batches: one process per 50,000 cases). */
 export function runOnOracle(cases: readonly A64Case[]): A64Result[] {
   const skip = a64OracleUnavailable();
   if (skip) throw new Error(skip);
   const out: A64Result[] = [];
   for (let i = 0; i < cases.length; i += 50_000) {
     const batch = cases.slice(i, i + 50_000);
-    const r = spawnSync("qemu-aarch64", [driverPath!], { input: encode(batch), maxBuffer: batch.length * RECORD + 1024 });
+    // The CPU model Rewind is: later extensions (FP16, dot product, SQRDMLAH...) are UNDEFINED on both.
+    const r = spawnSync("qemu-aarch64", ["-cpu", "cortex-a53", driverPath!], { input: encode(batch), maxBuffer: batch.length * RECORD + 1024 });
     if (r.status !== 0) throw new Error(`qemu-aarch64 ${driverPath} exited with ${r.status ?? r.signal}: ${r.stderr?.toString()}`);
     out.push(...decode(r.stdout, batch.length));
   }

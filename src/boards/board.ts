@@ -5,6 +5,16 @@
 import type { Arch } from "../core/debug.js";
 import type { SessionMachine } from "../session/target.js";
 
+/** A disk behind a virtio-blk-device: the board opens the image read-only (see devices/virtio/blk.ts). */
+export interface BlockDrive {
+  /** The -drive id. */
+  id: string;
+  file: string;
+  format: "raw" | "qcow2";
+  /** The guest sees a read-only disk (VIRTIO_BLK_F_RO). */
+  readOnly: boolean;
+}
+
 /** A file handed to the board: its name (for messages) and content. */
 export interface BootFile {
   name: string;
@@ -27,6 +37,8 @@ export interface BoardConfig {
   bios?: BootFile;
   /** Kernel command line. */
   append?: string;
+  /** virtio-blk-device disks in -device order (virt: the first takes the top virtio-mmio slot, as QEMU). */
+  virtioBlk?: readonly BlockDrive[];
   /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by a board. */
   rtcBootSeconds: number;
   /** serial[n] receives the bytes serial port n transmits (serial0 first); a port without one drops them. */
@@ -77,6 +89,8 @@ export interface Board {
   create(config: BoardConfig): SessionMachine;
   /** The device tree the board generates for a configuration (QEMU's `-M ...,dumpdtb=FILE`), if it has one. */
   deviceTree?(config: { ramSize?: number; append?: string }): Uint8Array;
+  /** The most virtio-blk-device disks the board takes (none when absent). */
+  readonly maxVirtioBlk?: number;
 }
 
 /** A configuration a board cannot build (unknown board or CPU, a missing or unsupported boot file). One line. */

@@ -15,6 +15,18 @@ export interface BlockDrive {
   readOnly: boolean;
 }
 
+/** A machine with virtio-blk disks: their overlays reach the images only through commitDisks (a live run's end). */
+export interface DiskOwner {
+  /** Writes the overlays of the drives with these ids into their images; returns sectors written per id. */
+  commitDisks(ids: readonly string[]): Record<string, number>;
+  /** Closes the images the board opened. */
+  closeDisks(): void;
+}
+
+export function isDiskOwner(m: object): m is DiskOwner {
+  return typeof (m as Partial<DiskOwner>).commitDisks === "function" && typeof (m as Partial<DiskOwner>).closeDisks === "function";
+}
+
 /** A file handed to the board: its name (for messages) and content. */
 export interface BootFile {
   name: string;

@@ -3,6 +3,7 @@
 
 import { basename } from "node:path";
 import { BoardError, createMachine, requireBoard } from "../boards/registry.js";
+import { isDiskOwner, type BlockDrive } from "../boards/board.js";
 import { readBootFile } from "../boards/loaders.js";
 import { loadMachine, saveMachine } from "../core/machine.js";
 import { openImage, Qcow2Image, probeFormat, ImageError } from "../block/index.js";
@@ -101,6 +102,19 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       config.rtcBootSeconds = opened.recording.header.config.rtcBootSeconds;
     }
 
+    // -device virtio-blk-device: the board opens each image read-only; guest writes stay in the device's
+    // overlay (machine state) and reach the image only when a live run ends (see devices/virtio/blk.ts).
+    const virtioBlk: BlockDrive[] = o.devices.map((dev) => {
+      const i = o.drives.findIndex((d) => d.id === dev.drive);
+      const d = o.drives[i]!;
+      return { id: d.id, file: d.file, format: drives[i]!.format, readOnly: d.readOnly };
+    });
+    const maxBlk = board.maxVirtioBlk ?? 0;
+    if (virtioBlk.length > maxBlk)
+      throw new SetupError(maxBlk === 0 ? `the ${board.name} board has no virtio-mmio transports for -device virtio-blk-device`
+        : `the ${board.name} board has ${maxBlk} virtio-mmio transports; ${virtioBlk.length} virtio-blk-device given`);
+    if (o.devices.length) config.extra = { ...config.extra, devices: o.devices.map((d) => `${d.driver},drive=${d.drive}`) };
+
     // Everything the board is built from but the host callbacks: scan workers build the same machine from it.
     const boardConfig = {
       cpu: o.cpu,
@@ -111,6 +125,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       dtb,
       bios,
       append: o.append,
+      ...(virtioBlk.length ? { virtioBlk } : {}),
       rtcBootSeconds: config.rtcBootSeconds,
       noReboot: o.noReboot,
       engine: o.engine,
@@ -153,7 +168,23 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       replay: opened ? replaySource(opened.recording, opened.path) : undefined,
       replica: { board: board.name, config: boardConfig },
     });
-    const prepared: PreparedMachine = { machine, session, writer, drives, close: closeDrives };
+    // A live run's disk writes go to the images when it ends (not snapshot=on drives); record and replay runs
+    // leave the images as they were, so a recording replays against the disks it was made with.
+    const commitIds = mode === "live" ? o.devices.map((d) => o.drives.find((x) => x.id === d.drive)!).filter((d) => !d.snapshot && !d.readOnly).map((d) => d.id) : [];
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      closeDrives();
+      if (isDiskOwner(machine)) {
+        try {
+          if (commitIds.length) machine.commitDisks(commitIds);
+        } finally {
+          machine.closeDisks();
+        }
+      }
+    };
+    const prepared: PreparedMachine = { machine, session, writer, drives, close };
     if (opened) {
       const src = replaySource(opened.recording, opened.path);
       const { truncated, damaged, warnings } = opened.recording;

@@ -15,7 +15,7 @@ import { BlockEngine, type BlockEngineStats } from "../../arch/aarch64/jit/block
 import type { ExecutionEngine } from "../../core/engine.js";
 import { ExecutedPages, type IntervalFlags } from "../../core/exec-summary.js";
 import { WasmArena } from "../../arch/aarch64/jit/wasm/arena.js";
-import type { BlockDrive, CompilerKind, EngineKind } from "../board.js";
+import type { BlockDrive, CompilerKind, DiskOwner, EngineKind } from "../board.js";
 import { openImage } from "../../block/open-image.js";
 import type { BlockDevice } from "../../block/block-device.js";
 import { VirtioMmio } from "../../devices/virtio/mmio.js";
@@ -84,7 +84,7 @@ const RAM_REGION_MAX = 2 ** 31;
 /** QEMU's virt puts RAM at 1 GiB and allows up to 255 GiB with highmem; Rewind allows 64 GiB (host memory). */
 export const VIRT_MAX_RAM = 64 * 2 ** 30;
 
-export class VirtMachine implements SessionMachine {
+export class VirtMachine implements SessionMachine, DiskOwner {
   readonly clock: VirtualClock;
   /** The board's one RAM region (at 0x4000_0000). */
   readonly mainRam: Ram;
@@ -271,10 +271,10 @@ export class VirtMachine implements SessionMachine {
    * Writes each disk's overlay into its image (a live run's end): the image is reopened writable, written
    * through the block layer, flushed and closed. Returns the sectors written per drive id.
    */
-  commitDisks(): Record<string, number> {
+  commitDisks(ids: readonly string[]): Record<string, number> {
     const out: Record<string, number> = {};
     for (const d of this.disks) {
-      if ("backing" in d.drive || d.drive.readOnly || d.blk.dirtySectors === 0) continue;
+      if ("backing" in d.drive || d.drive.readOnly || d.blk.dirtySectors === 0 || !ids.includes(d.drive.id)) continue;
       const image = openImage(d.drive.file, { format: d.drive.format });
       try {
         out[d.drive.id] = d.blk.commitOverlay(image);

@@ -92,6 +92,8 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       launch: { argv: [...argv], cwd: process.cwd(), program: o.program },
     };
 
+    if (o.devices.length) config.extra = { ...config.extra, devices: o.devices.map((d) => `${d.driver},drive=${d.drive}`) };
+
     let opened: OpenedRecording | undefined;
     if (mode === "replay") {
       // rrfile, or when a killed recorder left only its temporary file, that file (with a notice).
@@ -113,7 +115,6 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
     if (virtioBlk.length > maxBlk)
       throw new SetupError(maxBlk === 0 ? `the ${board.name} board has no virtio-mmio transports for -device virtio-blk-device`
         : `the ${board.name} board has ${maxBlk} virtio-mmio transports; ${virtioBlk.length} virtio-blk-device given`);
-    if (o.devices.length) config.extra = { ...config.extra, devices: o.devices.map((d) => `${d.driver},drive=${d.drive}`) };
 
     // Everything the board is built from but the host callbacks: scan workers build the same machine from it.
     const boardConfig = {

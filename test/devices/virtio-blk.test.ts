@@ -70,7 +70,7 @@ function setup(opts: { legacy?: boolean; readOnly?: boolean; qsize?: number; fea
     w(DRV_FEAT_SEL, 1);
     w(DRV_FEAT, hi >>> 0);
     w(Q_SEL, 0);
-    assert.equal(r(Q_NUM_MAX), 256);
+    assert.equal(r(Q_NUM_MAX), 1024);
     w(Q_NUM, n);
     if (legacy) {
       w(PAGE_SIZE, 4096);

@@ -1,4 +1,5 @@
-// virtio-blk (virtio 1.x §5.2), as QEMU 7.2's virtio-blk-device: one request queue of 256 entries, 512-byte
+// virtio-blk (virtio 1.x §5.2), as QEMU 7.2's virtio-blk-device: one request queue (queue-size 256 sets seg_max;
+// the transport offers up to 1024 entries, as QEMU's QueueNumMax does), 512-byte
 // sectors, read, write, flush and get-id; read-only drives offer VIRTIO_BLK_F_RO and fail writes.
 //
 // Determinism and writes. The guest's disk is a function of the machine's initial state and inputs, never of

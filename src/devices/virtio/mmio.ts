@@ -13,7 +13,7 @@ import type { IrqLine } from "../../core/irq.js";
 import type { AddressSpace, MmioHandler } from "../../core/memory.js";
 import { StateError, type StateFields, type Stateful } from "../../core/state.js";
 import { field, loadDescribed, saveDescribed, type StateDescription } from "../../core/vmstate.js";
-import { VirtioError, VirtQueue, VIRTQUEUE_STATE, type Chain } from "./virtqueue.js";
+import { VirtioError, VirtQueue, VIRTQUEUE_MAX_SIZE, VIRTQUEUE_STATE, type Chain } from "./virtqueue.js";
 
 export const VIRTIO_MMIO_SIZE = 0x200;
 const MAGIC = 0x74726976; // "virt"
@@ -111,7 +111,8 @@ export class VirtioMmio implements MmioHandler, Stateful, VirtioHost {
     readonly legacy = true,
     private readonly log: (line: string) => void = () => {},
   ) {
-    this.queues = (device?.queueSizes ?? []).map((n) => new VirtQueue(n));
+    // QEMU answers QueueNumMax with VIRTQUEUE_MAX_SIZE for every queue a device has, whatever its queue-size.
+    this.queues = (device?.queueSizes ?? []).map(() => new VirtQueue(VIRTQUEUE_MAX_SIZE));
     const regs: StateDescription<TransportRegs> = {
       version: 1,
       fields: [
@@ -217,7 +218,8 @@ export class VirtioMmio implements MmioHandler, Stateful, VirtioHost {
         break;
       }
       case R.guestPageSize:
-        if (this.legacy) r.guestPageSize = value;
+        // QEMU keeps the shift of the lowest set bit (0 when none).
+        if (this.legacy) r.guestPageSize = value === 0 ? 1 : 2 ** (31 - Math.clz32(value & -value));
         for (const vq of this.queues) if (vq.pfn) vq.setLegacyLayout(r.guestPageSize);
         break;
       case R.queueSel:
@@ -235,9 +237,11 @@ export class VirtioMmio implements MmioHandler, Stateful, VirtioHost {
         break;
       case R.queuePfn:
         if (!q || !this.legacy) break;
-        q.pfn = value;
-        if (value === 0) q.reset();
-        else q.setLegacyLayout(r.guestPageSize);
+        if (value === 0) this.reset(); // as QEMU: a zero PFN resets the whole device
+        else {
+          q.pfn = value;
+          q.setLegacyLayout(r.guestPageSize);
+        }
         break;
       case R.queueReady:
         if (q && !this.legacy) q.ready = (value & 1) === 1;

@@ -51,6 +51,8 @@ export interface BoardConfig {
   append?: string;
   /** virtio-blk-device disks in -device order (virt: the first takes the top virtio-mmio slot, as QEMU). */
   virtioBlk?: readonly BlockDrive[];
+  /** virtio-mmio version 2 ("modern") instead of QEMU's default legacy layout. */
+  virtioModern?: boolean;
   /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by a board. */
   rtcBootSeconds: number;
   /** serial[n] receives the bytes serial port n transmits (serial0 first); a port without one drops them. */

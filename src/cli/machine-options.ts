@@ -121,6 +121,8 @@ export interface MachineOptions {
   icount?: IcountSpec;
   replay: ReplaySpec;
   drives: DriveSpec[];
+  /** -global virtio-mmio.force-legacy=off: virtio-mmio version 2 (QEMU's default, and absent here, is legacy). */
+  virtioModern?: boolean;
   /** -device options in order (virt plugs the first into the top virtio-mmio slot). */
   devices: DeviceSpec[];
   network: "none";

@@ -93,6 +93,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
     };
 
     if (o.devices.length) config.extra = { ...config.extra, devices: o.devices.map((d) => `${d.driver},drive=${d.drive}`) };
+    if (o.virtioModern) config.extra = { ...config.extra, virtioMmio: "modern" };
 
     let opened: OpenedRecording | undefined;
     if (mode === "replay") {
@@ -127,6 +128,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       bios,
       append: o.append,
       ...(virtioBlk.length ? { virtioBlk } : {}),
+      ...(o.virtioModern ? { virtioModern: true } : {}),
       rtcBootSeconds: config.rtcBootSeconds,
       noReboot: o.noReboot,
       engine: o.engine,

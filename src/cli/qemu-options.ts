@@ -63,7 +63,7 @@ const LOG_ITEMS = [
 
 /** QEMU options Rewind does not implement; `true` = takes an argument. Named so the error says so. */
 const QEMU_UNSUPPORTED: Readonly<Record<string, boolean>> = {
-  global: true, object: true, netdev: true, blockdev: true, hda: true, hdb: true, hdc: true,
+  object: true, netdev: true, blockdev: true, hda: true, hdb: true, hdc: true,
   hdd: true, cdrom: true, fda: true, fdb: true, sd: true, pflash: true, mtdblock: true, boot: true,
   usbdevice: true, audiodev: true, vnc: true, spice: true, k: true, numa: true, "add-fd": true, set: true,
   incoming: true, loadvm: true, pidfile: true, runas: true, chroot: true, sandbox: true, trace: true,
@@ -119,6 +119,12 @@ const COMMON_OPTIONS: Opt[] = [
     arg: "virtio-blk-device,drive=ID[,id=NAME]",
     help: "add a device: a virtio-blk disk on a virtio-mmio transport for the -drive with that id ('-device help' lists them)",
     apply: (p, arg, opt) => p.deviceOpt(arg!, opt),
+  },
+  {
+    names: ["global"],
+    arg: "virtio-mmio.force-legacy=on|off",
+    help: "a device default; Rewind takes only virtio-mmio.force-legacy (off: virtio-mmio version 2 instead of QEMU's legacy default)",
+    apply: (p, arg) => p.globalOpt(arg!),
   },
   { names: ["kernel"], arg: "bzImage", help: "use 'bzImage' as the kernel image", apply: (p, arg) => (p.o.kernel = arg!) },
   { names: ["append"], arg: "cmdline", help: "use 'cmdline' as the kernel command line", apply: (p, arg) => (p.o.append = arg!) },
@@ -483,6 +489,18 @@ class Parser implements OptionContext {
       ...(index !== undefined ? { index } : {}),
       ignored,
     });
+  }
+
+  globalOpt(arg: string): void {
+    const m = /^([^.=,]+)\.([^=,]+)=(.*)$/.exec(arg) ?? /^driver=([^,]+),property=([^,]+),value=(.*)$/.exec(arg);
+    if (!m) this.fail(`invalid format '${arg}' (expected DRIVER.PROPERTY=VALUE)`);
+    const [, driver, prop, value] = m;
+    if (driver !== "virtio-mmio" || prop !== "force-legacy") {
+      this.fail(`${driver}.${prop} is not supported by Rewind (the only -global it takes is virtio-mmio.force-legacy)`);
+    }
+    const on = ["on", "yes", "true", "y"].includes(value!);
+    if (!on && !["off", "no", "false", "n"].includes(value!)) this.fail(`Parameter 'force-legacy' expects 'on' or 'off'`);
+    this.o.virtioModern = !on;
   }
 
   deviceOpt(arg: string, opt: string): void {

@@ -165,7 +165,7 @@ describe("option spelling", () => {
   test("unknown options name themselves, with one or two dashes", () => {
     rejects("-foo", "-foo: invalid option");
     rejects("--foo", "--foo: invalid option");
-    rejects("-global virtio-mmio.force-legacy=false", /^rewind-system-aarch64: -global: not supported by Rewind/);
+    rejects("-object memory-backend-ram,id=m", /^rewind-system-aarch64: -object: not supported by Rewind/);
     rejects("-snapshot", /-snapshot: not supported by Rewind/);
   });
 
@@ -598,6 +598,14 @@ describe("-device", () => {
     rejects("-device e1000,netdev=n", /^rewind-system-aarch64: -device: 'e1000' is not a device Rewind emulates \(supported: virtio-blk-device/);
     rejects("-drive file=a,id=d -device virtio-blk-device,drive=d", "-device: drive 'd' has if=virtio: a drive for -device needs if=none");
     rejects("-drive file=a,if=none,id=d -device virtio-blk-device,drive=d,frob=1", /-device: .*frob/);
+  });
+
+  test("-global virtio-mmio.force-legacy=off selects virtio-mmio version 2; nothing else is taken", () => {
+    assert.equal(parse("-global virtio-mmio.force-legacy=off").virtioModern, true);
+    assert.equal(parse("-global driver=virtio-mmio,property=force-legacy,value=on").virtioModern, false);
+    assert.equal(parse("-m 128").virtioModern, undefined);
+    rejects("-global e1000.mac=x", /-global: e1000.mac is not supported by Rewind/);
+    rejects("-global virtio-mmio.force-legacy=maybe", /-global: Parameter 'force-legacy' expects 'on' or 'off'/);
   });
 
   test("help lists the one device", () => {

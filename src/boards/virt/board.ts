@@ -30,6 +30,7 @@ export const virtBoard: Board = {
       dtb: c.dtb,
       append: c.append,
       virtioBlk: c.virtioBlk,
+      virtioModern: c.virtioModern,
       rtcBootSeconds: c.rtcBootSeconds,
       serialOut: c.serial?.[0] ?? (() => {}),
       log: c.log ?? (() => {}),

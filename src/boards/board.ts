@@ -19,12 +19,15 @@ export interface BlockDrive {
 export interface DiskOwner {
   /** Writes the overlays of the drives with these ids into their images; returns sectors written per id. */
   commitDisks(ids: readonly string[]): Record<string, number>;
+  /** Sectors written by the guest and not in the image, per drive id (drives with none are left out). */
+  uncommittedSectors(): Record<string, number>;
   /** Closes the images the board opened. */
   closeDisks(): void;
 }
 
 export function isDiskOwner(m: object): m is DiskOwner {
-  return typeof (m as Partial<DiskOwner>).commitDisks === "function" && typeof (m as Partial<DiskOwner>).closeDisks === "function";
+  return typeof (m as Partial<DiskOwner>).commitDisks === "function" && typeof (m as Partial<DiskOwner>).closeDisks === "function" &&
+    typeof (m as Partial<DiskOwner>).uncommittedSectors === "function";
 }
 
 /** A file handed to the board: its name (for messages) and content. */

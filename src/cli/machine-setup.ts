@@ -179,12 +179,19 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       if (closed) return;
       closed = true;
       closeDrives();
-      if (isDiskOwner(machine)) {
-        try {
-          if (commitIds.length) machine.commitDisks(commitIds);
-        } finally {
-          machine.closeDisks();
+      if (!isDiskOwner(machine)) return;
+      try {
+        if (commitIds.length) machine.commitDisks(commitIds);
+        else if (mode === "record") {
+          for (const [id, n] of Object.entries(machine.uncommittedSectors())) {
+            const file = o.drives.find((d) => d.id === id)?.file;
+            hooks.log(`drive '${id}': the guest's writes (${n} sectors) stay out of '${file}': a recording leaves its disks as they were, so that it replays`);
+          }
         }
+      } catch (e) {
+        hooks.log(`cannot write the guest's disk writes into the image: ${(e as Error).message}`);
+      } finally {
+        machine.closeDisks();
       }
     };
     const prepared: PreparedMachine = { machine, session, writer, drives, close };

@@ -61,7 +61,7 @@ function debugfsCat(img: string, path: string): string {
 
 function run(bin: string, args: string[]) {
   const r = spawnSync(bin, args, { encoding: "latin1", timeout: 300_000, maxBuffer: 64 << 20 });
-  return { status: r.status, out: r.stdout + r.stderr };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, out: r.stdout + r.stderr };
 }
 
 test("Linux mounts, reads and writes an ext4 disk on virtio-blk, as under QEMU 7.2; qcow2 stays clean", { skip, timeout: 600_000 }, () => {
@@ -109,6 +109,7 @@ test("the virtio-blk boot records and replays to the same console and final dige
   assert.equal(rec.status, 0, rec.out);
   assert.deepEqual(initLines(rec.out), EXPECTED, rec.out);
   assert.equal(sha(img), before, "recording leaves the image as it was");
+  assert.match(rec.stderr, /drive 'd0': the guest's writes \(\d+ sectors\) stay out of/);
 
   // Replay through the CLI's own setup, with the session API to seek.
   const outcome = parseQemuArgs(args.map((a) => a.replace("rr=record", "rr=replay")));
@@ -122,7 +123,7 @@ test("the virtio-blk boot records and replays to the same console and final dige
     assert.equal(await p.session.runTo(end), undefined);
     assert.equal(p.session.digest(), p.replay!.finalDigest);
     const text = Buffer.from(console).toString("latin1");
-    assert.equal(text, rec.out, "same console");
+    assert.equal(text, rec.stdout, "same console");
     assert.deepEqual(initLines(text), EXPECTED);
     const blk = m.disks[0]!.blk;
     const written = blk.dirtySectors;

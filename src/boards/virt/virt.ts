@@ -285,6 +285,12 @@ export class VirtMachine implements SessionMachine, DiskOwner {
     return out;
   }
 
+  uncommittedSectors(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const d of this.disks) if (d.blk.dirtySectors > 0) out[d.drive.id] = d.blk.dirtySectors;
+    return out;
+  }
+
   /** Closes the images the board opened (read-only). */
   closeDisks(): void {
     for (const d of this.disks) {

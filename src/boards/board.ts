@@ -23,11 +23,14 @@ export interface DiskOwner {
   uncommittedSectors(): Record<string, number>;
   /** Closes the images the board opened. */
   closeDisks(): void;
+  /** Reopens them (after something else changed an image's contents, e.g. loading an internal snapshot). */
+  reopenDisks(): void;
 }
 
 export function isDiskOwner(m: object): m is DiskOwner {
   return typeof (m as Partial<DiskOwner>).commitDisks === "function" && typeof (m as Partial<DiskOwner>).closeDisks === "function" &&
-    typeof (m as Partial<DiskOwner>).uncommittedSectors === "function";
+    typeof (m as Partial<DiskOwner>).uncommittedSectors === "function" &&
+    typeof (m as Partial<DiskOwner>).reopenDisks === "function";
 }
 
 /** A file handed to the board: its name (for messages) and content. */

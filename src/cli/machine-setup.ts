@@ -161,6 +161,8 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
         }
       }
     }
+    // Loading the snapshot reverted the image's disk (as QEMU's loadvm does): the board reads it afresh.
+    if (snapshotName && mode === "replay" && isDiskOwner(machine)) machine.reopenDisks();
 
     let writer: RecordingWriter | undefined;
     if (mode === "record") writer = RecordingWriter.create(o.replay.file!, { config });

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FdtTree } from "../../src/core/fdt.js";
 import { VirtMachine } from "../../src/boards/virt/virt.js";
@@ -57,4 +57,28 @@ test("the device tree lists all 32 transports as QEMU 7.2's does", { skip: spawn
   }));
   assert.equal(virtio(ours).length, 32);
   assert.deepEqual(virtio(ours), virtio(qemu));
+});
+
+test("image drives: opened read-only, committed at the end of a live run, reopened after a snapshot load", () => {
+  const file = join(tempDir(), "d.img");
+  writeFileSync(file, new Uint8Array(16 * 512).fill(7));
+  const path = guestPath("hello.elf");
+  const m = new VirtMachine({
+    ramSize: 128 << 20, icountShift: 7, kernel: { name: path, bytes: readFileSync(path) }, rtcBootSeconds: 0,
+    serialOut: () => {}, log: () => {}, virtioBlk: [{ id: "d0", file, format: "raw", readOnly: false }],
+  });
+  const blk = m.disks[0]!.blk;
+  assert.equal(m.disks[0]!.image!.readOnly, true);
+  blk.writeSectors(3, new Uint8Array(512).fill(9));
+  assert.deepEqual(m.uncommittedSectors(), { d0: 1 });
+  assert.equal(readFileSync(file)[3 * 512], 7, "nothing reaches the file while the machine runs");
+  assert.deepEqual(m.commitDisks(["other"]), {});
+  assert.deepEqual(m.commitDisks(["d0"]), { d0: 1 });
+  assert.equal(readFileSync(file)[3 * 512], 9);
+  assert.deepEqual(m.uncommittedSectors(), {});
+  // Something else changes the image (a snapshot load reverting it): the board reads it afresh.
+  writeFileSync(file, new Uint8Array(16 * 512).fill(4));
+  m.reopenDisks();
+  assert.equal(blk.readSectors(3, 1)[0], 4);
+  m.closeDisks();
 });

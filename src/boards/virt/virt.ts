@@ -291,6 +291,15 @@ export class VirtMachine implements SessionMachine, DiskOwner {
     return out;
   }
 
+  reopenDisks(): void {
+    for (const d of this.disks) {
+      if ("backing" in d.drive) continue;
+      d.image?.close();
+      d.image = openImage(d.drive.file, { format: d.drive.format, readOnly: true });
+      d.blk.replaceBacking(d.image);
+    }
+  }
+
   /** Closes the images the board opened (read-only). */
   closeDisks(): void {
     for (const d of this.disks) {

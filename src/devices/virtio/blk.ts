@@ -60,7 +60,7 @@ export class VirtioBlk implements VirtioDevice {
   private writeback = 1;
 
   constructor(
-    private readonly backing: BlkBacking,
+    private backing: BlkBacking,
     readonly readOnly: boolean,
     readonly stateName = "virtio-blk",
   ) {
@@ -69,6 +69,12 @@ export class VirtioBlk implements VirtioDevice {
       VIRTIO_F_NOTIFY_ON_EMPTY, VIRTIO_F_ANY_LAYOUT, VIRTIO_F_RING_INDIRECT_DESC, VIRTIO_F_RING_EVENT_IDX];
     if (readOnly) bits.push(VIRTIO_BLK_F_RO);
     this.hostFeatures = featureBits(...bits);
+  }
+
+  /** The image was reopened (its content is what the guest should see from here on, e.g. after a snapshot load). */
+  replaceBacking(backing: BlkBacking): void {
+    if (Math.floor(backing.size / SECTOR) !== this.sectors) throw new RangeError(`${this.stateName}: the image changed size`);
+    this.backing = backing;
   }
 
   /** Sectors written since the image was opened (or last committed). */

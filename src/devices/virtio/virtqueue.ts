@@ -90,11 +90,6 @@ export class VirtQueue {
       throw new VirtioError(`${what} at 0x${addr.toString(16)} (+${len}) is not in RAM`);
   }
 
-  /** Whether the driver has made entries available that the device has not taken. */
-  hasAvailable(bus: AddressSpace): boolean {
-    return this.ready && bus.read16(this.availAddr + 2) !== this.lastAvailIdx;
-  }
-
   /**
    * Takes the next available chain, or undefined when there is none. Throws VirtioError for a malformed chain
    * (the entry is then consumed; the device stops anyway).

@@ -5,6 +5,34 @@
 import type { Arch } from "../core/debug.js";
 import type { SessionMachine } from "../session/target.js";
 
+/** A disk behind a virtio-blk-device: the board opens the image read-only (see devices/virtio/blk.ts). */
+export interface BlockDrive {
+  /** The -drive id. */
+  id: string;
+  file: string;
+  format: "raw" | "qcow2";
+  /** The guest sees a read-only disk (VIRTIO_BLK_F_RO). */
+  readOnly: boolean;
+}
+
+/** A machine with virtio-blk disks: their overlays reach the images only through commitDisks (a live run's end). */
+export interface DiskOwner {
+  /** Writes the overlays of the drives with these ids into their images; returns sectors written per id. */
+  commitDisks(ids: readonly string[]): Record<string, number>;
+  /** Sectors written by the guest and not in the image, per drive id (drives with none are left out). */
+  uncommittedSectors(): Record<string, number>;
+  /** Closes the images the board opened. */
+  closeDisks(): void;
+  /** Reopens them (after something else changed an image's contents, e.g. loading an internal snapshot). */
+  reopenDisks(): void;
+}
+
+export function isDiskOwner(m: object): m is DiskOwner {
+  return typeof (m as Partial<DiskOwner>).commitDisks === "function" && typeof (m as Partial<DiskOwner>).closeDisks === "function" &&
+    typeof (m as Partial<DiskOwner>).uncommittedSectors === "function" &&
+    typeof (m as Partial<DiskOwner>).reopenDisks === "function";
+}
+
 /** A file handed to the board: its name (for messages) and content. */
 export interface BootFile {
   name: string;
@@ -27,6 +55,10 @@ export interface BoardConfig {
   bios?: BootFile;
   /** Kernel command line. */
   append?: string;
+  /** virtio-blk-device disks in -device order (virt: the first takes the top virtio-mmio slot, as QEMU). */
+  virtioBlk?: readonly BlockDrive[];
+  /** virtio-mmio version 2 ("modern") instead of QEMU's default legacy layout. */
+  virtioModern?: boolean;
   /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by a board. */
   rtcBootSeconds: number;
   /** serial[n] receives the bytes serial port n transmits (serial0 first); a port without one drops them. */
@@ -77,6 +109,8 @@ export interface Board {
   create(config: BoardConfig): SessionMachine;
   /** The device tree the board generates for a configuration (QEMU's `-M ...,dumpdtb=FILE`), if it has one. */
   deviceTree?(config: { ramSize?: number; append?: string }): Uint8Array;
+  /** The most virtio-blk-device disks the board takes (none when absent). */
+  readonly maxVirtioBlk?: number;
 }
 
 /** A configuration a board cannot build (unknown board or CPU, a missing or unsupported boot file). One line. */

@@ -77,6 +77,14 @@ export interface DriveSpec {
   ignored: Readonly<Record<string, string>>;
 }
 
+/** A -device: the only driver Rewind emulates is virtio-blk-device (a virtio-mmio disk on virt). */
+export interface DeviceSpec {
+  driver: "virtio-blk-device";
+  /** The -drive id it uses. */
+  drive: string;
+  id?: string;
+}
+
 export interface RtcSpec {
   /** "utc"/"localtime" read the host clock at boot (a recorded input); a date is a fixed start. */
   base: "utc" | "localtime" | { date: string; epochMs: number };
@@ -113,6 +121,10 @@ export interface MachineOptions {
   icount?: IcountSpec;
   replay: ReplaySpec;
   drives: DriveSpec[];
+  /** -global virtio-mmio.force-legacy=off: virtio-mmio version 2 (QEMU's default, and absent here, is legacy). */
+  virtioModern?: boolean;
+  /** -device options in order (virt plugs the first into the top virtio-mmio slot). */
+  devices: DeviceSpec[];
   network: "none";
   accel: "tcg";
   /** Which execution engine runs guest code (-accel tcg,engine=... or one-insn-per-tb=on for the interpreter). */

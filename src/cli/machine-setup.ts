@@ -3,6 +3,7 @@
 
 import { basename } from "node:path";
 import { BoardError, createMachine, requireBoard } from "../boards/registry.js";
+import { isDiskOwner, type BlockDrive } from "../boards/board.js";
 import { readBootFile } from "../boards/loaders.js";
 import { loadMachine, saveMachine } from "../core/machine.js";
 import { openImage, Qcow2Image, probeFormat, ImageError } from "../block/index.js";
@@ -91,6 +92,9 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       launch: { argv: [...argv], cwd: process.cwd(), program: o.program },
     };
 
+    if (o.devices.length) config.extra = { ...config.extra, devices: o.devices.map((d) => `${d.driver},drive=${d.drive}`) };
+    if (o.virtioModern) config.extra = { ...config.extra, virtioMmio: "modern" };
+
     let opened: OpenedRecording | undefined;
     if (mode === "replay") {
       // rrfile, or when a killed recorder left only its temporary file, that file (with a notice).
@@ -100,6 +104,18 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
         throw new SetupError(`'${opened.path}' was recorded with a different machine configuration:\n  ${diffs.join("\n  ")}`);
       config.rtcBootSeconds = opened.recording.header.config.rtcBootSeconds;
     }
+
+    // -device virtio-blk-device: the board opens each image read-only; guest writes stay in the device's
+    // overlay (machine state) and reach the image only when a live run ends (see devices/virtio/blk.ts).
+    const virtioBlk: BlockDrive[] = o.devices.map((dev) => {
+      const i = o.drives.findIndex((d) => d.id === dev.drive);
+      const d = o.drives[i]!;
+      return { id: d.id, file: d.file, format: drives[i]!.format, readOnly: d.readOnly };
+    });
+    const maxBlk = board.maxVirtioBlk ?? 0;
+    if (virtioBlk.length > maxBlk)
+      throw new SetupError(maxBlk === 0 ? `the ${board.name} board has no virtio-mmio transports for -device virtio-blk-device`
+        : `the ${board.name} board has ${maxBlk} virtio-mmio transports; ${virtioBlk.length} virtio-blk-device given`);
 
     // Everything the board is built from but the host callbacks: scan workers build the same machine from it.
     const boardConfig = {
@@ -111,6 +127,8 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       dtb,
       bios,
       append: o.append,
+      ...(virtioBlk.length ? { virtioBlk } : {}),
+      ...(o.virtioModern ? { virtioModern: true } : {}),
       rtcBootSeconds: config.rtcBootSeconds,
       noReboot: o.noReboot,
       engine: o.engine,
@@ -143,6 +161,8 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
         }
       }
     }
+    // Loading the snapshot reverted the image's disk (as QEMU's loadvm does): the board reads it afresh.
+    if (snapshotName && mode === "replay" && isDiskOwner(machine)) machine.reopenDisks();
 
     let writer: RecordingWriter | undefined;
     if (mode === "record") writer = RecordingWriter.create(o.replay.file!, { config });
@@ -153,7 +173,30 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       replay: opened ? replaySource(opened.recording, opened.path) : undefined,
       replica: { board: board.name, config: boardConfig },
     });
-    const prepared: PreparedMachine = { machine, session, writer, drives, close: closeDrives };
+    // A live run's disk writes go to the images when it ends (not snapshot=on drives); record and replay runs
+    // leave the images as they were, so a recording replays against the disks it was made with.
+    const commitIds = mode === "live" ? o.devices.map((d) => o.drives.find((x) => x.id === d.drive)!).filter((d) => !d.snapshot && !d.readOnly).map((d) => d.id) : [];
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      closeDrives();
+      if (!isDiskOwner(machine)) return;
+      try {
+        if (commitIds.length) machine.commitDisks(commitIds);
+        else if (mode === "record") {
+          for (const [id, n] of Object.entries(machine.uncommittedSectors())) {
+            const file = o.drives.find((d) => d.id === id)?.file;
+            hooks.log(`drive '${id}': the guest's writes (${n} sectors) stay out of '${file}': a recording leaves its disks as they were, so that it replays`);
+          }
+        }
+      } catch (e) {
+        hooks.log(`cannot write the guest's disk writes into the image: ${(e as Error).message}`);
+      } finally {
+        machine.closeDisks();
+      }
+    };
+    const prepared: PreparedMachine = { machine, session, writer, drives, close };
     if (opened) {
       const src = replaySource(opened.recording, opened.path);
       const { truncated, damaged, warnings } = opened.recording;

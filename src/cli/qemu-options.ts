@@ -43,6 +43,9 @@ export const QEMU_COMPAT_VERSION = "7.2.0";
 // ---------------------------------------------------------------------------------------------------------------
 // Option table
 
+/** The -device drivers Rewind emulates. */
+const DEVICE_DRIVERS = ["virtio-blk-device"];
+
 interface Opt {
   names: string[];
   arg?: string;
@@ -60,7 +63,7 @@ const LOG_ITEMS = [
 
 /** QEMU options Rewind does not implement; `true` = takes an argument. Named so the error says so. */
 const QEMU_UNSUPPORTED: Readonly<Record<string, boolean>> = {
-  device: true, global: true, object: true, netdev: true, blockdev: true, hda: true, hdb: true, hdc: true,
+  object: true, netdev: true, blockdev: true, hda: true, hdb: true, hdc: true,
   hdd: true, cdrom: true, fda: true, fdb: true, sd: true, pflash: true, mtdblock: true, boot: true,
   usbdevice: true, audiodev: true, vnc: true, spice: true, k: true, numa: true, "add-fd": true, set: true,
   incoming: true, loadvm: true, pidfile: true, runas: true, chroot: true, sandbox: true, trace: true,
@@ -110,6 +113,18 @@ const COMMON_OPTIONS: Opt[] = [
     arg: "file=FILE[,if=none|virtio][,format=qcow2|raw][,id=ID][,snapshot=on|off][,readonly=on|off]",
     help: "use FILE as a drive image",
     apply: (p, arg) => p.driveOpt(arg!),
+  },
+  {
+    names: ["device"],
+    arg: "virtio-blk-device,drive=ID[,id=NAME]",
+    help: "add a device: a virtio-blk disk on a virtio-mmio transport for the -drive with that id ('-device help' lists them)",
+    apply: (p, arg, opt) => p.deviceOpt(arg!, opt),
+  },
+  {
+    names: ["global"],
+    arg: "virtio-mmio.force-legacy=on|off",
+    help: "a device default; Rewind takes only virtio-mmio.force-legacy (off: virtio-mmio version 2 instead of QEMU's legacy default)",
+    apply: (p, arg) => p.globalOpt(arg!),
   },
   { names: ["kernel"], arg: "bzImage", help: "use 'bzImage' as the kernel image", apply: (p, arg) => (p.o.kernel = arg!) },
   { names: ["append"], arg: "cmdline", help: "use 'cmdline' as the kernel command line", apply: (p, arg) => (p.o.append = arg!) },
@@ -206,6 +221,7 @@ class Parser implements OptionContext {
   private serialTexts: { text: string; opt: string }[] = [];
   private gdbText?: { text: string; opt: string };
   private defaultMonitor = true;
+  private deviceOpts: string[] = [];
 
   constructor(readonly target: TargetSpec) {
     this.o = {
@@ -223,6 +239,7 @@ class Parser implements OptionContext {
       startPaused: false,
       replay: { mode: "none" },
       drives: [],
+      devices: [],
       network: "none",
       accel: "tcg",
       engine: "fast",
@@ -327,6 +344,11 @@ class Parser implements OptionContext {
         return isHelpValue(parts[0]) ? "Available display backend types:\nnone\n" : undefined;
       case "vga":
         return isHelpValue(arg) ? "none                 no graphic card\n" : undefined;
+      case "device":
+        if (isHelpValue(parts[0])) return `Storage devices:\nname "virtio-blk-device", bus virtio-bus\n`;
+        if (parts[0] === "virtio-blk-device" && parts.slice(1).some(isHelpValue))
+          return "virtio-blk-device options:\n  drive=<str>            - Node name or ID of a block device to use as a backend\n";
+        return undefined;
       case "accel":
         return isHelpValue(parts[0]) ? "Accelerators supported in Rewind:\ntcg\n" : undefined;
       default:
@@ -469,6 +491,50 @@ class Parser implements OptionContext {
     });
   }
 
+  globalOpt(arg: string): void {
+    const m = /^([^.=,]+)\.([^=,]+)=(.*)$/.exec(arg) ?? /^driver=([^,]+),property=([^,]+),value=(.*)$/.exec(arg);
+    if (!m) this.fail(`invalid format '${arg}' (expected DRIVER.PROPERTY=VALUE)`);
+    const [, driver, prop, value] = m;
+    if (driver !== "virtio-mmio" || prop !== "force-legacy") {
+      this.fail(`${driver}.${prop} is not supported by Rewind (the only -global it takes is virtio-mmio.force-legacy)`);
+    }
+    const on = ["on", "yes", "true", "y"].includes(value!);
+    if (!on && !["off", "no", "false", "n"].includes(value!)) this.fail(`Parameter 'force-legacy' expects 'on' or 'off'`);
+    this.o.virtioModern = !on;
+  }
+
+  deviceOpt(arg: string, opt: string): void {
+    const driver = splitParams(arg, "driver")[0]?.value ?? "";
+    if (driver === "") this.fail("parameter 'driver' is missing");
+    if (!DEVICE_DRIVERS.includes(driver)) {
+      this.fail(`'${driver}' is not a device Rewind emulates (supported: ${DEVICE_DRIVERS.join(", ")}; '-device help' lists them)`);
+    }
+    const p = this.params(arg, "driver", ["driver", "drive", "id"],
+      ["serial", "logical_block_size", "physical_block_size", "num-queues", "queue-size", "write-cache", "discard", "bus"]);
+    const drive = p.str("drive");
+    if (drive === undefined || drive === "") this.fail(`${driver}: drive property not set`);
+    const id = p.str("id");
+    if (id !== undefined && !isQemuId(id)) this.fail(`parameter 'id' expects an identifier, got '${id}'`);
+    this.o.devices.push({ driver: "virtio-blk-device", drive, ...(id !== undefined ? { id } : {}) });
+    this.deviceOpts.push(opt);
+  }
+
+  /** Every -device names a -drive (given before or after it) that no other device uses, as QEMU checks. */
+  private finishDevices(): void {
+    const users = new Map<string, number>();
+    this.o.devices.forEach((d, i) => {
+      const opt = this.deviceOpts[i] ?? "-device";
+      const drive = this.o.drives.find((x) => x.id === d.drive);
+      if (!drive) this.failAt(opt, `Property '${d.driver}.drive' can't find value '${d.drive}'`);
+      if (users.has(d.drive)) this.failAt(opt, `Property '${d.driver}.drive' can't take value '${d.drive}', it's in use`);
+      if (drive.interface !== "none") {
+        this.failAt(opt, `drive '${d.drive}' has if=${drive.interface}: a drive for -device needs if=none`);
+      }
+      if (d.id !== undefined && this.o.devices.some((x, j) => j < i && x.id === d.id)) this.failAt(opt, `Duplicate device ID '${d.id}'`);
+      users.set(d.drive, i);
+    });
+  }
+
   /** QEMU's names for drives without id=: "none0", "virtio1", "ide0-hd0", "ide1-cd0". */
   private generatedDriveId(iface: DriveInterface, media: "disk" | "cdrom", index: number | undefined): string {
     const sameBus = this.o.drives.filter((d) => d.interface === iface).length;
@@ -548,6 +614,7 @@ class Parser implements OptionContext {
   // --- after the last argument ---------------------------------------------------------------------------------
 
   private finish(): void {
+    this.finishDevices();
     this.finishMachine();
     this.finishMemory();
     this.finishIcount();

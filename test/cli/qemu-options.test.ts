@@ -165,7 +165,7 @@ describe("option spelling", () => {
   test("unknown options name themselves, with one or two dashes", () => {
     rejects("-foo", "-foo: invalid option");
     rejects("--foo", "--foo: invalid option");
-    rejects("-device virtio-blk-device", /^rewind-system-aarch64: -device: not supported by Rewind/);
+    rejects("-object memory-backend-ram,id=m", /^rewind-system-aarch64: -object: not supported by Rewind/);
     rejects("-snapshot", /-snapshot: not supported by Rewind/);
   });
 
@@ -580,6 +580,38 @@ describe("-icount", () => {
     rejects("-icount shift=7,rr=record", /^rewind-system-aarch64: -icount: rr=record needs a file: rrfile=FILE/);
     rejects("-icount rr=replay", /-icount: rr=replay needs a file/);
     rejects("-icount rr=record,rrfile=x", /^rewind-system-aarch64: -icount: record\/replay needs icount: give shift=N/);
+  });
+});
+
+describe("-device", () => {
+  test("virtio-blk-device takes a drive with if=none, given before or after it, in order", () => {
+    const o = parse("-device virtio-blk-device,drive=b -drive file=a.img,if=none,id=a -drive file=b.img,if=none,id=b -device driver=virtio-blk-device,drive=a,id=disk1");
+    assert.deepEqual(o.devices, [{ driver: "virtio-blk-device", drive: "b" }, { driver: "virtio-blk-device", drive: "a", id: "disk1" }]);
+    assert.deepEqual(parse("-drive file=a.img,if=none").devices, []);
+  });
+
+  test("errors name the option in one line, as QEMU's", () => {
+    rejects("-device virtio-blk-device,drive=x", "-device: Property 'virtio-blk-device.drive' can't find value 'x'");
+    rejects("-drive file=a,if=none,id=d -device virtio-blk-device,drive=d -device virtio-blk-device,drive=d",
+      "-device: Property 'virtio-blk-device.drive' can't take value 'd', it's in use");
+    rejects("-device virtio-blk-device", "-device: virtio-blk-device: drive property not set");
+    rejects("-device e1000,netdev=n", /^rewind-system-aarch64: -device: 'e1000' is not a device Rewind emulates \(supported: virtio-blk-device/);
+    rejects("-drive file=a,id=d -device virtio-blk-device,drive=d", "-device: drive 'd' has if=virtio: a drive for -device needs if=none");
+    rejects("-drive file=a,if=none,id=d -device virtio-blk-device,drive=d,frob=1", /-device: .*frob/);
+  });
+
+  test("-global virtio-mmio.force-legacy=off selects virtio-mmio version 2; nothing else is taken", () => {
+    assert.equal(parse("-global virtio-mmio.force-legacy=off").virtioModern, true);
+    assert.equal(parse("-global driver=virtio-mmio,property=force-legacy,value=on").virtioModern, false);
+    assert.equal(parse("-m 128").virtioModern, undefined);
+    rejects("-global e1000.mac=x", /-global: e1000.mac is not supported by Rewind/);
+    rejects("-global virtio-mmio.force-legacy=maybe", /-global: Parameter 'force-legacy' expects 'on' or 'off'/);
+  });
+
+  test("help lists the one device", () => {
+    const r = parseQemuArgs(["-device", "help"]);
+    assert.equal(r.kind, "info");
+    assert.match((r as { text: string }).text, /virtio-blk-device/);
   });
 });
 

@@ -3,8 +3,8 @@
 
 import { BoardError, type Board, type BoardConfig } from "../board.js";
 import type { SessionMachine } from "../../session/target.js";
-import { buildVirtDtb } from "./dtb.js";
-import { VIRT_MAX_RAM, VirtMachine } from "./virt.js";
+import { buildVirtDtb, VIRT_MEMMAP } from "./dtb.js";
+import { VIRT_DEVICES, VIRT_MAX_RAM, VirtMachine } from "./virt.js";
 
 export const virtBoard: Board = {
   name: "virt",
@@ -29,6 +29,8 @@ export const virtBoard: Board = {
       initrd: c.initrd,
       dtb: c.dtb,
       append: c.append,
+      virtioBlk: c.virtioBlk,
+      virtioModern: c.virtioModern,
       rtcBootSeconds: c.rtcBootSeconds,
       serialOut: c.serial?.[0] ?? (() => {}),
       log: c.log ?? (() => {}),
@@ -39,7 +41,8 @@ export const virtBoard: Board = {
     machine.noReboot = c.noReboot ?? false;
     return machine;
   },
-  deviceTree: (c) => buildVirtDtb({ ramSize: c.ramSize ?? virtBoard.defaultRamSize, bootargs: c.append, devices: [{ kind: "pl031" }] }),
+  deviceTree: (c) => buildVirtDtb({ ramSize: c.ramSize ?? virtBoard.defaultRamSize, bootargs: c.append, devices: VIRT_DEVICES }),
+  maxVirtioBlk: VIRT_MEMMAP.virtioMmio.count,
 };
 
 /** The virt machine behind a SessionMachine the registry built for "virt" (throws for any other board). */

@@ -15,7 +15,11 @@ import { BlockEngine, type BlockEngineStats } from "../../arch/aarch64/jit/block
 import type { ExecutionEngine } from "../../core/engine.js";
 import { ExecutedPages, type IntervalFlags } from "../../core/exec-summary.js";
 import { WasmArena } from "../../arch/aarch64/jit/wasm/arena.js";
-import type { CompilerKind, EngineKind } from "../board.js";
+import type { BlockDrive, CompilerKind, DiskOwner, EngineKind } from "../board.js";
+import { openImage } from "../../block/open-image.js";
+import type { BlockDevice } from "../../block/block-device.js";
+import { VirtioMmio } from "../../devices/virtio/mmio.js";
+import { VirtioBlk, type BlkBacking } from "../../devices/virtio/blk.js";
 import { GicV2 } from "../../devices/gicv2.js";
 import { Pl011, PL011_MMIO_SIZE } from "../../devices/pl011.js";
 import { Pl031 } from "../../devices/pl031.js";
@@ -26,7 +30,22 @@ import { AARCH64_GDB_REGISTERS, readAarch64Register, writeAarch64Register } from
 import { EventKind } from "../../replay/format-types.js";
 import type { InputChannel } from "../../replay/input.js";
 import type { SessionMachine } from "../../session/target.js";
-import { buildVirtDtb, prepareUserDtb, VIRT_MEMMAP } from "./dtb.js";
+import { buildVirtDtb, prepareUserDtb, qemuVirtioMmioTransports, VIRT_MEMMAP, type VirtDevice } from "./dtb.js";
+
+/** The optional devices of Rewind's virt tree: the PL031 and QEMU's 32 virtio-mmio transports. */
+export const VIRT_DEVICES: readonly VirtDevice[] = [{ kind: "pl031" }, ...qemuVirtioMmioTransports()];
+
+/** A virtio-blk disk: an image the board opens read-only, or (tests) the sectors themselves. */
+export type VirtDisk = BlockDrive | { id: string; readOnly: boolean; backing: BlkBacking };
+
+/** One virtio-blk-device: its drive, transport and device. */
+export interface VirtBlkSlot {
+  drive: VirtDisk;
+  transport: VirtioMmio;
+  blk: VirtioBlk;
+  /** The image the board opened (absent for a test's backing). */
+  image?: BlockDevice;
+}
 
 export interface VirtConfig {
   ramSize: number;
@@ -36,6 +55,10 @@ export interface VirtConfig {
   /** A user-supplied device tree (-dtb). */
   dtb?: { name: string; bytes: Uint8Array };
   append?: string;
+  /** virtio-blk-device disks, in -device order: the first takes the top slot (0x0a003e00, SPI 47), as QEMU. */
+  virtioBlk?: readonly VirtDisk[];
+  /** virtio-mmio version 2 instead of QEMU's default legacy layout (QEMU: -global virtio-mmio.force-legacy=false). */
+  virtioModern?: boolean;
   /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by the board. */
   rtcBootSeconds: number;
   /** Where the UART's transmitted bytes go. */
@@ -61,7 +84,7 @@ const RAM_REGION_MAX = 2 ** 31;
 /** QEMU's virt puts RAM at 1 GiB and allows up to 255 GiB with highmem; Rewind allows 64 GiB (host memory). */
 export const VIRT_MAX_RAM = 64 * 2 ** 30;
 
-export class VirtMachine implements SessionMachine {
+export class VirtMachine implements SessionMachine, DiskOwner {
   readonly clock: VirtualClock;
   /** The board's one RAM region (at 0x4000_0000). */
   readonly mainRam: Ram;
@@ -76,6 +99,10 @@ export class VirtMachine implements SessionMachine {
   readonly uart: Pl011;
   readonly rtc: Pl031;
   readonly timer: GenericTimer;
+  /** The 32 virtio-mmio transports, slot 0 (0x0a000000) first. */
+  readonly virtio: readonly VirtioMmio[];
+  /** The virtio-blk devices in -device order. */
+  readonly disks: readonly VirtBlkSlot[];
   readonly stateParts: readonly Stateful[];
   readonly nonRamParts: readonly Stateful[];
   readonly boot: BootPlan;
@@ -153,7 +180,31 @@ export class VirtMachine implements SessionMachine {
     this.bus.map("pl011", VIRT_MEMMAP.uart.base, PL011_MMIO_SIZE, this.uart);
     this.rtc = new Pl031(this.clock, new IrqLine(this.gic, INTID_RTC), config.rtcBootSeconds);
     this.bus.map("pl031", VIRT_MEMMAP.rtc.base, VIRT_MEMMAP.rtc.size, this.rtc);
-    this.nonRamParts = [this.clock, this.cpu, this.timer, this.gic, this.uart, this.rtc];
+    const disks = config.virtioBlk ?? [];
+    const mm = VIRT_MEMMAP.virtioMmio;
+    if (disks.length > mm.count) throw new RangeError(`the virt board has ${mm.count} virtio-mmio slots, not ${disks.length}`);
+    const slots: VirtBlkSlot[] = [];
+    const transports: VirtioMmio[] = [];
+    for (let i = 0; i < mm.count; i++) {
+      // QEMU plugs -device virtio-*-device into the last free transport first.
+      const k = mm.count - 1 - i;
+      const disk = k < disks.length ? disks[k] : undefined;
+      const base = mm.base + i * mm.size;
+      const name = `virtio-mmio@${base.toString(16)}`;
+      let blk: VirtioBlk | undefined;
+      let image: BlockDevice | undefined;
+      if (disk) {
+        image = "backing" in disk ? undefined : openImage(disk.file, { format: disk.format, readOnly: true });
+        blk = new VirtioBlk("backing" in disk ? disk.backing : image!, disk.readOnly, `${name}.blk`);
+      }
+      const t = new VirtioMmio(this.bus, new IrqLine(this.gic, 32 + mm.irq + i), blk, name, !config.virtioModern, config.log);
+      this.bus.map(name, base, mm.size, t);
+      transports.push(t);
+      if (disk && blk) slots[k] = { drive: disk, transport: t, blk, image };
+    }
+    this.virtio = transports;
+    this.disks = slots;
+    this.nonRamParts = [this.clock, this.cpu, this.timer, this.gic, this.uart, this.rtc, ...slots.map((s) => s.transport)];
     this.stateParts = [...this.nonRamParts, ...this.ram];
     this.debug = new Aarch64Debug(this.cpu, this.interp, {
       registers: () => AARCH64_GDB_REGISTERS,
@@ -178,7 +229,7 @@ export class VirtMachine implements SessionMachine {
       makeDtb: ({ initrd }) => {
         const params = { ramBase: ram.base, ramSize: ram.size, bootargs: c.append, initrd };
         if (c.dtb) return prepareUserDtb(c.dtb.bytes, params);
-        return buildVirtDtb({ ...params, devices: [{ kind: "pl031" }] });
+        return buildVirtDtb({ ...params, devices: VIRT_DEVICES });
       },
     });
   }
@@ -212,7 +263,49 @@ export class VirtMachine implements SessionMachine {
    * reset the CPU and the GIC; the PL011 and PL031 have no reset in QEMU 7.2 and keep their state. */
   systemReset(): void {
     this.gic.reset();
+    for (const t of this.virtio) t.reset();
     this.loadBootImages();
+  }
+
+  /**
+   * Writes each disk's overlay into its image (a live run's end): the image is reopened writable, written
+   * through the block layer, flushed and closed. Returns the sectors written per drive id.
+   */
+  commitDisks(ids: readonly string[]): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const d of this.disks) {
+      if ("backing" in d.drive || d.drive.readOnly || d.blk.dirtySectors === 0 || !ids.includes(d.drive.id)) continue;
+      const image = openImage(d.drive.file, { format: d.drive.format });
+      try {
+        out[d.drive.id] = d.blk.commitOverlay(image);
+      } finally {
+        image.close();
+      }
+    }
+    return out;
+  }
+
+  uncommittedSectors(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const d of this.disks) if (d.blk.dirtySectors > 0) out[d.drive.id] = d.blk.dirtySectors;
+    return out;
+  }
+
+  reopenDisks(): void {
+    for (const d of this.disks) {
+      if ("backing" in d.drive) continue;
+      d.image?.close();
+      d.image = openImage(d.drive.file, { format: d.drive.format, readOnly: true });
+      d.blk.replaceBacking(d.image);
+    }
+  }
+
+  /** Closes the images the board opened (read-only). */
+  closeDisks(): void {
+    for (const d of this.disks) {
+      d.image?.close();
+      d.image = undefined;
+    }
   }
 
   private stopAtBoundary(reason: StopReason): void {

@@ -9,9 +9,10 @@ import { LOAD_STORE } from "./load-store.js";
 import { SIMD_MOVES } from "./simd-moves.js";
 import { FP } from "./fp.js";
 import { SIMD_INT } from "./simd-int.js";
+import { CRYPTO } from "./crypto.js";
 import { SYSTEM } from "./system.js";
 
-export const A64_TABLE: readonly InsnSpec[] = [...DP_IMM, ...DP_REG, ...BRANCH, ...LOAD_STORE, ...SIMD_MOVES, ...FP, ...SIMD_INT, ...SYSTEM];
+export const A64_TABLE: readonly InsnSpec[] = [...DP_IMM, ...DP_REG, ...BRANCH, ...LOAD_STORE, ...SIMD_MOVES, ...FP, ...SIMD_INT, ...CRYPTO, ...SYSTEM];
 
 let shared: Decoder | undefined;
 /** The decoder over the whole table (built once). */

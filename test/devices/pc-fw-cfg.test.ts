@@ -15,6 +15,7 @@ import {
   FwCfg,
   type DmaBus,
 } from "../../src/devices/pc/fw-cfg.js";
+import { addPcFwCfgItems, E820_RAM } from "../../src/devices/pc/fw-cfg-pc.js";
 import { savedThroughBytes } from "./helpers.js";
 
 function setup() {
@@ -144,4 +145,22 @@ test("fw_cfg state round-trips mid-item (selector, offset, writable contents); b
     b.fw.dmaPorts.write(4, 4, v * 0x10001);
     b.fw.dmaPorts.read(2, 2);
   }
+});
+
+test("fw_cfg pc items (fw_cfg_arch_create, fw_cfg_reboot) for the keys SeaBIOS reads", () => {
+  const { fw, select, readBytes } = setup();
+  addPcFwCfgItems(fw, { ramSize: 128 << 20, e820: [{ address: 0, length: 128 << 20, type: E820_RAM }] });
+  const rd = (key: number, n: number) => (select(key), readBytes(n));
+  assert.deepEqual(rd(0x05, 2), [1, 0], "NB_CPUS");
+  assert.deepEqual(rd(0x0f, 2), [1, 0], "MAX_CPUS = APIC ID limit");
+  assert.deepEqual(rd(0x03, 8), [0, 0, 0, 8, 0, 0, 0, 0], "RAM size 128 MiB");
+  assert.deepEqual(rd(0x04, 2), [0, 0]);
+  assert.deepEqual(rd(0x0e, 2), [0, 0]);
+  assert.deepEqual(rd(0x0d, 8), [0, 0, 0, 0, 0, 0, 0, 0], "no NUMA nodes");
+  assert.deepEqual(rd(0x8000, 2), [0, 0], "no -acpitable blobs");
+  assert.deepEqual(rd(0x8002, 4), [1, 0, 0, 0]);
+  assert.deepEqual(rd(0x8003, 4), [0, 0, 0, 0]);
+  assert.deepEqual(fw.fileList.map((f) => [f.name, f.size]), [["etc/boot-fail-wait", 4], ["etc/e820", 20]]);
+  assert.deepEqual(rd(0x20, 4), [0xff, 0xff, 0xff, 0xff]);
+  assert.deepEqual(rd(0x21, 20), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 1, 0, 0, 0]);
 });

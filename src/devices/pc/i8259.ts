@@ -60,8 +60,10 @@ class Pic8259 {
     return p < this.priority(mask) ? (p + this.priorityAdd) & 7 : -1;
   }
 
+  /** QEMU pic_update_irq; the output is only signalled when its level changes. */
   update(): void {
     const level = this.getIrq() >= 0;
+    if (level === this.intOut) return;
     this.intOut = level;
     this.out(level);
   }

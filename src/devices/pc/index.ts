@@ -12,6 +12,7 @@ import type { Port92 } from "./port92.js";
 
 export { AcpiPmTimer, PM_TIMER_FREQUENCY } from "./acpi-pm-timer.js";
 export * from "./fw-cfg.js";
+export { addPcFwCfgItems, e820Bytes, E820_RAM, E820_RESERVED, type E820Entry, type PcFwCfgConfig } from "./fw-cfg-pc.js";
 export { I8042, type I8042Callbacks } from "./i8042.js";
 export { I8254, PIT_FREQ, muldiv64 } from "./i8254.js";
 export { I8259Pair } from "./i8259.js";

@@ -114,7 +114,7 @@ export interface PcCmosConfig {
 
 /**
  * The CMOS bytes QEMU 7.2's pc_cmos_init (hw/i386/pc.c) stores for a machine without floppy or IDE disks
- * (-nodefaults): 0x10 floppy types 0, 0x14 equipment (FPU, PS/2 mouse), 0x15-0x18/0x30-0x31/0x34-0x35/0x5b-0x5d
+ * (-nodefaults): 0x10 floppy types 0, 0x12/0x39 no IDE disks, 0x14 equipment (FPU, PS/2 mouse), 0x15-0x18/0x30-0x31/0x34-0x35/0x5b-0x5d
  * memory sizes, 0x3d/0x38 boot devices, 0x5f CPU count - 1. Index → value.
  */
 export function pcCmosDefaults(c: PcCmosConfig): Map<number, number> {
@@ -143,7 +143,11 @@ export function pcCmosDefaults(c: PcCmosConfig): Map<number, number> {
   m.set(0x38, (order[2] << 4) | (c.fdBootchk ?? true ? 0 : 1));
   m.set(0x14, 0x02 | 0x04);
   m.set(0x10, 0x00);
-  m.set(0x5f, (c.cpus ?? 1) - 1);
+  // x86_rtc_set_cpus_count: more CPUs than fit in a byte leave 0 (the BIOS must use fw_cfg).
+  const cpus = c.cpus ?? 1;
+  m.set(0x5f, cpus > 0xff ? 0 : cpus - 1);
+  m.set(0x12, 0x00); // no IDE disks
+  m.set(0x39, 0x00);
   return m;
 }
 

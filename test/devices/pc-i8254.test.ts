@@ -196,3 +196,17 @@ test("PIT bad guest input never throws", () => {
   pit.port61.write(0, 2, 0xffff);
   runTo(100_000);
 });
+
+test("PIT channel 0 IRQ suppressed and resumed through the HPET legacy input (pit_irq_control)", () => {
+  const { pit, out, runTo, edges, clock } = setup();
+  out(0x43, 0x34);
+  out(0x40, 0);
+  out(0x40, 0);
+  pit.setIrqEnabled(false);
+  assert.equal(clock.nextDeadline, Infinity);
+  runTo(1_000_000);
+  assert.deepEqual(edges, []);
+  pit.setIrqEnabled(true);
+  runTo(1_300_000);
+  assert.deepEqual(edges, [tickOf(nsOf(3 * 65536 + 1))], "the train resumes in phase with the load time");
+});

@@ -145,6 +145,8 @@ const CHANNEL_STATE: StateDescription<PitChannel> = {
 const PIT_STATE: StateDescription<I8254> = {
   version: 1,
   fields: [
+    /** Channel 0's IRQ suppressed while the HPET runs in legacy-replacement mode (QEMU irq_disabled). */
+    field.bool("irqDisabled"),
     field.section<I8254, PitChannel>("ch0", (p) => p.channels[0], CHANNEL_STATE),
     field.section<I8254, PitChannel>("ch1", (p) => p.channels[1], CHANNEL_STATE),
     field.section<I8254, PitChannel>("ch2", (p) => p.channels[2], CHANNEL_STATE),
@@ -166,6 +168,7 @@ export class I8254 implements Stateful {
   readonly channels = [new PitChannel(), new PitChannel(), new PitChannel()];
   speakerDataOn = 0;
   refreshToggle = 0;
+  irqDisabled = false;
   private readonly timer: Timer;
   readonly ports: PortHandler;
   readonly port61: PortHandler;
@@ -210,14 +213,25 @@ export class I8254 implements Stateful {
       s.gate = i !== 2 ? 1 : 0;
       s.countLoadTime = now;
       s.count = 0x10000;
-      if (i === 0) s.nextTransitionTime = s.nextTransition(now);
+      if (i === 0 && !this.irqDisabled) s.nextTransitionTime = s.nextTransition(now);
     });
-    this.timer.setNs(this.channels[0].nextTransitionTime);
+    if (!this.irqDisabled) this.timer.setNs(this.channels[0].nextTransitionTime);
+  }
+
+  /** The HPET's legacy-replacement input (QEMU pit_irq_control): false stops channel 0's IRQ and timer. */
+  setIrqEnabled(enable: boolean): void {
+    if (enable) {
+      this.irqDisabled = false;
+      this.irqUpdate(this.channels[0], this.now());
+    } else {
+      this.irqDisabled = true;
+      this.timer.cancel();
+    }
   }
 
   /** QEMU pit_irq_timer_update: only channel 0 has an IRQ and a timer. */
   private irqUpdate(s: PitChannel, current: number): void {
-    if (s !== this.channels[0]) return;
+    if (s !== this.channels[0] || this.irqDisabled) return;
     const expire = s.nextTransition(current);
     this.irq0.set(s.getOut(current));
     s.nextTransitionTime = expire;

@@ -210,3 +210,37 @@ test("PIT channel 0 IRQ suppressed and resumed through the HPET legacy input (pi
   runTo(1_300_000);
   assert.deepEqual(edges, [tickOf(nsOf(3 * 65536 + 1))], "the train resumes in phase with the load time");
 });
+
+test("PIT modes 1, 4, 5 output as QEMU's pit_get_out (read-back status bit 7) and mode 3 count reads", () => {
+  const { out, inb, clock } = setup();
+  const status1 = () => (out(0x43, 0xe4), inb(0x41)); // read-back status of channel 1
+  const at = (c: number) => (clock.icount = tickOf(nsOf(c)) + 1); // just after PIT count c from load at 0
+  out(0x43, 0x72); // ch1 lo/hi mode 1
+  out(0x41, 100);
+  out(0x41, 0);
+  assert.equal(status1() >> 7, 1, "mode 1: QEMU drives OUT high while d < count");
+  at(100);
+  assert.equal(status1() >> 7, 0);
+  clock.icount = 0;
+  out(0x43, 0x78); // mode 4
+  out(0x41, 100);
+  out(0x41, 0);
+  assert.equal(status1() >> 7, 0);
+  at(100);
+  assert.equal(status1() >> 7, 1, "mode 4: OUT is 1 for the single count d == count");
+  at(101);
+  assert.equal(status1() >> 7, 0);
+  clock.icount = 0;
+  out(0x43, 0x7a); // mode 5
+  out(0x41, 100);
+  out(0x41, 0);
+  at(100);
+  assert.equal(status1() >> 7, 1);
+  clock.icount = 0;
+  out(0x43, 0x76); // mode 3, count 100: counts down by 2 (count - (2d mod count))
+  out(0x41, 100);
+  out(0x41, 0);
+  at(10);
+  out(0x43, 0x40);
+  assert.equal(inb(0x41) | (inb(0x41) << 8), 100 - ((2 * muldiv64(clock.ns, PIT_FREQ, 1e9)) % 100));
+});

@@ -85,11 +85,16 @@ echo "rewind" > "$stage/etc/hostname"
 find "$stage" -exec touch -h -d @0 {} +
 
 node dist/src/tools/initramfs.js "$stage" "$dest/initramfs.cpio.gz" --dev-console
-# ext4 with a fixed UUID, hash seed and time: the same image every time.
+# ext4 with a fixed UUID, hash seed and time (1, not 0: e2fsprogs takes a fake time of 0 as none): the same image every time.
 rm -f "$dest/root.img"
-SOURCE_DATE_EPOCH=0 E2FSPROGS_FAKE_TIME=0 mke2fs -q -t ext4 -F -d "$stage" -L rewind-root \
+SOURCE_DATE_EPOCH=1 E2FSPROGS_FAKE_TIME=1 mke2fs -q -t ext4 -F -d "$stage" -L rewind-root \
   -U 6d5e0a1c-7b3f-4c2a-9e1d-52a7f0c3b4e8 -E hash_seed=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0,root_owner=0:0 \
   "$dest/root.img" 32M
+# mke2fs -d copies each file's atime and ctime, which are the time this script ran: set them to 0 as the mtimes.
+(cd "$stage" && find . -mindepth 1 | sort | sed 's|^\.||' | while read -r f; do echo "sif $f atime 0"; echo "sif $f ctime 0"; done) \
+  > "$stage.debugfs"
+E2FSPROGS_FAKE_TIME=1 debugfs -w -f "$stage.debugfs" "$dest/root.img" >/dev/null 2>&1
+rm -f "$stage.debugfs"
 if command -v qemu-img >/dev/null; then
   rm -f "$dest/root.qcow2"
   qemu-img convert -f raw -O qcow2 "$dest/root.img" "$dest/root.qcow2"

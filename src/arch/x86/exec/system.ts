@@ -406,6 +406,23 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
   if (m === "lfence" || m === "mfence" || m === "sfence" || /^prefetch/.test(m)) return () => {};
 
   // ---- the rest of the 16/32-bit integer set ----
+  if (!two && op >= 0xa0 && op <= 0xa3) {
+    // MOV AL/rAX <-> moffs: an absolute offset at the address size in DS (or the override).
+    const size = (op & 1 ? w >> 3 : 1) as 1 | 2 | 4;
+    const rw = (size * 8) as 8 | 16 | 32;
+    const seg = d.prefixes.segment >= 0 ? d.prefixes.segment : Seg.DS;
+    const off = (d.addrsize === 16 ? imm & 0xffff : imm) >>> 0;
+    return (c) => {
+      const a = ((c.segBaseLo[seg] >>> 0) + off) >>> 0;
+      if (op < 0xa2) {
+        c.mem.read(c, a, 0, size);
+        c.writeReg(0, rw, c.vlo, 0);
+      } else {
+        c.readReg(0, rw);
+        c.mem.write(c, a, 0, size, c.vlo, 0);
+      }
+    };
+  }
   const sm = STRING.exec(m);
   if (sm && !two) return stringOp(d, sm[1]);
   if (!two && op === 0x60)
@@ -653,8 +670,10 @@ function knownMsr(i: number): boolean {
   );
 }
 
+// MSRs QEMU 7.2's TCG keeps; others read as 0 and ignore writes (QEMU raises no #GP for them: guests/x86/pmode.S
+// reads MSR 0x12345 under it).
 function readMsr(c: X86Cpu, i: number): bigint {
-  if (!knownMsr(i)) fault(GP, 0);
+  if (!knownMsr(i)) return 0n;
   if (i === 0x10) return BigInt(c.tsc());
   if (i === 0xc0000080) return BigInt(c.efer);
   if (i === 0xfe) return 0x508n; // MTRRcap: 8 variable ranges, fixed ranges, write-combining
@@ -665,7 +684,7 @@ function readMsr(c: X86Cpu, i: number): bigint {
 }
 
 function writeMsr(c: X86Cpu, i: number, v: bigint): void {
-  if (!knownMsr(i) || i === 0xfe) fault(GP, 0);
+  if (!knownMsr(i) || i === 0xfe) return;
   if (i === 0xc0000080) c.efer = Number(v & 0xd01n);
   else c.msrs.set(i, v);
 }

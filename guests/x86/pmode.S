@@ -2,8 +2,9 @@
  * Rewind's protected-mode guest: a 64 KiB BIOS image for the pc board (-bios pmode.bin). In real mode it takes
  * software interrupts and exceptions (#DE, #UD, INT3, INTO) through the IVT and runs string, double-shift, xadd,
  * cmpxchg, bit-scan, decimal-adjust, XLAT, ENTER/LEAVE, PUSHA/POPA and LES instructions; then it loads a GDT, enters
- * 32-bit protected mode, takes INT n, INT3 and faults (#DE, #UD, #GP and #NP with error codes, #GP from an unknown
- * MSR) through an IDT of interrupt and trap gates, calls a 16-bit code segment, uses MTRR MSRs and SGDT/STR, and
+ * 32-bit protected mode, takes INT n, INT3 and faults (#DE, #UD, #GP and #NP with error codes, #GP from a far jump
+ * beyond a segment limit; an unknown MSR reads 0 as under QEMU) through an IDT of interrupt and trap gates, runs
+ * code it copies to RAM and rewrites, calls a 16-bit code segment, uses MTRR MSRs and SGDT, and
  * returns through 16-bit protected mode to big real mode (a 4 GiB data limit) before exiting through
  * isa-debug-exit. Every result is printed on the debug console (port 0x402).
  *
@@ -421,6 +422,7 @@ pm32:
         GATE32  13, stub13, 0x8e00
         GATE32  0x30, stub30, 0x8f00
         lidt    (ROM + idtr)
+        movl    $2, 0x2100              /* how many bytes the fault handler skips */
         movl    $0x3030, %eax
         int     $0x30
         int3
@@ -435,6 +437,8 @@ pm32:
         movw    %ax, %fs
         movw    $0x08, %ax
         movw    %ax, %ss
+        movl    $7, 0x2100
+        ljmp    $0x18, $0x10000         /* beyond the 16-bit code segment's limit: #GP(0) */
         movl    $0x12345, %ecx
         rdmsr
         movl    $0x2ff, %ecx
@@ -529,7 +533,9 @@ common:
         je      1f
         cmpl    $0x30, %eax
         je      1f
-        addl    $2, 40(%esp)
+        movl    0x2100, %eax
+        addl    %eax, 40(%esp)
+        movl    $2, 0x2100
 1:      popal
         addl    $8, %esp
         iret

@@ -229,7 +229,7 @@ export class X86Cpu extends X86State {
    * checks a code descriptor at the same privilege (call gates and task switches raise #GP: not needed at CPL 0
    * by SeaBIOS).
    */
-  loadCode(selector: number, ret = false): void {
+  loadCode(selector: number, ret = false, offset = 0): void {
     selector &= 0xffff;
     if (!this.protectedMode || this.rflags & VM_) {
       this.segSel[Seg.CS] = selector;
@@ -249,6 +249,10 @@ export class X86Cpu extends X86State {
       if (dpl > this.cpl) fault(GP, selector & 0xfffc);
     } else if (ret ? rpl !== this.cpl || dpl !== rpl : rpl > this.cpl || dpl !== this.cpl) fault(GP, selector & 0xfffc);
     if (!(dhi & 0x8000)) fault(NP, selector & 0xfffc);
+    // The new EIP must lie within the new code segment's limit (checked before anything changes, as QEMU does).
+    let limit = (d[0] & 0xffff) | (dhi & 0xf0000);
+    if (dhi & 0x800000) limit = ((limit << 12) | 0xfff) >>> 0;
+    if (offset >>> 0 > limit) fault(GP, ret ? selector & 0xfffc : 0);
     this.touchDescriptor(at, dhi);
     const cpl = this.cpl;
     this.setCache(Seg.CS, (selector & 0xfffc) | cpl, d[0], dhi | 0x100);
@@ -371,7 +375,7 @@ export class X86Cpu extends X86State {
       fault(GP, cs & 0xfffc); // outer-privilege return: not yet
     }
     try {
-      this.loadCode(cs, true);
+      this.loadCode(cs, true, w === 16 ? ip & 0xffff : ip);
     } catch (e) {
       this.lo[4] = sp;
       throw e;

@@ -80,8 +80,9 @@ function farPointer(c: X86Cpu, ea: (c: X86Cpu) => void, w: Width): [number, numb
 }
 
 function farJump(c: X86Cpu, sel: number, off: number, w: Width): void {
-  c.loadCode(sel);
-  c.nextLo = w === 16 ? off & 0xffff : off >>> 0;
+  off = w === 16 ? off & 0xffff : off >>> 0;
+  c.loadCode(sel, false, off);
+  c.nextLo = off;
   c.nextHi = 0;
 }
 
@@ -212,7 +213,7 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
         pop(c, w);
         const sel = c.vlo & 0xffff;
         if (c.protectedMode && (sel & 3) !== c.cpl) fault(GP, sel & 0xfffc); // outer-privilege return: not yet
-        c.loadCode(sel, true);
+        c.loadCode(sel, true, w === 16 ? ip & 0xffff : ip);
         c.nextLo = w === 16 ? ip & 0xffff : ip;
         c.nextHi = 0;
       } catch (e) {

@@ -137,9 +137,10 @@ function stringOp(d: Decoded, kind: string): CpuExec {
       stepReg(c, 7, aw, delta);
     }
     if (rep) {
+      // Again unless REPE/REPNE stops on ZF; a count that reached 0 is found by the next step (QEMU's icount
+      // translation: n + 1 instructions for n iterations that run out).
       stepReg(c, 1, aw, -1);
-      let again = reg(c, 1, aw) !== 0;
-      if (again && compare) again = rep === 0xf3 ? (c.rflags & ZF) !== 0 : (c.rflags & ZF) === 0;
+      const again = !compare || (rep === 0xf3 ? (c.rflags & ZF) !== 0 : (c.rflags & ZF) === 0);
       if (again) {
         c.nextLo = c.ripLo;
         c.nextHi = c.ripHi;

@@ -4,7 +4,7 @@
  * cmpxchg, bit-scan, decimal-adjust, XLAT, ENTER/LEAVE, PUSHA/POPA and LES instructions; then it loads a GDT, enters
  * 32-bit protected mode, takes INT n, INT3 and faults (#DE, #UD, #GP and #NP with error codes, #GP from a far jump
  * beyond a segment limit; an unknown MSR reads 0 as under QEMU) through an IDT of interrupt and trap gates, runs
- * code it copies to RAM and rewrites, calls a 16-bit code segment, uses MTRR MSRs and SGDT, and
+ * code it copies to RAM and rewrites, calls a 16-bit code segment, loads an LDT and a TSS, uses MTRR MSRs and SGDT, and
  * returns through 16-bit protected mode to big real mode (a 4 GiB data limit) before exiting through
  * isa-debug-exit. Every result is printed on the debug console (port 0x402).
  *
@@ -439,6 +439,27 @@ pm32:
         movw    %ax, %ss
         movl    $7, 0x2100
         ljmp    $0x18, $0x10000         /* beyond the 16-bit code segment's limit: #GP(0) */
+        /* An LDT and a TSS: LLDT/SLDT, LTR/STR, a data segment from the LDT, and a selector past the LDT's limit. */
+        movw    $0x30, %ax
+        lldt    %ax
+        sldt    %ax
+        movzwl  %ax, %eax
+        SHOW32  "ldtr="
+        movw    $0x38, %ax
+        ltr     %ax
+        str     %ax
+        movzwl  %ax, %eax
+        SHOW32  "tr="
+        movw    $0x0c, %ax
+        movw    %ax, %fs
+        movl    $0x5a5a5a5a, %fs:0x2300
+        movl    0x2300, %eax
+        SHOW32  "ldt data="
+        NL32
+        movw    $0x14, %ax
+        movw    %ax, %fs
+        movw    $0x10, %ax
+        movw    %ax, %fs
         movl    $0x12345, %ecx
         rdmsr
         movl    $0x2ff, %ecx
@@ -559,8 +580,14 @@ gdt:    .quad  0
         .quad  0x00009b0f0000ffff       /* 0x18: 16-bit code, base F0000, 64 KiB */
         .quad  0x00cf13000000ffff       /* 0x20: data, not present */
         .quad  0x000093000000ffff       /* 0x28: 16-bit data, base 0, 64 KiB */
-gdtr:   .word  0x2f
+        .quad  0x0000820ffe00000f       /* 0x30: the LDT at F000:FE00, two entries */
+        .quad  0x0000890022000067       /* 0x38: a 32-bit TSS at 0x2200 */
+gdtr:   .word  0x3f
         .long  ROM + gdt
+
+        .org    0xfe00
+ldt:    .quad  0
+        .quad  0x00cf93000000ffff       /* LDT 0x0c: 32-bit data, flat */
 
         .code16
         .org    0xfff0

@@ -1,8 +1,12 @@
 // The x86 CPU: X86State plus what the system layer adds — segment registers with their descriptor caches, the
-// control registers, the current code and stack sizes, the halted state, and the memory and port buses. This
-// first slice runs real mode (and will grow protected and long mode: the descriptor caches are already what
-// those need). Reset state as the Intel SDM Vol. 3 §9.1.1 gives it and QEMU's pc sets it: CS.selector F000 with
-// base FFFF0000, IP FFF0, CR0 60000010, EFLAGS 2, EDX the processor signature.
+// descriptor-table registers (GDTR, IDTR, LDTR, TR), CR0/2/3/4, EFER and the other MSRs, the current code and
+// stack sizes (CS.D, SS.B), the privilege level, the halted state and the interrupt shadow, and the memory and
+// port buses. Real mode and protected mode with segmentation (paging not yet: CR3/CR4 are stored); segment loads
+// with the SDM's checks (real mode sets only selector and base, so hidden limits survive: big real mode);
+// interrupt and exception delivery through the IVT or IDT interrupt/trap gates at the same privilege, IRET. Reset
+// state as the Intel SDM Vol. 3 §9.1.1 gives it and QEMU's pc sets it: CS.selector F000 with base FFFF0000, IP
+// FFF0, CR0 60000010, EFLAGS 2, EDX the processor signature. Not yet: privilege changes (TSS stack switches,
+// call gates, outer-level returns: #GP), task switches, VM86, data segment limit checks (QEMU's TCG has none).
 
 import type { AddressSpace } from "../../core/memory.js";
 import type { PortSpace } from "../../core/ports.js";

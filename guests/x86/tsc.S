@@ -1,7 +1,7 @@
 /*
  * RDTSC on the virtual clock: a 64 KiB BIOS image that reads the time-stamp counter twice around a few
- * instructions (and once more after a REP STOSB of 100 iterations) and prints the values (EDX:EAX) in hex on the
- * debug console. Under QEMU with -icount shift=7,sleep=off the TSC is virtual nanoseconds, 128 per instruction,
+ * instructions (and once more after a REP STOSB of 100 iterations), then the TSC's advance across a #DE and a #UD
+ * with their handlers, and prints the values (EDX:EAX, last first) in hex on the debug console. Under QEMU with -icount shift=7,sleep=off the TSC is virtual nanoseconds, 128 per instruction,
  * deterministic; Rewind's pc board prints the same.
  *
  *   qemu-system-x86_64 -M pc -bios tsc.bin -display none -nodefaults -debugcon stdio -icount shift=7,sleep=off \
@@ -31,7 +31,32 @@ _start:
         rdtsc
         pushl   %edx
         pushl   %eax
-        movw    $3, %bx
+        /* A #DE (QEMU gives back the count of an instruction that faults at run time) and a #UD (counted). */
+        movw    %ax, %ds
+        xorw    %ax, %ax
+        movw    %ax, %ds
+        movw    $skip2, 0
+        movw    $0xf000, 2
+        movw    $skip2, 24
+        movw    $0xf000, 26
+        rdtsc
+        movl    %eax, %edi
+        xorb    %bl, %bl
+        divb    %bl
+        rdtsc
+        subl    %edi, %eax
+        xorl    %edx, %edx
+        pushl   %edx
+        pushl   %eax
+        rdtsc
+        movl    %eax, %edi
+        ud2
+        rdtsc
+        subl    %edi, %eax
+        xorl    %edx, %edx
+        pushl   %edx
+        pushl   %eax
+        movw    $5, %bx
 1:      popl    %eax
         popl    %edx
         xchgl   %eax, %edx
@@ -47,6 +72,12 @@ _start:
         outb    %al, %dx
 2:      hlt
         jmp     2b
+skip2:
+        pushw   %bp
+        movw    %sp, %bp
+        addw    $2, 2(%bp)
+        popw    %bp
+        iret
 putc:
         pushw   %dx
         movw    $0x402, %dx

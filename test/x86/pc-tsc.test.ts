@@ -1,6 +1,7 @@
 // RDTSC on the pc board's virtual clock against qemu-system-x86_64 -icount shift=7,sleep=off (guests/x86/tsc.bin):
-// the TSC is virtual nanoseconds, 128 per instruction, and a REP STOSB of 100 iterations takes 101 steps, as QEMU's
-// icount translation counts it — in any slicing of the run.
+// the TSC is virtual nanoseconds, 128 per instruction, a REP STOSB of 100 iterations takes 101 steps, as QEMU's
+// icount translation counts it, and a DIV raising #DE does not advance time (QEMU gives its count back) while UD2
+// does — in any slicing of the run.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";

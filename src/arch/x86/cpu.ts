@@ -18,11 +18,17 @@ export class X86Fault {
   constructor(
     readonly vector: number,
     readonly code = -1,
+    /**
+     * Raised where QEMU raises it when translating (an undefined opcode, UD2): the instruction counts in QEMU's
+     * icount. Faults QEMU raises while running the instruction (#DE, #GP from a segment load...) give its count
+     * back, so virtual time does not advance for them (see the interpreter).
+     */
+    readonly atTranslation = false,
   ) {}
 }
 
-export function fault(vector: number, code = -1): never {
-  throw new X86Fault(vector, code);
+export function fault(vector: number, code = -1, atTranslation = false): never {
+  throw new X86Fault(vector, code, atTranslation);
 }
 
 export const DE = 0, DB = 1, BP = 3, OFV = 4, BR = 5, UD = 6, NM = 7, DF_ = 8, TS = 10, NP = 11, SS_ = 12, GP = 13, PF_ = 14;

@@ -4,8 +4,9 @@
 // dropped when the page is written (AddressSpace code-page tracking); an instruction crossing into the next page
 // of its region is dropped on a write to either page. Code outside RAM/ROM is decoded every time.
 //
-// Exceptions are thrown by executors as X86Fault and delivered here through the IVT or IDT (cpu.ts), with the
-// faulting instruction counted as QEMU's trace counts it. External interrupts (cpu.intr) are taken at
+// Exceptions are thrown by executors as X86Fault and delivered here through the IVT or IDT (cpu.ts); the faulting
+// instruction is a step (QEMU's one-instruction trace shows it), and virtual time advances for it only when QEMU's
+// icount keeps it (undefined opcodes; not #DE, #GP... which QEMU raises at run time and gives back). External interrupts (cpu.intr) are taken at
 // instruction boundaries when IF = 1, except right after STI, MOV SS or POP SS. A valid instruction this CPU has
 // no executor for still stops the machine ("stuck") so a gap is never mistaken for a guest's #UD.
 
@@ -13,7 +14,7 @@ import type { ExecutionEngine } from "../../core/engine.js";
 import type { VirtualClock } from "../../core/clock.js";
 import { PAGE_BITS } from "../../core/memory.js";
 import { Seg } from "./cpu-state.js";
-import { DF_, fault, UD, X86Fault, type X86Cpu } from "./cpu.js";
+import { DF_, UD, X86Fault, type X86Cpu } from "./cpu.js";
 import { decode } from "./decode/decoder.js";
 import { buildControl, type CpuExec } from "./exec/control.js";
 import { buildInteger, DIVIDE_ERROR } from "./exec/integer.js";
@@ -25,7 +26,10 @@ interface Cached {
 }
 
 const IF = 0x200;
-const UNDEFINED: CpuExec = () => fault(UD);
+const UNDEFINED_OPCODE = new X86Fault(UD, -1, true);
+const UNDEFINED: CpuExec = () => {
+  throw UNDEFINED_OPCODE;
+};
 const PAGE_MASK = (1 << PAGE_BITS) - 1;
 
 export class X86Interpreter implements ExecutionEngine {
@@ -97,6 +101,9 @@ export class X86Interpreter implements ExecutionEngine {
       } catch (e) {
         const f = e === DIVIDE_ERROR ? new X86Fault(0) : e;
         if (!(f instanceof X86Fault)) throw e;
+        // A step, but QEMU's icount gives a fault raised at run time back: virtual time stands still (as for
+        // steps that take an interrupt, VirtualClock.countInterruptStep).
+        if (!f.atTranslation) clock.idleTicks--;
         if (!this.safely(() => c.exception(f))) break;
       }
       if (this.ended) break;

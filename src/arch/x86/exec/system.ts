@@ -182,7 +182,7 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
       c.nextHi = 0;
     };
   if (!two && op === 0xcf) return (c) => c.iret(w);
-  if (two && op === 0x0b) return () => fault(UD);
+  if (two && op === 0x0b) return () => fault(UD, -1, true);
   if (!two && op === 0xfb)
     return (c) => {
       if (!(c.rflags & IF)) c.shadow = true;

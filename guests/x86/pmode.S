@@ -5,7 +5,7 @@
  * 32-bit protected mode, takes INT n, INT3 and faults (#DE, #UD, #GP and #NP with error codes, #GP from a far jump
  * beyond a segment limit; an unknown MSR reads 0 as under QEMU) through an IDT of interrupt and trap gates, runs
  * code it copies to RAM and rewrites, calls a 16-bit code segment, loads an LDT and a TSS, uses MTRR MSRs and SGDT, and
- * returns through 16-bit protected mode to big real mode (a 4 GiB data limit) before exiting through
+ * returns through 16-bit protected mode (a 16-bit interrupt gate there) to big real mode (a 4 GiB data limit) before exiting through
  * isa-debug-exit. Every result is printed on the debug console (port 0x402).
  *
  *   qemu-system-x86_64 -M pc -bios pmode.bin -display none -nodefaults -debugcon stdio \
@@ -369,10 +369,37 @@ pm16_proc:
         call    putc16
         lretl
 
+/* A 16-bit interrupt gate's handler: prints its 16-bit frame (IP, CS, FLAGS) and returns with a 16-bit IRET. */
+pm16_int:
+        pushw   %bp
+        movw    %sp, %bp
+        movzwl  2(%bp), %eax
+        call    puthex16
+        movb    $' ', %al
+        call    putc16
+        movzwl  4(%bp), %eax
+        call    puthex16
+        movb    $' ', %al
+        call    putc16
+        movzwl  6(%bp), %eax
+        call    puthex16
+        movb    $' ', %al
+        call    putc16
+        popw    %bp
+        iret
+
 /* Back to real mode through 16-bit protected mode: a 64 KiB stack segment, PE cleared, a far jump. */
 pm16_exit:
         movw    $0x28, %ax
         movw    %ax, %ss
+        movl    $0x31, %eax
+        int     $0x31
+        pushfl
+        popl    %eax
+        andl    $0x3ff, %eax
+        call    puthex16
+        movb    $'\n', %al
+        call    putc16
         movl    %cr0, %eax
         andb    $0xfe, %al
         movl    %eax, %cr0
@@ -421,6 +448,9 @@ pm32:
         GATE32  11, stub11, 0x8e00
         GATE32  13, stub13, 0x8e00
         GATE32  0x30, stub30, 0x8f00
+        /* Vector 0x31: a 16-bit interrupt gate to the 16-bit code segment (taken from 16-bit protected mode). */
+        movl    $(0x00180000 + pm16_int), 0x1000 + 0x31 * 8
+        movl    $0x00008600, 0x1004 + 0x31 * 8
         lidt    (ROM + idtr)
         movl    $2, 0x2100              /* how many bytes the fault handler skips */
         movl    $0x3030, %eax
@@ -571,7 +601,7 @@ str_b:  .ascii "abcdeFghijklmnop"
 farptr: .word  0x1234, 0x5678
 rm_idtr: .word 0x3ff
         .long  0
-idtr:   .word  0x187
+idtr:   .word  0x18f
         .long  0x1000
         .balign 8
 gdt:    .quad  0

@@ -67,3 +67,30 @@ test("guests/x86/build.sh rebuilds pmode.bin byte for byte", { skip: missingTool
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(readFileSync(join(dir, "pmode.bin")), readFileSync(GUEST));
 });
+
+test("pc: pmode.bin saved at random points and loaded into a fresh machine ends as the uninterrupted run", () => {
+  const whole = run();
+  const rnd = xorshift32(77);
+  for (let k = 0; k < 5; k++) {
+    const at = 1 + (rnd() % (whole.icount - 1));
+    let before = "";
+    let after = "";
+    const bios = readFileSync(GUEST);
+    const a = new PcMachine({ ramSize: 128 << 20, icountShift: 7, bios, debugcon: (c) => (before += String.fromCharCode(c)), debugExit: { iobase: 0xf4, iosize: 4 } });
+    assert.equal(a.run(atIcount(at)), "limit");
+    const saved = a.stateParts.map((p) => [p.stateName, p.saveState()] as const);
+    const b = new PcMachine({ ramSize: 128 << 20, icountShift: 7, bios, debugcon: (c) => (after += String.fromCharCode(c)), debugExit: { iobase: 0xf4, iosize: 4 } });
+    // Run the other machine nearly to the end first: its code cache holds the rewritten RAM code, which the loaded
+    // state (perhaps from before the rewrite) must not reuse.
+    b.run(atIcount(whole.icount - 200));
+    after = "";
+    for (const [i, p] of b.stateParts.entries()) {
+      assert.equal(p.stateName, saved[i][0]);
+      p.loadState(saved[i][1], p.stateVersion);
+    }
+    while (b.run(atIcount(1e9)) === "limit");
+    assert.equal(b.exitCode, 33);
+    assert.equal(b.clock.icount, whole.icount, `resumed at ${at}`);
+    assert.equal(before + after, whole.out, `resumed at ${at}`);
+  }
+});

@@ -12,6 +12,15 @@ import type { AddressSpace } from "../../core/memory.js";
 import type { PortSpace } from "../../core/ports.js";
 import { RFLAGS_FIXED, Seg, X86State, type X86Memory } from "./cpu-state.js";
 import { QEMU64_SIGNATURE } from "./cpuid.js";
+import type { StateFields, Stateful } from "../../core/state.js";
+import { field, loadDescribed, saveDescribed, type StateDescription } from "../../core/vmstate.js";
+
+/** The MSRs the CPU keeps (exec/system.ts), in saved-state order: the state keeps each as two 32-bit halves. */
+export const KEPT_MSRS: readonly number[] = [
+  0x1b, 0x3a, 0x8b, 0x9e, 0x174, 0x175, 0x176, 0x179, 0x17a, 0x1a0, ...Array.from({ length: 16 }, (_, i) => 0x200 + i),
+  0x250, 0x258, 0x259, 0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f, 0x277, 0x2ff,
+  0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000100, 0xc0000101, 0xc0000102, 0xc0000103,
+];
 
 /** An exception raised by an instruction: the vector and the error code (-1: none). The interpreter delivers it. */
 export class X86Fault {
@@ -76,7 +85,9 @@ class PhysicalMemory implements X86Memory {
   }
 }
 
-export class X86Cpu extends X86State {
+export class X86Cpu extends X86State implements Stateful {
+  readonly stateName = "cpu0";
+  readonly stateVersion = 1;
   /** Segment selectors and the cached limits and access rights, by Seg (bases are in X86State). */
   readonly segSel = new Uint16Array(6);
   readonly segLimit = new Uint32Array(6);
@@ -152,6 +163,58 @@ export class X86Cpu extends X86State {
     this.segAttr[Seg.CS] = 0x9b;
     this.cpl = 0;
     this.shadow = false;
+  }
+
+  private describe(): StateDescription<X86Cpu> {
+    const u32 = (name: string) => field.u32<X86Cpu>(name);
+    return {
+      version: 1,
+      fields: [
+        field.i32s("lo", 16),
+        field.i32s("hi", 16),
+        field.int("ripLo"),
+        field.int("ripHi"),
+        u32("rflags"),
+        field.i32s("segBaseLo", 6),
+        field.i32s("segBaseHi", 6),
+        field.u32s("segSel", 6, { max: 0xffff }),
+        field.u32s("segLimit", 6),
+        field.u32s("segAttr", 6, { max: 0xffff }),
+        ...["cr0", "cr2", "cr3", "cr4", "efer", "gdtBase", "gdtLimit", "idtBase", "idtLimit", "ldtSel", "ldtBase", "ldtLimit", "trSel", "trBase", "trLimit", "trAttr"].map(u32),
+        field.u8("cpl", { max: 3 }),
+        field.u8("codeBits", { max: 64, check: (v: number) => (v === 16 || v === 32 || v === 64 ? undefined : "16, 32 or 64") }),
+        field.u8("stackBits", { max: 64, check: (v: number) => (v === 16 || v === 32 || v === 64 ? undefined : "16, 32 or 64") }),
+        field.bool("halted"),
+        field.bool("shadow"),
+        field.u32s("msrs", KEPT_MSRS.length * 2, {
+          get: (c) => {
+            const out = new Uint32Array(KEPT_MSRS.length * 2);
+            KEPT_MSRS.forEach((i, k) => {
+              const v = c.msrs.get(i);
+              if (v !== undefined) {
+                out[2 * k] = Number(v & 0xffffffffn);
+                out[2 * k + 1] = Number(v >> 32n);
+              }
+            });
+            return out;
+          },
+          set: (c, v: Uint32Array) => {
+            c.msrs.clear();
+            KEPT_MSRS.forEach((i, k) => {
+              if (v[2 * k] !== 0 || v[2 * k + 1] !== 0) c.msrs.set(i, (BigInt(v[2 * k + 1]) << 32n) | BigInt(v[2 * k]));
+            });
+          },
+        }),
+      ],
+    };
+  }
+
+  saveState(): StateFields {
+    return saveDescribed(this.describe(), this);
+  }
+
+  loadState(f: StateFields, version: number): void {
+    loadDescribed(this.describe(), this, f, version, this.stateName);
   }
 
   get protectedMode(): boolean {

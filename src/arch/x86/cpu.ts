@@ -15,7 +15,7 @@ import { QEMU64_SIGNATURE } from "./cpuid.js";
 import type { StateFields, Stateful } from "../../core/state.js";
 import { field, loadDescribed, saveDescribed, type StateDescription } from "../../core/vmstate.js";
 
-/** The MSRs the CPU keeps (exec/system.ts), in saved-state order: the state keeps each as two 32-bit halves. */
+/** The MSRs the CPU keeps (exec/system.ts), in saved-state order. */
 export const KEPT_MSRS: readonly number[] = [
   0x1b, 0x3a, 0x8b, 0x9e, 0x174, 0x175, 0x176, 0x179, 0x17a, 0x1a0, ...Array.from({ length: 16 }, (_, i) => 0x200 + i),
   0x250, 0x258, 0x259, 0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f, 0x277, 0x2ff,
@@ -186,22 +186,23 @@ export class X86Cpu extends X86State implements Stateful {
         field.u8("stackBits", { max: 64, check: (v: number) => (v === 16 || v === 32 || v === 64 ? undefined : "16, 32 or 64") }),
         field.bool("halted"),
         field.bool("shadow"),
-        field.u32s("msrs", KEPT_MSRS.length * 2, {
+        // Per kept MSR: written (1) or at its reset value (0), then the low and high halves.
+        field.u32s("msrs", KEPT_MSRS.length * 3, {
           get: (c) => {
-            const out = new Uint32Array(KEPT_MSRS.length * 2);
+            const out = new Uint32Array(KEPT_MSRS.length * 3);
             KEPT_MSRS.forEach((i, k) => {
               const v = c.msrs.get(i);
-              if (v !== undefined) {
-                out[2 * k] = Number(v & 0xffffffffn);
-                out[2 * k + 1] = Number(v >> 32n);
-              }
+              if (v === undefined) return;
+              out[3 * k] = 1;
+              out[3 * k + 1] = Number(v & 0xffffffffn);
+              out[3 * k + 2] = Number(v >> 32n);
             });
             return out;
           },
           set: (c, v: Uint32Array) => {
             c.msrs.clear();
             KEPT_MSRS.forEach((i, k) => {
-              if (v[2 * k] !== 0 || v[2 * k + 1] !== 0) c.msrs.set(i, (BigInt(v[2 * k + 1]) << 32n) | BigInt(v[2 * k]));
+              if (v[3 * k]) c.msrs.set(i, (BigInt(v[3 * k + 2]) << 32n) | BigInt(v[3 * k + 1]));
             });
           },
         }),

@@ -85,3 +85,19 @@ test("with IF = 0, INTR is never taken", () => {
   assert.equal(acks, 0);
   assert.equal(m.clock.icount, 9);
 });
+
+test("LOCK: accepted on a read-modify-write memory destination, #UD (counted, through the IVT) elsewhere", () => {
+  const bios = new Uint8Array(0x10000);
+  // xor ax, ax; mov ds, ax; IVT[6] = F000:0100; mov bx, 0x500; lock add [bx], ax; lock add ax, [bx]; hlt
+  bios.set([0x31, 0xc0, 0x8e, 0xd8, 0xc7, 0x06, 0x18, 0x00, 0x00, 0x01, 0xc7, 0x06, 0x1a, 0x00, 0x00, 0xf0, 0xbb, 0x00, 0x05, 0xf0, 0x01, 0x07, 0xf0, 0x03, 0x07, 0xf4], 0);
+  bios.set([0x46, 0xf4], 0x100); // #UD handler: inc si; hlt
+  bios.set([0xea, 0x00, 0x00, 0x00, 0xf0], 0xfff0);
+  const m = new PcMachine({ ramSize: 2 << 20, icountShift: 7, bios });
+  m.run(atIcount(100));
+  assert.equal(m.stuckReason, undefined);
+  assert.equal(m.cpu.lo[6], 1, "one #UD");
+  assert.equal(m.cpu.ripLo, 0x102, "in the handler, after its HLT");
+  // jmp, 4 setup instructions, mov bx, two LOCKed ones, inc si, hlt: the #UD counts as a step and in virtual time.
+  assert.equal(m.clock.icount, 10);
+  assert.equal(m.clock.ticks, 10);
+});

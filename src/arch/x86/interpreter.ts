@@ -31,6 +31,7 @@ const UNDEFINED: CpuExec = () => {
   throw UNDEFINED_OPCODE;
 };
 const PAGE_MASK = (1 << PAGE_BITS) - 1;
+const LOCKABLE = new Set(["add", "adc", "and", "btc", "btr", "bts", "cmpxchg", "cmpxchg8b", "dec", "inc", "neg", "not", "or", "sbb", "sub", "xor", "xadd", "xchg"]);
 
 export class X86Interpreter implements ExecutionEngine {
   private readonly bytes = new Uint8Array(16);
@@ -161,6 +162,10 @@ export class X86Interpreter implements ExecutionEngine {
     for (let i = 0; i < 15; i++) this.bytes[i] = c.bus.read8((linear + i) >>> 0);
     const d = decode(this.bytes, 0, c.codeBits);
     if (!d.ok) return { exec: UNDEFINED, length: 0 };
+    // LOCK only on the read-modify-write instructions with a memory destination (SDM Vol. 2 §2.1.1); else #UD.
+    const dest = d.operands[0]?.method;
+    if (d.prefixes.lock && (d.modrm === undefined || d.modrm.mod === 3 || !LOCKABLE.has(d.mnemonic) || (dest !== "E" && dest !== "M")))
+      return { exec: UNDEFINED, length: d.length };
     const exec = buildSystem(d, c.codeBits) ?? (buildInteger(d, c.codeBits) as CpuExec | undefined) ?? buildControl(d, c.codeBits);
     if (exec === undefined) {
       this.stuck(`unimplemented instruction ${d.mnemonic} at ${this.where(linear)}: ${hex(this.bytes.subarray(0, d.length))}`);

@@ -1,13 +1,63 @@
 // The x86 CPU: X86State plus what the system layer adds — segment registers with their descriptor caches, the
-// control registers, the current code and stack sizes, the halted state, and the memory and port buses. This
-// first slice runs real mode (and will grow protected and long mode: the descriptor caches are already what
-// those need). Reset state as the Intel SDM Vol. 3 §9.1.1 gives it and QEMU's pc sets it: CS.selector F000 with
-// base FFFF0000, IP FFF0, CR0 60000010, EFLAGS 2, EDX the processor signature.
+// descriptor-table registers (GDTR, IDTR, LDTR, TR), CR0/2/3/4, EFER and the other MSRs, the current code and
+// stack sizes (CS.D, SS.B), the privilege level, the halted state and the interrupt shadow, and the memory and
+// port buses. Real mode and protected mode with segmentation (paging not yet: CR3/CR4 are stored); segment loads
+// with the SDM's checks (real mode sets only selector and base, so hidden limits survive: big real mode);
+// interrupt and exception delivery through the IVT or IDT interrupt/trap gates at the same privilege, IRET. Reset
+// state as the Intel SDM Vol. 3 §9.1.1 gives it and QEMU's pc sets it: CS.selector F000 with base FFFF0000, IP
+// FFF0, CR0 60000010, EFLAGS 2, EDX the processor signature. Not yet: privilege changes (TSS stack switches,
+// call gates, outer-level returns: #GP), task switches, VM86, data segment limit checks (QEMU's TCG has none).
 
 import type { AddressSpace } from "../../core/memory.js";
 import type { PortSpace } from "../../core/ports.js";
 import { RFLAGS_FIXED, Seg, X86State, type X86Memory } from "./cpu-state.js";
 import { QEMU64_SIGNATURE } from "./cpuid.js";
+import type { StateFields, Stateful } from "../../core/state.js";
+import { field, loadDescribed, saveDescribed, type StateDescription } from "../../core/vmstate.js";
+
+/** The MSRs the CPU keeps (exec/system.ts), in saved-state order. */
+export const KEPT_MSRS: readonly number[] = [
+  0x1b, 0x3a, 0x8b, 0x9e, 0x174, 0x175, 0x176, 0x179, 0x17a, 0x1a0, ...Array.from({ length: 16 }, (_, i) => 0x200 + i),
+  0x250, 0x258, 0x259, 0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f, 0x277, 0x2ff,
+  0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000100, 0xc0000101, 0xc0000102, 0xc0000103,
+];
+
+/** An exception raised by an instruction: the vector and the error code (-1: none). The interpreter delivers it. */
+export class X86Fault {
+  constructor(
+    readonly vector: number,
+    readonly code = -1,
+    /**
+     * Raised where QEMU raises it when translating (an undefined opcode, UD2): the instruction counts in QEMU's
+     * icount. Faults QEMU raises while running the instruction (#DE, #GP from a segment load...) give its count
+     * back, so virtual time does not advance for them (see the interpreter).
+     */
+    readonly atTranslation = false,
+  ) {}
+}
+
+export function fault(vector: number, code = -1, atTranslation = false): never {
+  throw new X86Fault(vector, code, atTranslation);
+}
+
+export const DE = 0, DB = 1, BP = 3, OFV = 4, BR = 5, UD = 6, NM = 7, DF_ = 8, TS = 10, NP = 11, SS_ = 12, GP = 13, PF_ = 14;
+/** Exceptions that push an error code in protected mode. */
+const HAS_CODE = (1 << DF_) | (1 << TS) | (1 << NP) | (1 << SS_) | (1 << GP) | (1 << PF_) | (1 << 17);
+
+/** The interrupt controller seen from the CPU (the 8259 pair): INTR and the acknowledge cycle. */
+export interface InterruptLine {
+  pending(): boolean;
+  /** The vector of the interrupt being taken. */
+  acknowledge(): number;
+}
+
+/** segAttr layout: the descriptor's access byte (type, S, DPL, P) in bits 0-7, its AVL/L/D-B/G flags in 8-11. */
+export const ATTR_P = 0x80;
+export const ATTR_S = 0x10;
+export const ATTR_DB = 0x400;
+const ATTR_G = 0x800;
+
+const IF_ = 0x200, TF_ = 0x100, NT_ = 0x4000, RF_ = 0x10000, VM_ = 0x20000, AC_ = 0x40000, ID_ = 0x200000, IOPL_ = 0x3000;
 
 /** Linear accesses without paging: linear = physical, through the board's address space. */
 class PhysicalMemory implements X86Memory {
@@ -35,12 +85,41 @@ class PhysicalMemory implements X86Memory {
   }
 }
 
-export class X86Cpu extends X86State {
+export class X86Cpu extends X86State implements Stateful {
+  readonly stateName = "cpu0";
+  readonly stateVersion = 1;
   /** Segment selectors and the cached limits and access rights, by Seg (bases are in X86State). */
   readonly segSel = new Uint16Array(6);
   readonly segLimit = new Uint32Array(6);
   readonly segAttr = new Uint16Array(6);
   cr0 = 0;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  efer = 0;
+  /** Model-specific registers other than EFER (MTRRs, PAT, APIC base, TSC...), by index. */
+  readonly msrs = new Map<number, bigint>();
+  gdtBase = 0;
+  gdtLimit = 0xffff;
+  idtBase = 0;
+  idtLimit = 0xffff;
+  ldtSel = 0;
+  ldtBase = 0;
+  ldtLimit = 0;
+  trSel = 0;
+  trBase = 0;
+  trLimit = 0;
+  trAttr = 0;
+  /** The current privilege level. */
+  cpl = 0;
+  /** The instruction just run blocks interrupts before the next one (STI, MOV SS, POP SS). */
+  shadow = false;
+  /** INTR: the board wires the interrupt controller here. */
+  intr: InterruptLine | undefined;
+  /** The time-stamp counter (the board's clock: virtual ns, as QEMU's icount gives it). */
+  tsc: () => number = () => 0;
+  /** Where the current instruction started (faults return there). */
+  faultLo = 0;
   /** The default operand/address size of the code segment and the stack's address size. */
   codeBits: 16 | 32 | 64 = 16;
   stackBits: 16 | 32 | 64 = 16;
@@ -72,9 +151,318 @@ export class X86Cpu extends X86State {
     this.codeBits = 16;
     this.stackBits = 16;
     this.halted = false;
+    this.cr2 = this.cr3 = this.cr4 = this.efer = 0;
+    this.msrs.clear();
+    this.gdtBase = this.idtBase = 0;
+    this.gdtLimit = this.idtLimit = 0xffff;
+    this.ldtSel = this.ldtBase = this.ldtLimit = 0;
+    this.trSel = this.trBase = 0;
+    this.trLimit = 0xffff;
+    this.trAttr = 0x8b;
+    this.ldtLimit = 0xffff;
+    this.segAttr[Seg.CS] = 0x9b;
+    this.cpl = 0;
+    this.shadow = false;
   }
 
-  /** MOV/POP to a segment register in real mode: base = selector * 16, limit and rights unchanged. */
+  private describe(): StateDescription<X86Cpu> {
+    const u32 = (name: string) => field.u32<X86Cpu>(name);
+    return {
+      version: 1,
+      fields: [
+        field.i32s("lo", 16),
+        field.i32s("hi", 16),
+        field.int("ripLo"),
+        field.int("ripHi"),
+        u32("rflags"),
+        field.i32s("segBaseLo", 6),
+        field.i32s("segBaseHi", 6),
+        field.u32s("segSel", 6, { max: 0xffff }),
+        field.u32s("segLimit", 6),
+        field.u32s("segAttr", 6, { max: 0xffff }),
+        ...["cr0", "cr2", "cr3", "cr4", "efer", "gdtBase", "gdtLimit", "idtBase", "idtLimit", "ldtSel", "ldtBase", "ldtLimit", "trSel", "trBase", "trLimit", "trAttr"].map(u32),
+        field.u8("cpl", { max: 3 }),
+        field.u8("codeBits", { max: 64, check: (v: number) => (v === 16 || v === 32 || v === 64 ? undefined : "16, 32 or 64") }),
+        field.u8("stackBits", { max: 64, check: (v: number) => (v === 16 || v === 32 || v === 64 ? undefined : "16, 32 or 64") }),
+        field.bool("halted"),
+        field.bool("shadow"),
+        // Per kept MSR: written (1) or at its reset value (0), then the low and high halves.
+        field.u32s("msrs", KEPT_MSRS.length * 3, {
+          get: (c) => {
+            const out = new Uint32Array(KEPT_MSRS.length * 3);
+            KEPT_MSRS.forEach((i, k) => {
+              const v = c.msrs.get(i);
+              if (v === undefined) return;
+              out[3 * k] = 1;
+              out[3 * k + 1] = Number(v & 0xffffffffn);
+              out[3 * k + 2] = Number(v >> 32n);
+            });
+            return out;
+          },
+          set: (c, v: Uint32Array) => {
+            c.msrs.clear();
+            KEPT_MSRS.forEach((i, k) => {
+              if (v[3 * k]) c.msrs.set(i, (BigInt(v[3 * k + 2]) << 32n) | BigInt(v[3 * k + 1]));
+            });
+          },
+        }),
+      ],
+    };
+  }
+
+  saveState(): StateFields {
+    return saveDescribed(this.describe(), this);
+  }
+
+  loadState(f: StateFields, version: number): void {
+    loadDescribed(this.describe(), this, f, version, this.stateName);
+  }
+
+  get protectedMode(): boolean {
+    return (this.cr0 & 1) !== 0;
+  }
+
+  /** Reads the 8-byte descriptor of `selector` from the GDT or LDT into (lo, hi); #GP(selector) past the limit. */
+  readDescriptor(selector: number, out: number[]): number {
+    const ldt = (selector & 4) !== 0;
+    const base = ldt ? this.ldtBase : this.gdtBase;
+    const limit = ldt ? this.ldtLimit : this.gdtLimit;
+    const index = selector & ~7;
+    if (index + 7 > limit) fault(GP, selector & 0xfffc);
+    const at = (base + index) >>> 0;
+    out[0] = this.bus.read32(at) >>> 0;
+    out[1] = this.bus.read32((at + 4) >>> 0) >>> 0;
+    return at;
+  }
+
+  /** Loads a segment's cache from a descriptor's two words. */
+  setCache(seg: number, selector: number, dlo: number, dhi: number): void {
+    let limit = (dlo & 0xffff) | (dhi & 0xf0000);
+    if (dhi & 0x800000) limit = ((limit << 12) | 0xfff) >>> 0;
+    this.segSel[seg] = selector & 0xffff;
+    this.segBaseLo[seg] = ((dlo >>> 16) | ((dhi & 0xff) << 16) | (dhi & 0xff000000)) | 0;
+    this.segBaseHi[seg] = 0;
+    this.segLimit[seg] = limit;
+    this.segAttr[seg] = ((dhi >>> 8) & 0xff) | ((dhi >>> 12) & 0xf00);
+    if (seg === Seg.CS) {
+      this.codeBits = dhi & 0x400000 ? 32 : 16;
+      this.cpl = selector & 3;
+    } else if (seg === Seg.SS) this.stackBits = dhi & 0x400000 ? 32 : 16;
+  }
+
+  private readonly desc = [0, 0];
+
+  /** Sets the accessed bit of the descriptor at `at` as the processor does on a load. */
+  private touchDescriptor(at: number, dhi: number): void {
+    if (!(dhi & 0x100)) this.bus.write8((at + 5) >>> 0, ((dhi >>> 8) | 1) & 0xff);
+  }
+
+  /**
+   * MOV/POP/LDS.. to a data or stack segment register: real mode (and VM86) set the selector and base only (the
+   * limit and rights stay: big real mode); protected mode loads the descriptor with the SDM's checks.
+   */
+  loadSegment(seg: number, selector: number): void {
+    selector &= 0xffff;
+    if (!this.protectedMode || this.rflags & VM_) {
+      this.segSel[seg] = selector;
+      this.segBaseLo[seg] = selector << 4;
+      this.segBaseHi[seg] = 0;
+      return;
+    }
+    const rpl = selector & 3;
+    if ((selector & 0xfffc) === 0) {
+      if (seg === Seg.SS) fault(GP, 0);
+      this.segSel[seg] = selector;
+      this.segBaseLo[seg] = 0;
+      this.segLimit[seg] = 0;
+      this.segAttr[seg] = 0;
+      return;
+    }
+    const d = this.desc;
+    const at = this.readDescriptor(selector, d);
+    const dhi = d[1];
+    const type = (dhi >>> 8) & 0xf;
+    const dpl = (dhi >>> 13) & 3;
+    const code = (type & 8) !== 0;
+    if (!(dhi & 0x1000)) fault(GP, selector & 0xfffc);
+    if (seg === Seg.SS) {
+      if (code || !(type & 2) || rpl !== this.cpl || dpl !== this.cpl) fault(GP, selector & 0xfffc);
+      if (!(dhi & 0x8000)) fault(SS_, selector & 0xfffc);
+    } else {
+      if (code && !(type & 2)) fault(GP, selector & 0xfffc);
+      // Data and non-conforming code: DPL >= max(CPL, RPL).
+      if ((!code || !(type & 4)) && dpl < Math.max(this.cpl, rpl)) fault(GP, selector & 0xfffc);
+      if (!(dhi & 0x8000)) fault(NP, selector & 0xfffc);
+    }
+    this.touchDescriptor(at, dhi);
+    this.setCache(seg, selector, d[0], dhi | 0x100);
+  }
+
+  /**
+   * A far transfer's new CS (JMP, CALL, RET, IRET, interrupts): real mode sets selector and base; protected mode
+   * checks a code descriptor at the same privilege (call gates and task switches raise #GP: not needed at CPL 0
+   * by SeaBIOS).
+   */
+  loadCode(selector: number, ret = false, offset = 0): void {
+    selector &= 0xffff;
+    if (!this.protectedMode || this.rflags & VM_) {
+      this.segSel[Seg.CS] = selector;
+      this.segBaseLo[Seg.CS] = selector << 4;
+      this.segBaseHi[Seg.CS] = 0;
+      return;
+    }
+    if ((selector & 0xfffc) === 0) fault(GP, 0);
+    const d = this.desc;
+    const at = this.readDescriptor(selector, d);
+    const dhi = d[1];
+    const type = (dhi >>> 8) & 0xf;
+    const dpl = (dhi >>> 13) & 3;
+    const rpl = selector & 3;
+    if (!(dhi & 0x1000) || !(type & 8)) fault(GP, selector & 0xfffc);
+    if (type & 4) {
+      if (dpl > this.cpl) fault(GP, selector & 0xfffc);
+    } else if (ret ? rpl !== this.cpl || dpl !== rpl : rpl > this.cpl || dpl !== this.cpl) fault(GP, selector & 0xfffc);
+    if (!(dhi & 0x8000)) fault(NP, selector & 0xfffc);
+    // The new EIP must lie within the new code segment's limit (checked before anything changes, as QEMU does).
+    let limit = (d[0] & 0xffff) | (dhi & 0xf0000);
+    if (dhi & 0x800000) limit = ((limit << 12) | 0xfff) >>> 0;
+    if (offset >>> 0 > limit) fault(GP, ret ? selector & 0xfffc : 0);
+    this.touchDescriptor(at, dhi);
+    const cpl = this.cpl;
+    this.setCache(Seg.CS, (selector & 0xfffc) | cpl, d[0], dhi | 0x100);
+  }
+
+  // ---- the stack, for interrupts (the current SS at its B size) -------------------------------------------------
+
+  pushW(bytes: 2 | 4, v: number): void {
+    const mask = this.stackBits === 16 ? 0xffff : 0xffffffff;
+    const sp = ((this.lo[4] >>> 0) - bytes) & mask;
+    this.bus[bytes === 2 ? "write16" : "write32"](((this.segBaseLo[Seg.SS] >>> 0) + (sp >>> 0)) >>> 0, bytes === 2 ? v & 0xffff : v >>> 0);
+    this.lo[4] = mask === 0xffff ? (this.lo[4] & ~0xffff) | sp : sp | 0;
+  }
+
+  popW(bytes: 2 | 4): number {
+    const mask = this.stackBits === 16 ? 0xffff : 0xffffffff;
+    const sp = (this.lo[4] >>> 0) & mask;
+    const la = ((this.segBaseLo[Seg.SS] >>> 0) + sp) >>> 0;
+    const v = bytes === 2 ? this.bus.read16(la) : this.bus.read32(la) >>> 0;
+    const nsp = (sp + bytes) & mask;
+    this.lo[4] = mask === 0xffff ? (this.lo[4] & ~0xffff) | nsp : nsp | 0;
+    return v;
+  }
+
+  /**
+   * Delivers interrupt or exception `vector` (real mode through the IVT, protected mode through IDT interrupt and
+   * trap gates at the same privilege). `returnTo`: the IP pushed (the next instruction for INT n and external
+   * interrupts, the faulting one for faults). `software`: INT n/INT3/INTO (the gate's DPL is checked).
+   */
+  deliver(vector: number, code: number, returnTo: number, software: boolean): void {
+    this.halted = false;
+    if (!this.protectedMode) {
+      if (vector * 4 + 3 > this.idtLimit) fault(GP, vector * 8 + 2);
+      const at = (this.idtBase + vector * 4) >>> 0;
+      const offset = this.bus.read16(at);
+      const selector = this.bus.read16((at + 2) >>> 0);
+      // QEMU pushes with a 16-bit stack pointer in real mode whatever SS's size.
+      const sb = this.stackBits;
+      this.stackBits = 16;
+      this.pushW(2, this.rflags);
+      this.pushW(2, this.segSel[Seg.CS]);
+      this.pushW(2, returnTo);
+      this.stackBits = sb;
+      this.rflags &= ~(IF_ | TF_ | AC_ | RF_);
+      this.segSel[Seg.CS] = selector;
+      this.segBaseLo[Seg.CS] = selector << 4;
+      this.ripLo = offset;
+      this.ripHi = 0;
+      return;
+    }
+    const ext = software ? 0 : 1;
+    if (vector * 8 + 7 > this.idtLimit) fault(GP, vector * 8 + 2 + ext);
+    const at = (this.idtBase + vector * 8) >>> 0;
+    const glo = this.bus.read32(at) >>> 0;
+    const ghi = this.bus.read32((at + 4) >>> 0) >>> 0;
+    const type = (ghi >>> 8) & 0x1f;
+    if (type !== 6 && type !== 7 && type !== 14 && type !== 15) fault(GP, vector * 8 + 2 + ext);
+    if (software && ((ghi >>> 13) & 3) < this.cpl) fault(GP, vector * 8 + 2);
+    if (!(ghi & 0x8000)) fault(NP, vector * 8 + 2 + ext);
+    const selector = glo >>> 16;
+    const offset = type & 8 ? ((glo & 0xffff) | (ghi & 0xffff0000)) >>> 0 : glo & 0xffff;
+    if ((selector & 0xfffc) === 0) fault(GP, ext);
+    const d = this.desc;
+    this.readDescriptor(selector, d);
+    const dhi = d[1];
+    if (!(dhi & 0x1000) || !(dhi & 0x800) || ((dhi >>> 13) & 3) > this.cpl) fault(GP, (selector & 0xfffc) + ext);
+    if (!(dhi & 0x8000)) fault(NP, (selector & 0xfffc) + ext);
+    if (!(dhi & 0x400) && ((dhi >>> 13) & 3) < this.cpl) fault(GP, (selector & 0xfffc) + ext); // inner privilege: not yet
+    const bytes = type & 8 ? 4 : 2;
+    const flags = this.rflags;
+    const oldCs = this.segSel[Seg.CS];
+    this.pushW(bytes, flags);
+    this.pushW(bytes, oldCs);
+    this.pushW(bytes, returnTo);
+    if (code >= 0) this.pushW(bytes, code);
+    const cpl = this.cpl;
+    this.setCache(Seg.CS, (selector & 0xfffc) | cpl, d[0], dhi);
+    this.rflags &= ~(TF_ | VM_ | RF_ | NT_);
+    if (!(type & 1)) this.rflags &= ~IF_;
+    this.ripLo = offset | 0;
+    this.ripHi = 0;
+  }
+
+  /** Takes external interrupt `vector` now (at an instruction boundary; IF is the caller's business). */
+  interrupt(vector: number): void {
+    this.deliver(vector, -1, this.ripLo, false);
+  }
+
+  /** Delivers an exception raised by the instruction at faultLo (a fault: the return address is its start). */
+  exception(f: X86Fault): void {
+    const code = this.protectedMode && (HAS_CODE >>> f.vector) & 1 ? (f.code < 0 ? 0 : f.code) : -1;
+    this.deliver(f.vector, code, this.faultLo, false);
+  }
+
+  /** IRET at operand size w. */
+  iret(w: 16 | 32): void {
+    const bytes = w === 16 ? 2 : 4;
+    if (!this.protectedMode) {
+      const sb = this.stackBits;
+      this.stackBits = 16;
+      const ip = this.popW(bytes);
+      const cs = this.popW(bytes) & 0xffff;
+      const fl = this.popW(bytes);
+      this.stackBits = sb;
+      let mask = TF_ | AC_ | ID_ | IF_ | IOPL_ | RF_ | NT_ | 0xd5 | 0x400 | 0x800;
+      if (w === 16) mask &= 0xffff;
+      this.rflags = ((this.rflags & ~mask) | (fl & mask) | 2) >>> 0;
+      this.loadCode(cs);
+      this.nextLo = ip;
+      this.nextHi = 0;
+      return;
+    }
+    if (this.rflags & NT_) fault(GP, 0); // task return: not supported
+    const sp = this.lo[4];
+    const ip = this.popW(bytes);
+    const cs = this.popW(bytes) & 0xffff;
+    const fl = this.popW(bytes);
+    if ((cs & 3) !== this.cpl) {
+      this.lo[4] = sp;
+      fault(GP, cs & 0xfffc); // outer-privilege return: not yet
+    }
+    try {
+      this.loadCode(cs, true, w === 16 ? ip & 0xffff : ip);
+    } catch (e) {
+      this.lo[4] = sp;
+      throw e;
+    }
+    let mask = TF_ | AC_ | ID_ | RF_ | NT_ | 0xd5 | 0x400 | 0x800;
+    if (this.cpl === 0) mask |= IOPL_ | IF_;
+    if (w === 16) mask &= 0xffff;
+    this.rflags = ((this.rflags & ~mask) | (fl & mask) | 2) >>> 0;
+    this.nextLo = ip;
+    this.nextHi = 0;
+  }
+
+  /** A segment register as reset leaves it: base = selector * 16, limit 64 KiB, a read/write data segment. */
   loadRealSegment(seg: number, selector: number): void {
     this.segSel[seg] = selector & 0xffff;
     this.segBaseLo[seg] = (selector & 0xffff) << 4;

@@ -1,36 +1,62 @@
 // The x86 interpreter: an ExecutionEngine (core/engine.ts) that fetches at CS:RIP, decodes (decode/decoder.ts),
-// builds the instruction's executor (exec/integer.ts, exec/control.ts) and runs it, one step per instruction or
-// REP iteration. Executors of code in ROM are cached by linear address; code in RAM is decoded every time until the
-// code-page cache (as the AArch64 interpreter has it) comes with self-modifying guests.
+// builds the instruction's executor (exec/integer.ts, exec/control.ts, exec/system.ts) and runs it, one step per
+// instruction or REP iteration. Executors are cached per physical page of RAM or ROM (by offset and code size) and
+// dropped when the page is written (AddressSpace code-page tracking); an instruction crossing into the next page
+// of its region is dropped on a write to either page. Code outside RAM/ROM is decoded every time.
 //
-// This first slice stops the machine ("stuck") on what it cannot run yet — an instruction without an executor,
-// #DE — instead of raising the exception: real-mode interrupts and protected mode are next.
+// Exceptions are thrown by executors as X86Fault and delivered here through the IVT or IDT (cpu.ts); the faulting
+// instruction is a step (QEMU's one-instruction trace shows it), and virtual time advances for it only when QEMU's
+// icount keeps it (undefined opcodes; not #DE, #GP... which QEMU raises at run time and gives back). External interrupts (cpu.intr) are taken at
+// instruction boundaries when IF = 1, except right after STI, MOV SS or POP SS. A valid instruction this CPU has
+// no executor for still stops the machine ("stuck") so a gap is never mistaken for a guest's #UD.
 
 import type { ExecutionEngine } from "../../core/engine.js";
 import type { VirtualClock } from "../../core/clock.js";
+import { PAGE_BITS } from "../../core/memory.js";
 import { Seg } from "./cpu-state.js";
-import type { X86Cpu } from "./cpu.js";
+import { DF_, UD, X86Fault, type X86Cpu } from "./cpu.js";
 import { decode } from "./decode/decoder.js";
 import { buildControl, type CpuExec } from "./exec/control.js";
 import { buildInteger, DIVIDE_ERROR } from "./exec/integer.js";
+import { buildSystem } from "./exec/system.js";
 
 interface Cached {
   exec: CpuExec;
   length: number;
 }
 
+const IF = 0x200;
+const UNDEFINED_OPCODE = new X86Fault(UD, -1, true);
+const UNDEFINED: CpuExec = () => {
+  throw UNDEFINED_OPCODE;
+};
+const PAGE_MASK = (1 << PAGE_BITS) - 1;
+const LOCKABLE = new Set(["add", "adc", "and", "btc", "btr", "bts", "cmpxchg", "cmpxchg8b", "dec", "inc", "neg", "not", "or", "sbb", "sub", "xor", "xadd", "xchg"]);
+
 export class X86Interpreter implements ExecutionEngine {
   private readonly bytes = new Uint8Array(16);
-  private readonly romCache = new Map<number, Cached>();
+  /** Decoded code by bus page (Ram.pageBase + page): offset in page * 4 + code size index. */
+  private readonly pages: (Map<number, Cached> | undefined)[] = [];
   private ended = false;
   private debugStop = false;
+  /** Instructions decoded (not found in the cache): for tests of the cache. */
+  decodes = 0;
 
   constructor(
     readonly cpu: X86Cpu,
     readonly clock: VirtualClock,
-    /** The guest did something this slice cannot run: stop the machine with this reason. */
+    /** The guest did something this CPU cannot run: stop the machine with this reason. */
     private readonly stuck: (reason: string) => void,
-  ) {}
+  ) {
+    cpu.tsc = () => clock.ns;
+    const bus = cpu.bus;
+    const previous = bus.onCodeWrite;
+    bus.onCodeWrite = (page) => {
+      this.pages[page] = undefined;
+      if (page > 0) this.pages[page - 1] = undefined;
+      previous(page);
+    };
+  }
 
   endBurst(): void {
     this.ended = true;
@@ -43,7 +69,8 @@ export class X86Interpreter implements ExecutionEngine {
   }
 
   waitingForInterrupt(): boolean {
-    return this.cpu.halted;
+    const c = this.cpu;
+    return c.halted && !((c.rflags & IF) !== 0 && c.intr !== undefined && c.intr.pending());
   }
 
   runBurst(budget: number): number {
@@ -52,46 +79,99 @@ export class X86Interpreter implements ExecutionEngine {
     this.ended = false;
     let done = 0;
     while (done < budget) {
+      if (c.shadow) c.shadow = false;
+      else if (c.rflags & IF && c.intr !== undefined && c.intr.pending()) {
+        const vector = c.intr.acknowledge();
+        if (!this.safely(() => c.deliver(vector, -1, c.ripLo, false))) break;
+      }
       if (c.halted) break;
       const ip = c.codeBits === 16 ? c.ripLo & 0xffff : c.ripLo >>> 0;
       const linear = c.codeBits === 64 ? ip : ((c.segBaseLo[Seg.CS] >>> 0) + ip) >>> 0;
-      const insn = this.romCache.get(linear) ?? this.decodeAt(linear);
+      const insn = this.lookup(linear);
       if (insn === undefined) break;
       const next = ip + insn.length;
+      c.faultLo = ip;
       c.nextLo = c.codeBits === 16 ? next & 0xffff : next >>> 0;
       c.nextHi = c.codeBits === 64 ? c.ripHi + (next > 0xffffffff ? 1 : 0) : 0;
       clock.icount++;
       done++;
       try {
         insn.exec(c);
+        c.ripLo = c.nextLo;
+        c.ripHi = c.nextHi;
       } catch (e) {
-        if (e !== DIVIDE_ERROR) throw e;
-        this.stuck(`#DE at ${this.where(linear)} (exceptions are not delivered yet)`);
-        break;
+        const f = e === DIVIDE_ERROR ? new X86Fault(0) : e;
+        if (!(f instanceof X86Fault)) throw e;
+        // A step, but QEMU's icount gives a fault raised at run time back: virtual time stands still (as for
+        // steps that take an interrupt, VirtualClock.countInterruptStep).
+        if (!f.atTranslation) clock.idleTicks--;
+        if (!this.safely(() => c.exception(f))) break;
       }
-      c.ripLo = c.nextLo;
-      c.ripHi = c.nextHi;
       if (this.ended) break;
     }
     return done;
   }
 
+  /** Runs an exception or interrupt delivery; a fault during it becomes #DF, one during #DF a triple fault. */
+  private safely(deliver: () => void): boolean {
+    const c = this.cpu;
+    try {
+      deliver();
+      return true;
+    } catch (e) {
+      if (!(e instanceof X86Fault)) throw e;
+      try {
+        c.exception(new X86Fault(DF_, 0));
+        return true;
+      } catch (e2) {
+        if (!(e2 instanceof X86Fault)) throw e2;
+        this.stuck(`triple fault at ${this.where(c.ripLo)}`);
+        return false;
+      }
+    }
+  }
+
+  private lookup(linear: number): Cached | undefined {
+    const c = this.cpu;
+    const ram = c.bus.ramAt(linear, 1);
+    const modeIndex = c.codeBits === 16 ? 0 : c.codeBits === 32 ? 1 : 2;
+    if (ram === undefined) return this.decodeAt(linear);
+    const off = linear - ram.base;
+    const page = ram.pageBase + (off >>> PAGE_BITS);
+    let map = this.pages[page];
+    const key = ((off & PAGE_MASK) << 2) | modeIndex;
+    const hit = map?.get(key);
+    if (hit !== undefined) return hit;
+    const insn = this.decodeAt(linear);
+    if (insn === undefined) return undefined;
+    const last = off + Math.max(insn.length, 1) - 1;
+    if (last >= ram.size) return insn; // crosses into another region: not cached
+    ram.codePages[off >>> PAGE_BITS] = 1;
+    ram.codePages[last >>> PAGE_BITS] = 1;
+    if (map === undefined) {
+      map = new Map();
+      this.pages[page] = map;
+    }
+    map.set(key, insn);
+    return insn;
+  }
+
   private decodeAt(linear: number): Cached | undefined {
     const c = this.cpu;
+    this.decodes++;
     for (let i = 0; i < 15; i++) this.bytes[i] = c.bus.read8((linear + i) >>> 0);
     const d = decode(this.bytes, 0, c.codeBits);
-    if (!d.ok) {
-      this.stuck(`${d.reason} instruction at ${this.where(linear)}: ${hex(this.bytes.subarray(0, 8))}`);
-      return undefined;
-    }
-    const exec = (buildInteger(d, c.codeBits) as CpuExec | undefined) ?? buildControl(d, c.codeBits);
+    if (!d.ok) return { exec: UNDEFINED, length: 0 };
+    // LOCK only on the read-modify-write instructions with a memory destination (SDM Vol. 2 §2.1.1); else #UD.
+    const dest = d.operands[0]?.method;
+    if (d.prefixes.lock && (d.modrm === undefined || d.modrm.mod === 3 || !LOCKABLE.has(d.mnemonic) || (dest !== "E" && dest !== "M")))
+      return { exec: UNDEFINED, length: d.length };
+    const exec = buildSystem(d, c.codeBits) ?? (buildInteger(d, c.codeBits) as CpuExec | undefined) ?? buildControl(d, c.codeBits);
     if (exec === undefined) {
       this.stuck(`unimplemented instruction ${d.mnemonic} at ${this.where(linear)}: ${hex(this.bytes.subarray(0, d.length))}`);
       return undefined;
     }
-    const cached = { exec, length: d.length };
-    if (c.bus.ramAt(linear, d.length)?.readOnly) this.romCache.set(linear, cached);
-    return cached;
+    return { exec, length: d.length };
   }
 
   private where(linear: number): string {

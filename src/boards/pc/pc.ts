@@ -61,7 +61,6 @@ export class PcMachine implements Machine {
     topBios.bytes.set(bios);
     this.bus.addRam(isaBios);
     this.bus.addRam(topBios);
-    this.stateParts = [this.clock, low, high, isaBios, topBios];
 
     const out = config.debugcon ?? (() => {});
     this.ports.map("isa-debugcon", config.debugconPort ?? 0x402, 1, { read: () => 0xe9, write: (_o, _s, v) => out(v & 0xff) });
@@ -75,6 +74,7 @@ export class PcMachine implements Machine {
       });
     }
     this.cpu = new X86Cpu(this.bus, this.ports);
+    this.stateParts = [this.clock, this.cpu, low, high, isaBios, topBios];
     this.interp = new X86Interpreter(this.cpu, this.clock, (reason) => {
       this.stuckReason = reason;
       config.log?.(reason);

@@ -140,7 +140,9 @@ export function decode(bytes: Uint8Array, start: number, mode: Mode, end = bytes
     const byMode = list.filter((f) => !(mode === 64 && f.i64) && !(mode !== 64 && f.o64));
     if (byMode.length === 0) return undefined;
     if (byMode.every((f) => f.prefix === "none")) return byMode[0];
-    return byMode.find((f) => f.prefix === mandatory);
+    // A 66 prefix on a row without a 66 form (BSF, BSR with a 16-bit override in 32-bit code) is the operand-size
+    // override of the unprefixed form.
+    return byMode.find((f) => f.prefix === mandatory) ?? (mandatory === "66" ? byMode.find((f) => f.prefix === "none") : undefined);
   };
 
   let modrm: ModRM | undefined;

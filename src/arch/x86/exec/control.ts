@@ -3,8 +3,9 @@
 // mode. Built per decoded instruction like exec/integer.ts; they run on X86Cpu, whose nextLo/nextHi the
 // interpreter sets to the end of the instruction and jumps overwrite.
 //
-// REP string instructions do one iteration per step (QEMU's icount counts them so): an iteration that leaves
-// the count non-zero keeps RIP on the instruction.
+// REP string instructions do one iteration per step (QEMU's icount counts them so): every iteration keeps RIP on
+// the instruction, and a last step finds the count 0 and leaves (QEMU under -icount counts n + 1 for n iterations;
+// REPE/REPNE that stop on ZF leave at once, as there).
 
 import { CF } from "../alu.js";
 import { Seg } from "../cpu-state.js";
@@ -116,11 +117,10 @@ function stringOp(d: Decoded, kind: "lods" | "stos" | "movs"): CpuExec {
     }
     if (rep) {
       step(c, 1, aw, -1);
-      // Not done yet: the next step runs the instruction again.
-      if (index(c, 1, aw) !== 0 || (aw === 64 && c.hi[1] !== 0)) {
-        c.nextLo = c.ripLo;
-        c.nextHi = c.ripHi;
-      }
+      // The next step runs the instruction again — also when the count just reached 0: that step only finds it
+      // 0 and moves on, as QEMU's translation does under icount (n + 1 instructions for n iterations).
+      c.nextLo = c.ripLo;
+      c.nextHi = c.ripHi;
     }
   };
 }

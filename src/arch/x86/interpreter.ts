@@ -68,9 +68,11 @@ export class X86Interpreter implements ExecutionEngine {
     return s;
   }
 
+  /** Halted with IF = 1 and nothing pending: the next interrupt wakes it, so virtual time may jump to a deadline.
+   * Halted with IF = 0 is not waiting for anything a device can send (see runBurst). */
   waitingForInterrupt(): boolean {
     const c = this.cpu;
-    return c.halted && !((c.rflags & IF) !== 0 && c.intr !== undefined && c.intr.pending());
+    return c.halted && (c.rflags & IF) !== 0 && !(c.intr !== undefined && c.intr.pending());
   }
 
   runBurst(budget: number): number {
@@ -84,7 +86,12 @@ export class X86Interpreter implements ExecutionEngine {
         const vector = c.intr.acknowledge();
         if (!this.safely(() => c.deliver(vector, -1, c.ripLo, false))) break;
       }
-      if (c.halted) break;
+      if (c.halted) {
+        // HLT with interrupts disabled: only NMI, INIT or reset could wake the CPU, and nothing raises them.
+        // The guest can never go on (without this, time would jump from deadline to deadline for ever).
+        if ((c.rflags & IF) === 0) this.stuck(`HLT with interrupts disabled at ${this.where(((c.segBaseLo[Seg.CS] >>> 0) + (c.ripLo >>> 0)) >>> 0)}: nothing can wake the CPU`);
+        break;
+      }
       const ip = c.codeBits === 16 ? c.ripLo & 0xffff : c.ripLo >>> 0;
       const linear = c.codeBits === 64 ? ip : ((c.segBaseLo[Seg.CS] >>> 0) + ip) >>> 0;
       const insn = this.lookup(linear);

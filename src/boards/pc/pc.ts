@@ -12,6 +12,8 @@ import type { Position } from "../../core/position.js";
 import type { Stateful } from "../../core/state.js";
 import { X86Cpu } from "../../arch/x86/cpu.js";
 import { X86Interpreter } from "../../arch/x86/interpreter.js";
+import { IrqLine } from "../../core/irq.js";
+import { addPcFwCfgItems, E820_RAM, FwCfg, I8042, I8254, I8259Pair, mapPcLegacyPorts, Mc146818, pcCmosDefaults, PC_IRQ, Port92 } from "../../devices/pc/index.js";
 
 export interface PcConfig {
   /** Guest RAM in bytes (at 0, with the ISA hole at 640 KiB - 1 MiB). */
@@ -24,6 +26,8 @@ export interface PcConfig {
   debugconPort?: number;
   /** isa-debug-exit: iobase and iosize (QEMU's -device isa-debug-exit,iobase=0xf4,iosize=0x4). */
   debugExit?: { iobase: number; iosize: number };
+  /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by the board. */
+  rtcBootSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -42,6 +46,8 @@ export class PcMachine implements Machine {
   /** Why the machine stopped with "stuck". */
   stuckReason: string | undefined;
   private readonly loop: RunLoop;
+  /** The 8259 pair (tests raise ISA IRQs through it). */
+  readonly pic: I8259Pair;
 
   constructor(config: PcConfig) {
     const bios = config.bios;
@@ -74,7 +80,38 @@ export class PcMachine implements Machine {
       });
     }
     this.cpu = new X86Cpu(this.bus, this.ports);
-    this.stateParts = [this.clock, this.cpu, low, high, isaBios, topBios];
+    // The legacy devices SeaBIOS programs (src/devices/pc), on the 8259 pair that drives the CPU's INTR.
+    const belowFourGiB = Math.min(config.ramSize, 0xe0000000);
+    const pic = new I8259Pair();
+    const pit = new I8254(this.clock, new IrqLine(pic, PC_IRQ.pit));
+    const rtc = new Mc146818(this.clock, new IrqLine(pic, PC_IRQ.rtc), {
+      bootSeconds: config.rtcBootSeconds ?? 0,
+      cmos: pcCmosDefaults({ belowFourGiB }),
+    });
+    const bus = this.bus;
+    const fwCfg = new FwCfg({
+      read: (addr, len) => (bus.ramAt(addr, len) ? bus.readBytes(addr, len) : undefined),
+      write: (addr, data) => {
+        if (!bus.ramAt(addr, data.length)) return false;
+        bus.writeBytes(addr, data);
+        return true;
+      },
+    });
+    addPcFwCfgItems(fwCfg, {
+      ramSize: config.ramSize,
+      e820: [
+        { address: 0, length: LOW_RAM, type: E820_RAM },
+        { address: MiB, length: belowFourGiB - MiB, type: E820_RAM },
+      ],
+    });
+    // A20 is not masked yet (the gate is kept for the guest to read back); a reset request stops the machine.
+    const a20 = { setA20: () => {}, requestReset: () => this.loop.stopAtBoundary("reset") };
+    const port92 = new Port92(a20);
+    const i8042 = new I8042(new IrqLine(pic, PC_IRQ.keyboard), new IrqLine(pic, PC_IRQ.mouse), a20);
+    mapPcLegacyPorts(this.ports, { pic, pit, rtc, fwCfg, port92, i8042 });
+    this.cpu.intr = { pending: () => pic.intrPending(), acknowledge: () => pic.acknowledge() };
+    this.pic = pic;
+    this.stateParts = [this.clock, this.cpu, low, high, isaBios, topBios, pic, pit, rtc, fwCfg, port92, i8042];
     this.interp = new X86Interpreter(this.cpu, this.clock, (reason) => {
       this.stuckReason = reason;
       config.log?.(reason);

@@ -132,6 +132,30 @@ function listText(f: Fields): string {
   return `${name}\t{${list}}`;
 }
 
+/**
+ * A structure transfer at [Xn] followed by the post-index write-back of the base: Xn += the transfer size
+ * (`total`) when m is 31, else Xn += Xm. The transfer runs first, so a fault leaves the base as it was.
+ */
+export function postIndexed(run: (c: Cpu, lo: number, hi: number) => void, n: number, m: number, total: number): Exec {
+  if (m === 31)
+    return (c) => {
+      const lo = c.xlo[n];
+      const hi = c.xhi[n];
+      run(c, lo >>> 0, hi);
+      addSigned(lo, hi, total);
+      c.xlo[n] = ea.lo;
+      c.xhi[n] = ea.hi;
+    };
+  return (c) => {
+    const lo = c.xlo[n];
+    const hi = c.xhi[n];
+    run(c, lo >>> 0, hi);
+    const s = (lo >>> 0) + (c.xlo[m] >>> 0);
+    c.xlo[n] = s;
+    c.xhi[n] = hi + c.xhi[m] + (s > 0xffffffff ? 1 : 0);
+  };
+}
+
 export const LOAD_STORE_MULTIPLE: InsnSpec[] = [
   {
     name: "LDST_multiple",
@@ -152,24 +176,7 @@ export const LOAD_STORE_MULTIPLE: InsnSpec[] = [
       const run = transfer(f.l === 1, f.q, f.size, f.opcode, f.rt);
       const n = f.rn;
       const m = f.rm;
-      const total = LAYOUT[f.opcode][0] * (f.q ? 16 : 8);
-      if (m === 31)
-        return (c) => {
-          const lo = c.xlo[n];
-          const hi = c.xhi[n];
-          run(c, lo >>> 0, hi);
-          addSigned(lo, hi, total);
-          c.xlo[n] = ea.lo;
-          c.xhi[n] = ea.hi;
-        };
-      return (c) => {
-        const lo = c.xlo[n];
-        const hi = c.xhi[n];
-        run(c, lo >>> 0, hi);
-        const s = (lo >>> 0) + (c.xlo[m] >>> 0);
-        c.xlo[n] = s;
-        c.xhi[n] = hi + c.xhi[m] + (s > 0xffffffff ? 1 : 0);
-      };
+      return postIndexed(run, n, m, LAYOUT[f.opcode][0] * (f.q ? 16 : 8));
     },
     disasm: (f) => {
       const total = LAYOUT[f.opcode][0] * (f.q ? 16 : 8);

@@ -10,6 +10,7 @@ import type { Cpu } from "../cpu.js";
 import type { Exec, Fields, InsnSpec } from "../decoder.js";
 import { addSigned, ea } from "../address.js";
 import { baseName, gprName } from "./load-store-common.js";
+import { postIndexed } from "./load-store-simd.js";
 import { bytesOf, lanesOf, wordsOf } from "./simd-int-lanes.js";
 
 interface Layout {
@@ -170,24 +171,7 @@ export const LOAD_STORE_SIMD_SINGLE: InsnSpec[] = [
       const n = f.rn;
       const m = f.rm;
       const { selem, scale } = singleLayout(f)!;
-      const total = selem << scale;
-      if (m === 31)
-        return (c) => {
-          const lo = c.xlo[n];
-          const hi = c.xhi[n];
-          run(c, lo >>> 0, hi);
-          addSigned(lo, hi, total);
-          c.xlo[n] = ea.lo;
-          c.xhi[n] = ea.hi;
-        };
-      return (c) => {
-        const lo = c.xlo[n];
-        const hi = c.xhi[n];
-        run(c, lo >>> 0, hi);
-        const s = (lo >>> 0) + (c.xlo[m] >>> 0);
-        c.xlo[n] = s;
-        c.xhi[n] = hi + c.xhi[m] + (s > 0xffffffff ? 1 : 0);
-      };
+      return postIndexed(run, n, m, selem << scale);
     },
     disasm: (f) => {
       const { selem, scale } = singleLayout(f)!;

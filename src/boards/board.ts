@@ -33,6 +33,11 @@ export function isDiskOwner(m: object): m is DiskOwner {
     typeof (m as Partial<DiskOwner>).reopenDisks === "function";
 }
 
+/** QEMU's ISA test devices (pc): -device isa-debug-exit, and isa-debugcon (-debugcon). */
+export type IsaTestDevice =
+  | { driver: "isa-debug-exit"; iobase: number; iosize: number }
+  | { driver: "isa-debugcon"; iobase: number; readback: number };
+
 /** A file handed to the board: its name (for messages) and content. */
 export interface BootFile {
   name: string;
@@ -63,6 +68,10 @@ export interface BoardConfig {
   rtcBootSeconds: number;
   /** serial[n] receives the bytes serial port n transmits (serial0 first); a port without one drops them. */
   serial?: readonly ((byte: number) => void)[];
+  /** ISA test devices in -device order (boards with `isaTestDevices`). */
+  isaDevices?: readonly IsaTestDevice[];
+  /** debugcon[n] receives the bytes written to the n-th isa-debugcon of isaDevices. */
+  debugcon?: readonly ((byte: number) => void)[];
   /** Diagnostics (unimplemented instructions, boot warnings): one line each. */
   log?: (line: string) => void;
   /** -no-reboot: a guest reset stops the machine ("reset") instead of rebooting it. */
@@ -88,6 +97,8 @@ export const ENGINE_KINDS: readonly EngineKind[] = ["fast", "interp"];
 export interface BootFileUse {
   /** Present when the file is required: why, for the message when it is missing. */
   required?: string;
+  /** The file used when none is given (a firmware the board finds where it is installed), or undefined. */
+  defaultFile?: () => string | undefined;
 }
 
 export interface Board {
@@ -111,6 +122,8 @@ export interface Board {
   deviceTree?(config: { ramSize?: number; append?: string }): Uint8Array;
   /** The most virtio-blk-device disks the board takes (none when absent). */
   readonly maxVirtioBlk?: number;
+  /** The board takes QEMU's ISA test devices (isa-debug-exit, isa-debugcon). */
+  readonly isaTestDevices?: boolean;
 }
 
 /** A configuration a board cannot build (unknown board or CPU, a missing or unsupported boot file). One line. */

@@ -4,6 +4,7 @@
 import type { Arch } from "../core/debug.js";
 import type { SessionMachine } from "../session/target.js";
 import { BoardError, type Board, type BoardConfig, type BootFileKind } from "./board.js";
+import { pcBoard } from "./pc/board.js";
 import { virtBoard } from "./virt/board.js";
 
 export { BoardError, type Board, type BoardConfig, type BootFile, type BootFileKind } from "./board.js";
@@ -67,3 +68,4 @@ export function createMachine(name: string, config: BoardConfig): SessionMachine
 }
 
 registerBoard(virtBoard);
+registerBoard(pcBoard);

@@ -33,8 +33,15 @@ export interface VirtMachine {
   props: Readonly<Record<string, string>>;
 }
 
-/** The board. x86_64's `pc` joins this union with that target. */
-export type MachineSelection = VirtMachine;
+/** The x86_64 `pc` board (QEMU's i440FX + PIIX3 machine) and its properties (`-M pc,smm=off,...`). */
+export interface PcMachine {
+  type: "pc";
+  /** Every property as given, for diagnostics. */
+  props: Readonly<Record<string, string>>;
+}
+
+/** The board. */
+export type MachineSelection = VirtMachine | PcMachine;
 
 export interface MonitorSpec {
   /** Id of the chardev (in MachineOptions.chardevs) the monitor talks on. */
@@ -77,12 +84,40 @@ export interface DriveSpec {
   ignored: Readonly<Record<string, string>>;
 }
 
-/** A -device: the only driver Rewind emulates is virtio-blk-device (a virtio-mmio disk on virt). */
-export interface DeviceSpec {
+/** -device virtio-blk-device: a virtio-mmio disk (virt). */
+export interface VirtioBlkDeviceSpec {
   driver: "virtio-blk-device";
   /** The -drive id it uses. */
   drive: string;
   id?: string;
+}
+
+/** -device isa-debug-exit (pc): a write of V to its ports ends the run with exit status (V << 1) | 1. */
+export interface IsaDebugExitSpec {
+  driver: "isa-debug-exit";
+  iobase: number;
+  iosize: number;
+  id?: string;
+}
+
+/** -device isa-debugcon (pc), or -debugcon: bytes written to the port go to a chardev; reads give `readback`. */
+export interface IsaDebugconSpec {
+  driver: "isa-debugcon";
+  iobase: number;
+  /** The chardev (in MachineOptions.chardevs) the output goes to. */
+  chardev: string;
+  readback: number;
+  id?: string;
+}
+
+/** A -device, in command-line order. */
+export type DeviceSpec = VirtioBlkDeviceSpec | IsaDebugExitSpec | IsaDebugconSpec;
+
+/** -global DRIVER.PROP=VALUE: a default for every device of that driver. */
+export interface GlobalSpec {
+  driver: string;
+  prop: string;
+  value: string;
 }
 
 export interface RtcSpec {
@@ -123,7 +158,8 @@ export interface MachineOptions {
   drives: DriveSpec[];
   /** -global virtio-mmio.force-legacy=off: virtio-mmio version 2 (QEMU's default, and absent here, is legacy). */
   virtioModern?: boolean;
-  /** -device options in order (virt plugs the first into the top virtio-mmio slot). */
+  /** -device options in order (virt plugs the first virtio-blk-device into the top virtio-mmio slot), with
+   * -debugcon's isa-debugcon and the -global defaults applied. */
   devices: DeviceSpec[];
   network: "none";
   accel: "tcg";
@@ -182,6 +218,31 @@ export interface OptionContext {
   warn(text: string): void;
 }
 
+/** A -device driver a target offers and how its properties become a DeviceSpec. */
+export interface DeviceDef {
+  driver: string;
+  /** -device help: its bus ("virtio-bus", "ISA"). */
+  bus: string;
+  /** -device DRIVER,help: property lines. */
+  help: string[];
+  /** The properties it takes (plus "driver" and "id"), and QEMU's that it accepts without effect. */
+  props: string[];
+  ignored?: string[];
+  /**
+   * Builds the spec from the merged properties: the command line's, over the -global defaults for this driver.
+   * `chardev` resolves a chardev= reference.
+   */
+  build(p: DeviceProps): DeviceSpec;
+}
+
+/** What DeviceDef.build reads: each property as given (strings), typed accessors, and the failure path. */
+export interface DeviceProps {
+  str(key: string): string | undefined;
+  /** An integer property (decimal or 0x hex), `dflt` when absent. */
+  uint(key: string, dflt: number, max: number): number;
+  fail(detail: string): never;
+}
+
 export interface TargetSpec {
   arch: TargetArch;
   program: string;
@@ -192,5 +253,7 @@ export interface TargetSpec {
   defaultRamMiB: number;
   driveInterfaces: DriveInterface[];
   defaultDriveInterface: DriveInterface;
+  /** The -device drivers of this target. */
+  devices: DeviceDef[];
   extraOptions: OptionDef[];
 }

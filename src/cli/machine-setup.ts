@@ -3,7 +3,7 @@
 
 import { basename } from "node:path";
 import { BoardError, createMachine, requireBoard } from "../boards/registry.js";
-import { isDiskOwner, type BlockDrive } from "../boards/board.js";
+import { isDiskOwner, type BlockDrive, type IsaTestDevice } from "../boards/board.js";
 import { readBootFile } from "../boards/loaders.js";
 import { loadMachine, saveMachine } from "../core/machine.js";
 import { openImage, Qcow2Image, probeFormat, ImageError } from "../block/index.js";
@@ -15,7 +15,7 @@ import type { DriveIdentity, RecordingConfig } from "../replay/format-types.js";
 import { RecordingSink, replaySource } from "../replay/recording.js";
 import { MachineSession } from "../session/session.js";
 import type { SessionMachine } from "../session/target.js";
-import type { MachineOptions } from "./machine-options.js";
+import type { DeviceSpec, MachineOptions } from "./machine-options.js";
 
 /** Virtual time per instruction when no -icount is given (QEMU's `shift=auto` adapts; Rewind is fixed). */
 export const DEFAULT_SHIFT = 3;
@@ -49,6 +49,8 @@ export interface PreparedMachine {
 
 export interface SetupHooks {
   serialOut: (byte: number) => void;
+  /** Output of the n-th isa-debugcon device in MachineOptions.devices. */
+  debugconOut?: (index: number, byte: number) => void;
   log: (line: string) => void;
 }
 
@@ -56,7 +58,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
   const board = requireBoard(o.machine.type);
   for (const kind of ["kernel", "initrd", "dtb", "bios"] as const) {
     const required = board.bootFiles[kind]?.required;
-    if (!o[kind] && required !== undefined) throw new SetupError(`no -${kind} given: ${required}`);
+    if (!o[kind] && required !== undefined && board.bootFiles[kind]?.defaultFile?.() === undefined) throw new SetupError(`no -${kind} given: ${required}`);
   }
   const shift = typeof o.icount?.shift === "number" ? o.icount.shift : DEFAULT_SHIFT;
   const mode = o.replay.mode === "none" ? "live" : o.replay.mode;
@@ -66,7 +68,9 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
   const kernel = file(o.kernel, "kernel");
   const initrd = file(o.initrd, "initrd");
   const dtb = file(o.dtb, "dtb");
-  const bios = file(o.bios, "bios");
+  // A board's firmware default (pc: SeaBIOS where Debian's seabios package puts it, or Rewind's copy).
+  const biosPath = o.bios ?? board.bootFiles.bios?.defaultFile?.();
+  const bios = file(biosPath, "bios");
 
   const drives: BlockDevice[] = [];
   const closeDrives = () => drives.forEach((d) => d.close());
@@ -84,7 +88,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       kernel: o.kernel ? identity(o.kernel) : undefined,
       initrd: o.initrd ? identity(o.initrd) : undefined,
       dtb: o.dtb ? identity(o.dtb) : undefined,
-      bios: o.bios ? identity(o.bios) : undefined,
+      bios: biosPath ? identity(biosPath) : undefined,
       append: o.append ?? "",
       drives: o.drives.map((d, i): DriveIdentity => ({ id: d.id, file: d.file, format: drives[i].format, virtualSize: drives[i].size })),
       snapshot: o.replay.snapshot,
@@ -92,7 +96,9 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       launch: { argv: [...argv], cwd: process.cwd(), program: o.program },
     };
 
-    if (o.devices.length) config.extra = { ...config.extra, devices: o.devices.map((d) => `${d.driver},drive=${d.drive}`) };
+    if (o.devices.length) config.extra = { ...config.extra, devices: o.devices.map(describeDevice) };
+    // Which serial ports exist is part of the machine on pc (-nodefaults without -serial: none); one is the norm.
+    if (o.serials.length !== 1) config.extra = { ...config.extra, serialPorts: String(o.serials.length) };
     if (o.virtioModern) config.extra = { ...config.extra, virtioMmio: "modern" };
 
     let opened: OpenedRecording | undefined;
@@ -107,7 +113,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
 
     // -device virtio-blk-device: the board opens each image read-only; guest writes stay in the device's
     // overlay (machine state) and reach the image only when a live run ends (see devices/virtio/blk.ts).
-    const virtioBlk: BlockDrive[] = o.devices.map((dev) => {
+    const virtioBlk: BlockDrive[] = o.devices.flatMap((dev) => (dev.driver === "virtio-blk-device" ? [dev] : [])).map((dev) => {
       const i = o.drives.findIndex((d) => d.id === dev.drive);
       const d = o.drives[i]!;
       return { id: d.id, file: d.file, format: drives[i]!.format, readOnly: d.readOnly };
@@ -116,6 +122,11 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
     if (virtioBlk.length > maxBlk)
       throw new SetupError(maxBlk === 0 ? `the ${board.name} board has no virtio-mmio transports for -device virtio-blk-device`
         : `the ${board.name} board has ${maxBlk} virtio-mmio transports; ${virtioBlk.length} virtio-blk-device given`);
+    const isaDevices: IsaTestDevice[] = o.devices.flatMap((d): IsaTestDevice[] =>
+      d.driver === "isa-debug-exit" ? [{ driver: d.driver, iobase: d.iobase, iosize: d.iosize }]
+        : d.driver === "isa-debugcon" ? [{ driver: d.driver, iobase: d.iobase, readback: d.readback }] : []);
+    if (isaDevices.length && !board.isaTestDevices) throw new SetupError(`the ${board.name} board has no ISA bus for ${isaDevices[0]!.driver}`);
+    const debugconOut = isaDevices.filter((d) => d.driver === "isa-debugcon").map((_d, i) => (b: number) => hooks.debugconOut?.(i, b));
 
     // Everything the board is built from but the host callbacks: scan workers build the same machine from it.
     const boardConfig = {
@@ -129,13 +140,14 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       append: o.append,
       ...(virtioBlk.length ? { virtioBlk } : {}),
       ...(o.virtioModern ? { virtioModern: true } : {}),
+      ...(isaDevices.length ? { isaDevices } : {}),
       rtcBootSeconds: config.rtcBootSeconds,
       noReboot: o.noReboot,
       engine: o.engine,
     };
     let machine: SessionMachine;
     try {
-      machine = createMachine(board.name, { ...boardConfig, serial: [hooks.serialOut], log: hooks.log });
+      machine = createMachine(board.name, { ...boardConfig, serial: o.serials.map(() => hooks.serialOut).slice(0, 1), debugcon: debugconOut, log: hooks.log });
     } catch (e) {
       if (e instanceof BoardError) throw new SetupError(e.message);
       throw e;
@@ -175,7 +187,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
     });
     // A live run's disk writes go to the images when it ends (not snapshot=on drives); record and replay runs
     // leave the images as they were, so a recording replays against the disks it was made with.
-    const commitIds = mode === "live" ? o.devices.map((d) => o.drives.find((x) => x.id === d.drive)!).filter((d) => !d.snapshot && !d.readOnly).map((d) => d.id) : [];
+    const commitIds = mode === "live" ? o.devices.flatMap((d) => (d.driver === "virtio-blk-device" ? [o.drives.find((x) => x.id === d.drive)!] : [])).filter((d) => !d.snapshot && !d.readOnly).map((d) => d.id) : [];
     let closed = false;
     const close = () => {
       if (closed) return;
@@ -210,6 +222,19 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
     closeDrives();
     if (e instanceof ImageError) throw new SetupError(e.message);
     throw e;
+  }
+}
+
+/** A device as the recording's configuration names it (what the guest sees; not where its output goes). */
+function describeDevice(d: DeviceSpec): string {
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  switch (d.driver) {
+    case "virtio-blk-device":
+      return `${d.driver},drive=${d.drive}`;
+    case "isa-debug-exit":
+      return `${d.driver},iobase=${hex(d.iobase)},iosize=${hex(d.iosize)}`;
+    case "isa-debugcon":
+      return `${d.driver},iobase=${hex(d.iobase)},readback=${hex(d.readback)}`;
   }
 }
 

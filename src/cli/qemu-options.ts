@@ -21,7 +21,11 @@ import { parseQemuSize } from "./sizes.js";
 import { ENGINE_KINDS } from "../boards/board.js";
 import type {
   DriveInterface,
+  DeviceDef,
+  DeviceProps,
+  DeviceSpec,
   DriveSpec,
+  GlobalSpec,
   MachineDef,
   MachineOptions,
   MachineSelection,
@@ -34,7 +38,7 @@ import { AARCH64_TARGET } from "./qemu-targets.js";
 
 export { OptionError } from "./option-syntax.js";
 export * from "./machine-options.js";
-export { AARCH64_TARGET } from "./qemu-targets.js";
+export { AARCH64_TARGET, X86_64_TARGET, targetFor } from "./qemu-targets.js";
 
 export const REWIND_VERSION = "0.1.0";
 /** The QEMU release whose options, defaults and behaviour Rewind follows. */
@@ -42,9 +46,6 @@ export const QEMU_COMPAT_VERSION = "7.2.0";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Option table
-
-/** The -device drivers Rewind emulates. */
-const DEVICE_DRIVERS = ["virtio-blk-device"];
 
 interface Opt {
   names: string[];
@@ -70,7 +71,7 @@ const QEMU_UNSUPPORTED: Readonly<Record<string, boolean>> = {
   plugin: true, L: true, fw_cfg: true, smbios: true, "semihosting-config": true, "watchdog-action": true,
   parallel: true, virtfs: true, msg: true, overcommit: true, "mem-path": true, fsdev: true, tpmdev: true,
   action: true, echr: true, iscsi: true, "option-rom": true, g: true, "prom-env": true, acpitable: true,
-  debugcon: true, "xen-domid": true, "run-with": true, compat: true, rotate: true,
+  "xen-domid": true, "run-with": true, compat: true, rotate: true,
   snapshot: false, usb: false, sdl: false, curses: false, "full-screen": false, "no-hpet": false,
   "no-acpi": false, semihosting: false, "mem-prealloc": false, preconfig: false, "only-migratable": false,
   "no-user-config": false, nodefconfig: false, "no-fd-bootchk": false, "alt-grab": false, "ctrl-grab": false,
@@ -116,15 +117,21 @@ const COMMON_OPTIONS: Opt[] = [
   },
   {
     names: ["device"],
-    arg: "virtio-blk-device,drive=ID[,id=NAME]",
-    help: "add a device: a virtio-blk disk on a virtio-mmio transport for the -drive with that id ('-device help' lists them)",
+    arg: "driver[,prop=value][,...]",
+    help: "add a device ('-device help' lists the drivers this target emulates, '-device DRIVER,help' their properties)",
     apply: (p, arg, opt) => p.deviceOpt(arg!, opt),
   },
   {
     names: ["global"],
-    arg: "virtio-mmio.force-legacy=on|off",
-    help: "a device default; Rewind takes only virtio-mmio.force-legacy (off: virtio-mmio version 2 instead of QEMU's legacy default)",
+    arg: "driver.property=value",
+    help: "a default property for every device of a driver: virtio-mmio.force-legacy=on|off (off: virtio-mmio version 2), and the properties of this target's -device drivers (e.g. isa-debugcon.iobase=0x402)",
     apply: (p, arg) => p.globalOpt(arg!),
+  },
+  {
+    names: ["debugcon"],
+    arg: "dev",
+    help: "an isa-debugcon device (port 0xe9 unless -global isa-debugcon.iobase=...) writing to a chardev string: file:PATH, stdio, null, ...",
+    apply: (p, arg, opt) => p.debugconOpt(arg!, opt),
   },
   { names: ["kernel"], arg: "bzImage", help: "use 'bzImage' as the kernel image", apply: (p, arg) => (p.o.kernel = arg!) },
   { names: ["append"], arg: "cmdline", help: "use 'cmdline' as the kernel command line", apply: (p, arg) => (p.o.append = arg!) },
@@ -221,7 +228,10 @@ class Parser implements OptionContext {
   private serialTexts: { text: string; opt: string }[] = [];
   private gdbText?: { text: string; opt: string };
   private defaultMonitor = true;
-  private deviceOpts: string[] = [];
+  /** -device options as given: properties are merged with -global defaults and built at the end. */
+  private deviceOpts: { def: DeviceDef; params: ParamSet; opt: string }[] = [];
+  private globals: { spec: GlobalSpec; opt: string }[] = [];
+  private debugconText?: { text: string; opt: string };
 
   constructor(readonly target: TargetSpec) {
     this.o = {
@@ -344,11 +354,12 @@ class Parser implements OptionContext {
         return isHelpValue(parts[0]) ? "Available display backend types:\nnone\n" : undefined;
       case "vga":
         return isHelpValue(arg) ? "none                 no graphic card\n" : undefined;
-      case "device":
-        if (isHelpValue(parts[0])) return `Storage devices:\nname "virtio-blk-device", bus virtio-bus\n`;
-        if (parts[0] === "virtio-blk-device" && parts.slice(1).some(isHelpValue))
-          return "virtio-blk-device options:\n  drive=<str>            - Node name or ID of a block device to use as a backend\n";
+      case "device": {
+        if (isHelpValue(parts[0])) return `Devices:\n${this.target.devices.map((d) => `name "${d.driver}", bus ${d.bus}`).join("\n")}\n`;
+        const def = this.target.devices.find((d) => d.driver === parts[0]);
+        if (def && parts.slice(1).some(isHelpValue)) return `${def.driver} options:\n${def.help.map((h) => `  ${h}`).join("\n")}\n`;
         return undefined;
+      }
       case "accel":
         return isHelpValue(parts[0]) ? "Accelerators supported in Rewind:\ntcg\n" : undefined;
       default:
@@ -494,43 +505,79 @@ class Parser implements OptionContext {
   globalOpt(arg: string): void {
     const m = /^([^.=,]+)\.([^=,]+)=(.*)$/.exec(arg) ?? /^driver=([^,]+),property=([^,]+),value=(.*)$/.exec(arg);
     if (!m) this.fail(`invalid format '${arg}' (expected DRIVER.PROPERTY=VALUE)`);
-    const [, driver, prop, value] = m;
-    if (driver !== "virtio-mmio" || prop !== "force-legacy") {
-      this.fail(`${driver}.${prop} is not supported by Rewind (the only -global it takes is virtio-mmio.force-legacy)`);
+    const [, driver, prop, value] = m as unknown as [string, string, string, string];
+    if (driver === "virtio-mmio" && prop === "force-legacy") {
+      const on = ["on", "yes", "true", "y"].includes(value);
+      if (!on && !["off", "no", "false", "n"].includes(value)) this.fail(`Parameter 'force-legacy' expects 'on' or 'off'`);
+      this.o.virtioModern = !on;
+      return;
     }
-    const on = ["on", "yes", "true", "y"].includes(value!);
-    if (!on && !["off", "no", "false", "n"].includes(value!)) this.fail(`Parameter 'force-legacy' expects 'on' or 'off'`);
-    this.o.virtioModern = !on;
+    const def = this.target.devices.find((d) => d.driver === driver);
+    const takes = def?.props.filter((k) => k !== "drive" && k !== "chardev") ?? [];
+    if (!def || !takes.includes(prop)) {
+      const offered = ["virtio-mmio.force-legacy", ...this.target.devices.flatMap((d) => d.props.filter((k) => k !== "drive" && k !== "chardev").map((k) => `${d.driver}.${k}`))];
+      this.fail(`${driver}.${prop} is not supported by Rewind (it takes: ${offered.join(", ")})`);
+    }
+    this.globals.push({ spec: { driver, prop, value }, opt: this.option });
   }
 
   deviceOpt(arg: string, opt: string): void {
     const driver = splitParams(arg, "driver")[0]?.value ?? "";
     if (driver === "") this.fail("parameter 'driver' is missing");
-    if (!DEVICE_DRIVERS.includes(driver)) {
-      this.fail(`'${driver}' is not a device Rewind emulates (supported: ${DEVICE_DRIVERS.join(", ")}; '-device help' lists them)`);
+    const def = this.target.devices.find((d) => d.driver === driver);
+    if (!def) {
+      const names = this.target.devices.map((d) => d.driver).join(", ");
+      this.fail(`'${driver}' is not a device Rewind emulates (supported: ${names}; '-device help' lists them)`);
     }
-    const p = this.params(arg, "driver", ["driver", "drive", "id"],
-      ["serial", "logical_block_size", "physical_block_size", "num-queues", "queue-size", "write-cache", "discard", "bus"]);
-    const drive = p.str("drive");
-    if (drive === undefined || drive === "") this.fail(`${driver}: drive property not set`);
-    const id = p.str("id");
+    const params = this.params(arg, "driver", ["driver", "id", ...def.props], def.ignored ?? []);
+    const id = params.str("id");
     if (id !== undefined && !isQemuId(id)) this.fail(`parameter 'id' expects an identifier, got '${id}'`);
-    this.o.devices.push({ driver: "virtio-blk-device", drive, ...(id !== undefined ? { id } : {}) });
-    this.deviceOpts.push(opt);
+    this.deviceOpts.push({ def, params, opt });
   }
 
-  /** Every -device names a -drive (given before or after it) that no other device uses, as QEMU checks. */
-  private finishDevices(): void {
+  debugconOpt(arg: string, opt: string): void {
+    if (!this.target.devices.some((d) => d.driver === "isa-debugcon")) this.fail(`not supported on ${this.target.program} (isa-debugcon is an x86 ISA device)`);
+    this.debugconText = { text: arg, opt }; // QEMU keeps the last -debugcon
+  }
+
+  /**
+   * Builds every -device (and -debugcon's isa-debugcon) from its properties over the -global defaults, then checks
+   * that every virtio-blk-device names a -drive (given before or after it) that no other device uses, as QEMU.
+   */
+  private finishDevices(debugconChardev: string | undefined): void {
+    const build = (def: DeviceDef, params: ParamSet | undefined, opt: string): DeviceSpec => {
+      const fail = (d: string): never => this.failAt(opt, d);
+      const value = (key: string): string | undefined => params?.str(key) ?? this.globals.filter((g) => g.spec.driver === def.driver && g.spec.prop === key).pop()?.spec.value;
+      const props: DeviceProps = {
+        str: value,
+        fail,
+        uint(key, dflt, max) {
+          const v = value(key);
+          if (v === undefined) return dflt;
+          const n = /^(?:[0-9]+|0[xX][0-9a-fA-F]+)$/.test(v) ? Number(v) : NaN;
+          if (!(n >= 0 && n <= max)) fail(`${def.driver}.${key}: '${v}' is not an integer from 0 to 0x${max.toString(16)}`);
+          return n;
+        },
+      };
+      return def.build(props);
+    };
+    const devices: { spec: DeviceSpec; opt: string }[] = this.deviceOpts.map((d) => ({ spec: build(d.def, d.params, d.opt), opt: d.opt }));
+    if (debugconChardev !== undefined) {
+      const def = this.target.devices.find((d) => d.driver === "isa-debugcon")!;
+      const params = new ParamSet((d) => this.failAt(this.debugconText!.opt, d), [{ key: "chardev", value: debugconChardev, shortForm: false }], ["chardev"], () => {});
+      devices.push({ spec: build(def, params, this.debugconText!.opt), opt: this.debugconText!.opt });
+    }
+    this.o.devices = devices.map((d) => d.spec);
     const users = new Map<string, number>();
-    this.o.devices.forEach((d, i) => {
-      const opt = this.deviceOpts[i] ?? "-device";
+    devices.forEach(({ spec: d, opt }, i) => {
+      if (d.id !== undefined && devices.some((x, j) => j < i && x.spec.id === d.id)) this.failAt(opt, `Duplicate device ID '${d.id}'`);
+      if (d.driver !== "virtio-blk-device") return;
       const drive = this.o.drives.find((x) => x.id === d.drive);
       if (!drive) this.failAt(opt, `Property '${d.driver}.drive' can't find value '${d.drive}'`);
       if (users.has(d.drive)) this.failAt(opt, `Property '${d.driver}.drive' can't take value '${d.drive}', it's in use`);
       if (drive.interface !== "none") {
         this.failAt(opt, `drive '${d.drive}' has if=${drive.interface}: a drive for -device needs if=none`);
       }
-      if (d.id !== undefined && this.o.devices.some((x, j) => j < i && x.id === d.id)) this.failAt(opt, `Duplicate device ID '${d.id}'`);
       users.set(d.drive, i);
     });
   }
@@ -614,13 +661,13 @@ class Parser implements OptionContext {
   // --- after the last argument ---------------------------------------------------------------------------------
 
   private finish(): void {
-    this.finishDevices();
     this.finishMachine();
     this.finishMemory();
     this.finishIcount();
     if (this.o.append !== undefined && this.o.kernel === undefined) this.failAt("-append", "only allowed with -kernel option");
     if (this.o.initrd !== undefined && this.o.kernel === undefined) this.failAt("-initrd", "only allowed with -kernel option");
-    this.finishChardevs();
+    const debugcon = this.finishChardevs();
+    this.finishDevices(debugcon);
   }
 
   private finishMachine(): void {
@@ -698,7 +745,8 @@ class Parser implements OptionContext {
     this.o.replay = { mode: rr as "record" | "replay", file, ...(snapshot !== undefined ? { snapshot } : {}) };
   }
 
-  private finishChardevs(): void {
+  /** Builds the chardevs and returns the id of -debugcon's, if any. */
+  private finishChardevs(): string | undefined {
     const chardevs: { spec: ChardevSpec; opt: string }[] = [...this.userChardevs];
     const add = (spec: ChardevSpec, opt: string) => {
       const clash = chardevs.find((c) => c.spec.id === spec.id);
@@ -765,6 +813,16 @@ class Parser implements OptionContext {
       serialIndex++;
       serialIds.push({ id, opt: s.opt });
     }
+    let debugcon: { id: string; opt: string } | undefined;
+    if (this.debugconText && this.debugconText.text !== "none") {
+      const { text, opt } = this.debugconText;
+      debugcon = { id: this.compatChardev(text, opt, "debugcon", true, add), opt };
+    }
+    // -device ...,chardev=ID references (isa-debugcon) resolve like the others.
+    const deviceChardevs = this.deviceOpts.flatMap((d) => {
+      const id = d.params.str("chardev");
+      return id === undefined ? [] : [{ id, opt: d.opt }];
+    });
     let gdb: { id: string; opt: string } | undefined;
     if (this.gdbText && this.gdbText.text !== "none") {
       const { text, opt } = this.gdbText;
@@ -775,6 +833,8 @@ class Parser implements OptionContext {
     for (const m of pendingMonitors) use(m.chardev, m.opt);
     for (const s of serialIds) use(s.id, s.opt);
     if (gdb) use(gdb.id, gdb.opt);
+    if (debugcon) use(debugcon.id, debugcon.opt);
+    for (const d of deviceChardevs) use(d.id, d.opt);
 
     const stdio = chardevs.filter((c) => c.spec.backend === "stdio");
     if (stdio.length > 1) this.failAt(stdio[1]!.opt, "cannot use stdio by multiple character devices");
@@ -783,6 +843,7 @@ class Parser implements OptionContext {
     this.o.serials = serialIds.map((s) => s.id);
     this.o.monitors = pendingMonitors.map(({ chardev, mode, pretty }) => ({ chardev, mode, pretty }));
     if (gdb) this.o.gdb = { chardev: gdb.id };
+    return debugcon?.id;
   }
 
   /** Turns a legacy chardev string into a chardev (or a reference to one); returns its id. */

@@ -9,8 +9,8 @@ import { FdtError } from "../core/fdt.js";
 import { RecordingError } from "../replay/format-types.js";
 import { EventKind } from "../replay/format-types.js";
 import { SessionError, type StopEvent } from "../session/api.js";
-import { OptionError, parseQemuArgs } from "./qemu-options.js";
-import type { MachineOptions } from "./machine-options.js";
+import { OptionError, parseQemuArgs, targetFor } from "./qemu-options.js";
+import type { MachineOptions, TargetArch } from "./machine-options.js";
 import { prepareMachine, SetupError, type PreparedMachine } from "./machine-setup.js";
 import { serveGdbOnChardev } from "../gdb/listen.js";
 import { attachQmp } from "../qmp/server.js";
@@ -37,15 +37,16 @@ function userError(e: unknown): string | undefined {
   return undefined;
 }
 
-export async function systemMain(argv: readonly string[]): Promise<number> {
-  const program = "rewind-system-aarch64";
+export async function systemMain(argv: readonly string[], arch: TargetArch = "aarch64"): Promise<number> {
+  const target = targetFor(arch);
+  const program = target.program;
   const fail = (msg: string) => {
     process.stderr.write(msg.startsWith(program) ? `${msg}\n` : `${program}: ${msg}\n`);
     return 1;
   };
   let options: MachineOptions;
   try {
-    const outcome = parseQemuArgs(argv);
+    const outcome = parseQemuArgs(argv, target);
     if (outcome.kind === "info") {
       process.stdout.write(outcome.text.endsWith("\n") ? outcome.text : outcome.text + "\n");
       return 0;
@@ -59,7 +60,7 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
     throw e;
   }
 
-  if (options.machine.dumpdtb) {
+  if (options.machine.type === "virt" && options.machine.dumpdtb) {
     const board = requireBoard(options.machine.type);
     if (!board.deviceTree) return fail(`the ${board.name} board has no device tree to dump`);
     try {
@@ -71,27 +72,17 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
   }
 
   const log = (line: string) => process.stderr.write(`${program}: ${line}\n`);
-  // Guest console output is buffered per slice and written when the event loop runs.
-  const serialBytes: number[] = [];
-  let serial: CharBackend | undefined;
-  let flushScheduled = false;
+  // Guest output (serial port, debug consoles) is buffered per slice and written when the event loop runs.
+  const serial = new BufferedOutput();
+  const debugcons = options.devices.filter((d) => d.driver === "isa-debugcon").map(() => new BufferedOutput());
   const flushSerial = () => {
-    flushScheduled = false;
-    if (serialBytes.length === 0) return;
-    serial?.write(Uint8Array.from(serialBytes));
-    serialBytes.length = 0;
-  };
-  const serialOut = (b: number) => {
-    serialBytes.push(b);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flushSerial);
-    }
+    serial.flush();
+    for (const d of debugcons) d.flush();
   };
 
   let prepared: PreparedMachine;
   try {
-    prepared = prepareMachine(options, { serialOut, log }, argv);
+    prepared = prepareMachine(options, { serialOut: (b) => serial.push(b), debugconOut: (i, b) => debugcons[i]?.push(b), log }, argv);
   } catch (e) {
     const msg = userError(e);
     if (msg !== undefined) return fail(msg);
@@ -133,8 +124,10 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
       closers.push(() => qmp.detach());
     } else startMonitorStub(port, { onQuit: () => requestQuit("quit") });
   }
-  serial = options.serials[0] !== undefined ? chardevs.frontend(options.serials[0], "serial0") : undefined;
-  serial?.setReceiver((data) => session.submitInput(EventKind.SerialRx, [...data].map((b) => Uint8Array.of(b))));
+  const serialPort = options.serials[0] !== undefined ? chardevs.frontend(options.serials[0], "serial0") : undefined;
+  serial.backend = serialPort;
+  options.devices.filter((d) => d.driver === "isa-debugcon").forEach((d, i) => (debugcons[i]!.backend = chardevs.frontend(d.chardev, d.id ?? `debugcon${i}`)));
+  serialPort?.setReceiver((data) => session.submitInput(EventKind.SerialRx, [...data].map((b) => Uint8Array.of(b))));
   // Front ends (GDB, QMP) drive the session themselves once they take over.
   if (options.gdb) closers.push(serveGdbOnChardev(session, chardevs.frontend(options.gdb.chardev, "gdb"), { log }).close);
   const frontEnds = closers.length > 0;
@@ -164,6 +157,8 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
           break;
         }
         status = reportEnd(ev, prepared, log);
+        // A guest that got stuck (or any other end) still leaves a whole recording, replayable up to there.
+        session.finishRecording(ev.kind);
         quitting ??= "end";
         break;
       }
@@ -199,7 +194,8 @@ export async function systemMain(argv: readonly string[]): Promise<number> {
 function reportEnd(ev: StopEvent, p: PreparedMachine, log: (l: string) => void): number {
   switch (ev.kind) {
     case "poweroff":
-      return 0;
+      // isa-debug-exit: the status the guest wrote ((value << 1) | 1), as QEMU exits with it.
+      return p.machine.exitStatus ?? 0;
     case "replay-end": {
       const r = p.replay!;
       if (r.damaged) {
@@ -212,7 +208,8 @@ function reportEnd(ev: StopEvent, p: PreparedMachine, log: (l: string) => void):
         log(`replay finished at icount ${p.session.icount()} but the final machine state differs from the recording's`);
         return 1;
       }
-      return 0;
+      // The recorded run ended with an isa-debug-exit status: the replay of it ends with the same one.
+      return p.machine.exitStatus ?? 0;
     }
     case "stuck":
       log(`guest stopped making progress at icount ${p.session.icount()}: ${ev.message}`);
@@ -223,6 +220,28 @@ function reportEnd(ev: StopEvent, p: PreparedMachine, log: (l: string) => void):
     default:
       log(`machine stopped: ${ev.kind}`);
       return 1;
+  }
+}
+
+/** Bytes for a character device, written in one piece when the event loop next runs (not per byte). */
+class BufferedOutput {
+  backend: CharBackend | undefined;
+  private bytes: number[] = [];
+  private scheduled = false;
+
+  push(b: number): void {
+    this.bytes.push(b);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.bytes.length === 0) return;
+    this.backend?.write(Uint8Array.from(this.bytes));
+    this.bytes = [];
   }
 }
 

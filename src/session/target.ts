@@ -18,6 +18,8 @@ export interface SessionMachine extends Machine {
   inputChannels(): InputChannel[];
   /** Why the guest is stuck, after run() returned "stuck". */
   readonly stuckReason: string;
+  /** The exit status the guest asked for when it powered off (isa-debug-exit), if it did. */
+  readonly exitStatus?: number;
   /** Host-requested reset (QMP system_reset). */
   systemReset(): void;
   /** Every state part except RAM (checkpoints store RAM by page). */

@@ -70,7 +70,7 @@ test("a registered board shows up for its architecture (and only there)", () => 
   };
   registerBoard(fake);
   assert.throws(() => registerBoard(fake), /already registered/);
-  assert.deepEqual(listBoards("x86_64"), [fake]);
+  assert.deepEqual(listBoards("x86_64").map((b) => b.name), ["pc", "fakepc"]);
   assert.ok(!listBoards("aarch64").includes(fake));
   assert.deepEqual(checkBoardConfig(fake, { bios: 1 }), []);
   assert.throws(() => createMachine("fakepc-7.2", { icountShift: 0, rtcBootSeconds: 0 }), /not built in tests/);

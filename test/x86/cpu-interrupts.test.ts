@@ -70,7 +70,7 @@ test("INTR waits for IF and the STI shadow, wakes HLT, and #UD is delivered thro
   for (let i = 0; i < 20 && !c.halted; i++) m.run(atIcount(m.clock.icount + 1));
   assert.equal(c.lo[6] & 0xffff, 1);
   assert.equal(c.halted, true);
-  assert.equal(m.stuckReason, undefined);
+  assert.equal(m.stuckReason, "");
   // cpu.interrupt(): delivery through the IVT at the current IP.
   c.interrupt(0x20);
   assert.equal(c.halted, false);

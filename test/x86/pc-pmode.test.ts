@@ -30,7 +30,7 @@ function run(slices?: () => number): { out: string; exit: number | undefined; ic
     reason = m.run(atIcount(slices ? m.clock.icount + slices() : 1e9));
     if (reason !== "limit") break;
   }
-  assert.equal(m.stuckReason, undefined);
+  assert.equal(m.stuckReason, "");
   return { out, exit: m.exitCode, icount: m.clock.icount, reason, decodes: m.interp.decodes };
 }
 

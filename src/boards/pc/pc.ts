@@ -1,7 +1,7 @@
-// The x86 `pc` board, first slice (issue 9): RAM, the BIOS image at the top of the first megabyte and of the
-// 4 GiB space as QEMU maps it, the QEMU test devices a bare-metal guest needs (isa-debugcon, isa-debug-exit), and
-// the core run loop over the x86 interpreter. The i440FX/PIIX3 chipset, interrupt controllers, timers, fw_cfg and
-// the rest of what SeaBIOS touches come next; this machine runs the bundled guests in guests/x86.
+// The x86 `pc` board (QEMU 7.2's `-M pc`): RAM, the BIOS image at the top of the first megabyte and of the
+// 4 GiB space as QEMU maps it, the legacy devices SeaBIOS programs, the QEMU test devices bare-metal guests use
+// (isa-debugcon, isa-debug-exit), and the core run loop over the x86 interpreter. It is a SessionMachine: record,
+// replay, checkpoints and the debugger work on it as on virt.
 
 import { VirtualClock } from "../../core/clock.js";
 import { AddressSpace, Ram } from "../../core/memory.js";
@@ -13,6 +13,11 @@ import type { Stateful } from "../../core/state.js";
 import { X86Cpu } from "../../arch/x86/cpu.js";
 import { X86Interpreter } from "../../arch/x86/interpreter.js";
 import { IrqLine } from "../../core/irq.js";
+import { ExecutedPages, IntervalFlags } from "../../core/exec-summary.js";
+import { EventKind } from "../../replay/format-types.js";
+import type { InputChannel } from "../../replay/input.js";
+import type { CpuDebug, SessionMachine } from "../../session/target.js";
+import type { IsaTestDevice } from "../board.js";
 import { addPcFwCfgItems, E820_RAM, FwCfg, I8042, I8254, I8259Pair, mapPcLegacyPorts, Mc146818, pcCmosDefaults, PC_IRQ, Port92 } from "../../devices/pc/index.js";
 
 export interface PcConfig {
@@ -21,11 +26,16 @@ export interface PcConfig {
   icountShift: number;
   /** The BIOS image (64 KiB to 16 MiB, a multiple of 64 KiB), e.g. SeaBIOS's bios-256k.bin or a bundled guest. */
   bios: Uint8Array;
-  /** isa-debugcon's output (port `debugconPort`, 0x402 as SeaBIOS and the issue use it). */
+  /** Shorthand for tests: an isa-debugcon at `debugconPort` (0x402, where SeaBIOS writes) with this output. */
   debugcon?: (byte: number) => void;
   debugconPort?: number;
-  /** isa-debug-exit: iobase and iosize (QEMU's -device isa-debug-exit,iobase=0xf4,iosize=0x4). */
+  /** Shorthand for tests: an isa-debug-exit (QEMU's -device isa-debug-exit,iobase=0xf4,iosize=0x4). */
   debugExit?: { iobase: number; iosize: number };
+  /** QEMU's ISA test devices as -device gives them; debugconOut[n] takes the n-th isa-debugcon's bytes. */
+  isaDevices?: readonly IsaTestDevice[];
+  debugconOut?: readonly ((byte: number) => void)[];
+  /** -no-reboot: a guest reset (triple fault, port 0x92/0xcf9/i8042 reset) stops the machine instead. */
+  noReboot?: boolean;
   /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by the board. */
   rtcBootSeconds?: number;
   log?: (line: string) => void;
@@ -34,7 +44,7 @@ export interface PcConfig {
 const LOW_RAM = 0xa0000;
 const MiB = 1 << 20;
 
-export class PcMachine implements Machine {
+export class PcMachine implements Machine, SessionMachine {
   readonly clock: VirtualClock;
   readonly bus: AddressSpace;
   readonly ports = new PortSpace();
@@ -44,7 +54,12 @@ export class PcMachine implements Machine {
   /** isa-debug-exit's status ((value << 1) | 1), once the guest wrote it. */
   exitCode: number | undefined;
   /** Why the machine stopped with "stuck". */
-  stuckReason: string | undefined;
+  stuckReason = "";
+  readonly ram: readonly Ram[];
+  readonly nonRamParts: readonly Stateful[];
+  readonly executedPages = new ExecutedPages();
+  readonly intervalFlags = new IntervalFlags();
+  readonly debug: CpuDebug;
   private readonly loop: RunLoop;
   /** The 8259 pair (tests raise ISA IRQs through it). */
   readonly pic: I8259Pair;
@@ -68,17 +83,7 @@ export class PcMachine implements Machine {
     this.bus.addRam(isaBios);
     this.bus.addRam(topBios);
 
-    const out = config.debugcon ?? (() => {});
-    this.ports.map("isa-debugcon", config.debugconPort ?? 0x402, 1, { read: () => 0xe9, write: (_o, _s, v) => out(v & 0xff) });
-    if (config.debugExit) {
-      this.ports.map("isa-debug-exit", config.debugExit.iobase, config.debugExit.iosize, {
-        read: () => 0xffffffff,
-        write: (_o, _s, v) => {
-          this.exitCode = ((v << 1) | 1) >>> 0;
-          this.loop.stopAtBoundary("poweroff");
-        },
-      });
-    }
+    this.mapIsaTestDevices(config);
     this.cpu = new X86Cpu(this.bus, this.ports);
     // The legacy devices SeaBIOS programs (src/devices/pc), on the 8259 pair that drives the CPU's INTR.
     const belowFourGiB = Math.min(config.ramSize, 0xe0000000);
@@ -111,13 +116,80 @@ export class PcMachine implements Machine {
     mapPcLegacyPorts(this.ports, { pic, pit, rtc, fwCfg, port92, i8042 });
     this.cpu.intr = { pending: () => pic.intrPending(), acknowledge: () => pic.acknowledge() };
     this.pic = pic;
-    this.stateParts = [this.clock, this.cpu, low, high, isaBios, topBios, pic, pit, rtc, fwCfg, port92, i8042];
+    this.ram = [low, high, isaBios, topBios];
+    this.nonRamParts = [this.clock, this.cpu, pic, pit, rtc, fwCfg, port92, i8042];
+    this.stateParts = [...this.nonRamParts, ...this.ram];
+    this.resettable = [pic, pit, rtc, port92, i8042];
     this.interp = new X86Interpreter(this.cpu, this.clock, (reason) => {
       this.stuckReason = reason;
-      config.log?.(reason);
       this.loop.stopAtBoundary("stuck");
     });
-    this.loop = new RunLoop(this.clock, this.interp, { guestReset: () => false });
+    this.loop = new RunLoop(this.clock, this.interp, {
+      guestReset: () => {
+        if (config.noReboot) return false;
+        this.systemReset();
+        return true;
+      },
+    });
+    this.debug = placeholderDebug(this);
+  }
+
+  /** -device isa-debugcon / isa-debug-exit (and the tests' shorthands) on their ports. */
+  private mapIsaTestDevices(config: PcConfig): void {
+    const devices: IsaTestDevice[] = [...(config.isaDevices ?? [])];
+    const outs = [...(config.debugconOut ?? [])];
+    if (config.debugcon) {
+      devices.push({ driver: "isa-debugcon", iobase: config.debugconPort ?? 0x402, readback: 0xe9 });
+      outs[devices.filter((d) => d.driver === "isa-debugcon").length - 1] = config.debugcon;
+    }
+    if (config.debugExit) devices.push({ driver: "isa-debug-exit", ...config.debugExit });
+    let debugcons = 0;
+    for (const d of devices) {
+      if (d.driver === "isa-debugcon") {
+        const out = outs[debugcons++] ?? (() => {});
+        this.ports.map("isa-debugcon", d.iobase, 1, { read: () => d.readback & 0xff, write: (_o, _s, v) => out(v & 0xff) });
+      } else {
+        // QEMU's debug_exit_write: exit((val << 1) | 1) — the run ends at this instruction's boundary.
+        this.ports.map("isa-debug-exit", d.iobase, d.iosize, {
+          read: () => 0xffffffff,
+          write: (_o, _s, v) => {
+            this.exitCode = ((v << 1) | 1) >>> 0;
+            this.loop.stopAtBoundary("poweroff");
+          },
+        });
+      }
+    }
+  }
+
+  /** The exit status the guest asked for through isa-debug-exit. */
+  get exitStatus(): number | undefined {
+    return this.exitCode;
+  }
+
+  private readonly resettable: readonly { reset(): void }[];
+
+  /** System reset (a guest's reset request without -no-reboot, QMP system_reset): the CPU and the devices go
+   * back to their power-on state; RAM keeps its contents, as on QEMU's pc. */
+  systemReset(): void {
+    for (const d of this.resettable) d.reset();
+    this.cpu.reset();
+  }
+
+  inputChannels(): InputChannel[] {
+    return [{ kind: EventKind.SystemReset, name: "system reset request", ready: () => true, deliver: () => this.systemReset() }];
+  }
+
+  readPhysical(pa: number, length: number): Uint8Array {
+    return this.bus.readBytes(pa, length);
+  }
+
+  writePhysical(pa: number, data: Uint8Array): void {
+    if (!this.bus.isMemory(pa, data.length)) throw new RangeError(`physical range 0x${pa.toString(16)}+${data.length} is not RAM`);
+    this.bus.writeBytes(pa, data);
+  }
+
+  isRam(pa: number, length: number): boolean {
+    return this.bus.isMemory(pa, length);
   }
 
   run(until: Position): StopReason {
@@ -131,4 +203,22 @@ export class PcMachine implements Machine {
   pc(): bigint {
     return BigInt((this.cpu.segBaseLo[1] >>> 0) + (this.cpu.ripLo >>> 0));
   }
+}
+
+/** Until the x86 debugger view lands: registers none, breakpoints and watchpoints unsupported. */
+function placeholderDebug(m: PcMachine): CpuDebug {
+  return {
+    arch: "x86_64",
+    watchReport: "after",
+    registers: () => [],
+    readRegister: () => undefined,
+    writeRegister: () => false,
+    translate: (a) => (a < 2n ** 32n ? Number(a) : undefined),
+    setBreakpoints: () => {},
+    pc: () => m.pc(),
+    setWatchHook: () => {},
+    stopAfterStep: () => {},
+    lastWatchStopAfterAccess: () => false,
+    writeTargets: () => undefined,
+  };
 }

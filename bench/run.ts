@@ -4,6 +4,7 @@ import { benchMips, printMips } from "./mips.js";
 import { benchRecord } from "./record.js";
 import { benchReverse } from "./reverse.js";
 import { benchReverseParallel } from "./reverse-parallel.js";
+import { benchX86 } from "./x86.js";
 
 const only = new Set(process.argv.slice(2));
 only.delete("quick");
@@ -16,3 +17,4 @@ if (want("record")) await benchRecord(guest);
 // Reverse debugging needs depths up to 1e9: compute-long runs ~1e9 instructions.
 if (want("reverse")) await benchReverse(quick ? guest : "compute-long.elf", quick ? [1e4, 1e6] : [1e4, 1e6, 1e8, 1e9]);
 if (want("parallel")) await benchReverseParallel(guest);
+if (want("x86")) await benchX86();

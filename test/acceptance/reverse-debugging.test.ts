@@ -1,7 +1,8 @@
 // A TypeScript port of QEMU's reverse-debugging acceptance test (../shared/reference): record while polling
 // query-replay, replay under the GDB stub, 10 steps forward saving PCs, 10 reverse steps checking them,
 // replay-break near the end, continue, hardware breakpoints at the saved PCs, reverse-continue onto the last.
-// It runs against Rewind and, when installed, against qemu-system-aarch64 itself, proving the port faithful.
+// It runs against Rewind and, when installed, against qemu-system-aarch64/x86_64 themselves, proving the port
+// faithful: AArch64 on virt (a bundled guest and the Debian kernel), x86_64 on pc with only the BIOS (SeaBIOS).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -16,7 +17,6 @@ import { ROOT, guestPath, tempDir } from "../helpers/sessions.js";
 const STEPS = 10;
 /** The Linux kernel keeps running: its recordings go well past the steps (echo.elf idles after ~4,000). */
 const LINUX_RECORD = 1_000_000;
-const REG_PC = 32;
 
 interface Emulator {
   name: string;
@@ -24,12 +24,37 @@ interface Emulator {
   img: string[];
 }
 
-const REWIND: Emulator = {
-  name: "rewind",
-  system: [process.execPath, join(ROOT, "bin/rewind-system-aarch64.js")],
-  img: [process.execPath, join(ROOT, "bin/rewind-img.js")],
-};
+/** What differs between the reference's two cases: the machine's options and how the test reads the PC. */
+interface Guest {
+  /** Options after the common ones (machine, CPU, boot files). */
+  args: string[];
+  /** The PC as the reference computes it from the registers. */
+  pc(g: RspClient): Promise<bigint>;
+  /** The architecture the target description names. */
+  xml: RegExp;
+}
+
+const REWIND_IMG = [process.execPath, join(ROOT, "bin/rewind-img.js")];
+const REWIND: Emulator = { name: "rewind", system: [process.execPath, join(ROOT, "bin/rewind-system-aarch64.js")], img: REWIND_IMG };
 const QEMU: Emulator = { name: "qemu", system: ["qemu-system-aarch64"], img: ["qemu-img"] };
+const REWIND_X86: Emulator = { name: "rewind-x86", system: [process.execPath, join(ROOT, "bin/rewind-system-x86_64.js")], img: REWIND_IMG };
+const QEMU_X86: Emulator = { name: "qemu-x86", system: ["qemu-system-x86_64"], img: ["qemu-img"] };
+
+const reg = async (g: RspClient, n: number) => pcOf(await g.cmd(`p${n.toString(16)}`));
+
+/** AArch64 virt: PC is register 32. */
+const aarch64 = (kernel: string): Guest => ({
+  args: ["-machine", "virt", "-cpu", "cortex-a53", "-kernel", kernel],
+  pc: (g) => reg(g, 32),
+  xml: /aarch64/,
+});
+
+/** x86_64 pc with the BIOS only: PC = rip (register 16) + cs (register 18) * 16, as the reference computes it. */
+const X86_PC: Guest = {
+  args: ["-machine", "pc"],
+  pc: async (g) => (await reg(g, 0x10)) + (await reg(g, 0x12)) * 16n,
+  xml: /i386:x86-64/,
+};
 
 async function waitFor(path: string, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -39,16 +64,16 @@ async function waitFor(path: string, ms = 20_000): Promise<void> {
   }
 }
 
-function launch(emu: Emulator, dir: string, record: boolean, kernel: string, gdbPort?: number): { proc: ChildProcess; qmpPath: string; stderr: () => string } {
+function launch(emu: Emulator, dir: string, record: boolean, guest: Guest, extra: string[], gdbPort?: number): { proc: ChildProcess; qmpPath: string; stderr: () => string } {
   const qmpPath = join(dir, record ? "qmp-rec.sock" : "qmp-rep.sock");
   const args = [
     ...emu.system.slice(1),
-    "-machine", "virt", "-cpu", "cortex-a53", "-display", "none", "-vga", "none",
+    ...guest.args, "-display", "none", "-vga", "none",
     "-chardev", `file,id=ser0,path=${join(dir, record ? "serial-rec.log" : "serial-rep.log")}`, "-serial", "chardev:ser0",
     "-qmp", `unix:${qmpPath},server=on,wait=off`,
     "-icount", `shift=7,rr=${record ? "record" : "replay"},rrfile=${join(dir, "replay.bin")},rrsnapshot=init`,
     "-net", "none", "-drive", `file=${join(dir, "disk.qcow2")},if=none`,
-    "-kernel", kernel,
+    ...extra,
   ];
   if (!record) args.push("-gdb", `tcp:127.0.0.1:${gdbPort}`, "-S");
   const proc = spawn(emu.system[0], args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -80,13 +105,13 @@ const pcOf = (reply: string) => {
  * the reference polls and then quits, so an emulator starved of CPU by other tests may record barely past the
  * threshold, and QEMU replays the recorded quit and exits ("W00") at the end of its log.
  */
-async function reverseDebugging(emu: Emulator, kernel: string, recordAtLeast = STEPS): Promise<void> {
+async function reverseDebugging(emu: Emulator, guest: Guest, recordAtLeast = STEPS, extra: string[] = []): Promise<void> {
   const dir = tempDir(`rewind-acceptance-${emu.name}-`);
   const img = spawnSync(emu.img[0], [...emu.img.slice(1), "create", "-f", "qcow2", join(dir, "disk.qcow2"), "128M"], { encoding: "utf8" });
   assert.equal(img.status, 0, img.stderr);
 
   // Record, polling query-replay until more than recordAtLeast instructions ran.
-  const rec = launch(emu, dir, true, kernel);
+  const rec = launch(emu, dir, true, guest, extra);
   await waitFor(rec.qmpPath);
   const qmp = await QmpTestClient.ready({ path: rec.qmpPath });
   let lastIcount = 0;
@@ -101,25 +126,25 @@ async function reverseDebugging(emu: Emulator, kernel: string, recordAtLeast = S
 
   // Replay under the GDB stub.
   const port = await freePort();
-  const rep = launch(emu, dir, false, kernel, port);
+  const rep = launch(emu, dir, false, guest, extra, port);
   await waitFor(rep.qmpPath);
   const vm = await QmpTestClient.ready({ path: rep.qmpPath });
   assert.equal((await vm.cmd("query-replay")).reply.return.mode, "play");
   const g = await RspClient.connect("127.0.0.1", port, { timeoutMs: 30_000 });
   try {
     const features = await g.cmd("qSupported");
-    if (features.includes("qXfer:features:read+")) assert.match(await g.cmd("qXfer:features:read:target.xml:0,ffb"), /aarch64/);
+    if (features.includes("qXfer:features:read+")) assert.match(await g.cmd("qXfer:features:read:target.xml:0,ffb"), guest.xml);
     assert.match(features, /ReverseStep\+/);
     assert.match(features, /ReverseContinue\+/);
 
     const steps: bigint[] = [];
     for (let i = 0; i < STEPS; i++) {
-      steps.push(pcOf(await g.cmd(`p${REG_PC.toString(16)}`)));
+      steps.push(await guest.pc(g));
       assert.equal(await g.cmd("s"), "T05thread:01;");
     }
     for (const addr of [...steps].reverse()) {
       assert.equal(await g.cmd("bs"), "T05thread:01;");
-      assert.equal(pcOf(await g.cmd(`p${REG_PC.toString(16)}`)), addr);
+      assert.equal(await guest.pc(g), addr);
     }
 
     // Seek towards the end with a replay breakpoint: continue returns with SIGINT.
@@ -129,7 +154,7 @@ async function reverseDebugging(emu: Emulator, kernel: string, recordAtLeast = S
 
     for (const addr of steps) assert.equal(await g.cmd(`Z1,${addr.toString(16)},1`), "OK");
     assert.equal(await g.cmd("bc"), "T05thread:01;");
-    assert.equal(pcOf(await g.cmd(`p${REG_PC.toString(16)}`)), steps[STEPS - 1]);
+    assert.equal(await guest.pc(g), steps[STEPS - 1]);
   } finally {
     g.close();
     await shutdown(rep.proc, vm);
@@ -154,20 +179,42 @@ async function withRetries(run: () => Promise<void>): Promise<void> {
 }
 
 // echo.elf waits for input in WFI after its prompt: a recording that stays alive until QMP quit.
-const BUNDLED = guestPath("echo.elf");
+const BUNDLED = aarch64(guestPath("echo.elf"));
 
 test("seed flow against Rewind on a bundled guest", { timeout: 120_000 }, () => reverseDebugging(REWIND, BUNDLED));
 
 // The Debian arm64 kernel, as the reference boots Fedora's: scripts/fetch-debian-kernel.sh puts it here.
 const LINUX = process.env.REWIND_LINUX_KERNEL ?? join(ROOT, ".cache/kernels/vmlinuz-arm64");
+const LINUX_GUEST = aarch64(LINUX);
 const noLinux = existsSync(LINUX) ? false : "needs the Debian arm64 kernel: run scripts/fetch-debian-kernel.sh";
 
-test("seed flow against Rewind on the Debian arm64 Linux kernel", { skip: noLinux, timeout: 300_000 }, () => reverseDebugging(REWIND, LINUX, LINUX_RECORD));
+test("seed flow against Rewind on the Debian arm64 Linux kernel", { skip: noLinux, timeout: 300_000 }, () => reverseDebugging(REWIND, LINUX_GUEST, LINUX_RECORD));
 
 test("seed flow against qemu-system-aarch64 on the Debian arm64 Linux kernel", { skip: noLinux || missingTool("qemu-system-aarch64", "qemu-img"), timeout: 300_000 }, () =>
-  withRetries(() => reverseDebugging(QEMU, LINUX, LINUX_RECORD)),
+  withRetries(() => reverseDebugging(QEMU, LINUX_GUEST, LINUX_RECORD)),
 );
 
 test("seed flow against qemu-system-aarch64 on the same guest (the port is faithful)", { skip: missingTool("qemu-system-aarch64", "qemu-img"), timeout: 120_000 }, () =>
   withRetries(() => reverseDebugging(QEMU, BUNDLED)),
+);
+
+// The x86_64 case: `-machine pc` with SeaBIOS only. The issue asks for every run to pass: 20 in a row, counted.
+const X86_RUNS = 20;
+test(`seed flow against Rewind on x86_64 pc (SeaBIOS), ${X86_RUNS} runs in a row`, { timeout: 900_000 }, async () => {
+  let passed = 0;
+  const failures: string[] = [];
+  for (let i = 0; i < X86_RUNS; i++) {
+    try {
+      await reverseDebugging(REWIND_X86, X86_PC);
+      passed++;
+    } catch (e) {
+      failures.push(`run ${i + 1}: ${(e as Error).message}`);
+    }
+  }
+  assert.equal(passed, X86_RUNS, failures.join("\n"));
+});
+
+// QEMU 7.2 deadlocks in reverse-continue on pc unless the kvmvapic option ROM is off (qemu-facts.md).
+test("seed flow against qemu-system-x86_64 with -global apic.vapic=off (the port is faithful)", { skip: missingTool("qemu-system-x86_64", "qemu-img"), timeout: 120_000 }, () =>
+  withRetries(() => reverseDebugging(QEMU_X86, X86_PC, STEPS, ["-global", "apic.vapic=off"])),
 );

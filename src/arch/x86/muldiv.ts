@@ -59,35 +59,60 @@ function extend(w: Width, lo: number, hi: number, signed: boolean): [number, num
  * significant: not zero (MUL), not the sign extension of the low half (IMUL).
  */
 export function multiply(signed: boolean, w: Width, aLo: number, aHi: number, bLo: number, bHi: number, out: WideResult): void {
+  if (w !== 64) return multiplyNarrow(signed, w, aLo, bLo, out);
+  // 64-bit operands: the 128-bit product from 16-bit limbs.
   const [al, ah] = extend(w, aLo, aHi, signed);
   const [bl, bh] = extend(w, bLo, bHi, signed);
   umul128(al, ah, bl, bh, words);
-  let [w0, w1, w2, w3] = words;
-  let lowSign: number;
-  if (w === 64) {
-    if (signed) {
-      // The signed product's high half: the unsigned one minus each operand where the other is negative.
-      if (ah >>> 31) ({ lo: w2, hi: w3 } = sub64(w2, w3, bl, bh));
-      if (bh >>> 31) ({ lo: w2, hi: w3 } = sub64(w2, w3, al, ah));
-    }
-    out.lo = w0;
-    out.hi = w1;
-    out.lo2 = w2;
-    out.hi2 = w3;
-    lowSign = w1 >>> 31;
-    const significant = signed && lowSign ? !(w2 === 0xffffffff && w3 === 0xffffffff) : (w2 | w3) !== 0;
-    out.flags = significant ? CF | OF : 0;
-    return;
+  const [w0, w1] = words;
+  let [, , w2, w3] = words;
+  if (signed) {
+    // The signed product's high half: the unsigned one minus each operand where the other is negative.
+    if (ah >>> 31) ({ lo: w2, hi: w3 } = sub64(w2, w3, bl, bh));
+    if (bh >>> 31) ({ lo: w2, hi: w3 } = sub64(w2, w3, al, ah));
   }
-  // Narrower operands: the (sign-)extended product is exact in its low 64 bits.
-  const low = w === 32 ? w0 : (w0 & MASK[w]) >>> 0;
-  const high = w === 32 ? w1 : (w0 >>> w) & MASK[w];
+  out.lo = w0;
+  out.hi = w1;
+  out.lo2 = w2;
+  out.hi2 = w3;
+  const lowSign = w1 >>> 31;
+  const significant = signed && lowSign ? !(w2 === 0xffffffff && w3 === 0xffffffff) : (w2 | w3) !== 0;
+  out.flags = significant ? CF | OF : 0;
+}
+
+/**
+ * 8-, 16- and 32-bit operands in plain integer arithmetic (the hot case: no limb arrays). The high half of a
+ * 32 x 32-bit product comes from 16-bit partial products, all exact in doubles; the signed one is the unsigned one
+ * minus each operand where the other is negative (mod 2^32).
+ */
+function multiplyNarrow(signed: boolean, w: 8 | 16 | 32, aLo: number, bLo: number, out: WideResult): void {
+  let low: number;
+  let high: number;
+  if (w === 32) {
+    const a = aLo >>> 0;
+    const b = bLo >>> 0;
+    const aL = a & 0xffff, aH = a >>> 16, bL = b & 0xffff, bH = b >>> 16;
+    const lh = aL * bH;
+    const hl = aH * bL;
+    const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+    high = aH * bH + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536);
+    if (signed) high = high - (a >>> 31 ? b : 0) - (b >>> 31 ? a : 0);
+    high >>>= 0;
+    low = Math.imul(a, b) >>> 0;
+  } else {
+    const s = 32 - w;
+    const a = signed ? (aLo << s) >> s : aLo & MASK[w];
+    const b = signed ? (bLo << s) >> s : bLo & MASK[w];
+    const p = a * b; // |p| < 2^32: exact
+    low = (p & MASK[w]) >>> 0;
+    high = Math.floor(p / (1 << w)) & MASK[w];
+  }
   out.lo = low;
   out.hi = 0;
-  out.lo2 = high >>> 0;
+  out.lo2 = high;
   out.hi2 = 0;
-  lowSign = (low >>> (w - 1)) & 1;
-  const significant = signed ? high >>> 0 !== (lowSign ? MASK[w] : 0) : high !== 0;
+  const lowSign = (low >>> (w - 1)) & 1;
+  const significant = signed ? high !== (lowSign ? MASK[w] : 0) : high !== 0;
   out.flags = significant ? CF | OF : 0;
 }
 

@@ -13,6 +13,8 @@ import type { Stateful } from "../../core/state.js";
 import { X86Cpu } from "../../arch/x86/cpu.js";
 import { X86Interpreter } from "../../arch/x86/interpreter.js";
 import { IrqLine } from "../../core/irq.js";
+import { enterMultiboot, planMultibootBoot, seabiosMemoryMap, type MultibootFile } from "./multiboot.js";
+import { ISA_SERIAL, Uart16550, UART_PORTS } from "../../devices/pc/uart16550.js";
 import { addPcFwCfgItems, E820_RAM, FwCfg, I8042, I8254, I8259Pair, mapPcLegacyPorts, Mc146818, pcCmosDefaults, PC_IRQ, Port92 } from "../../devices/pc/index.js";
 
 export interface PcConfig {
@@ -29,6 +31,14 @@ export interface PcConfig {
   /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by the board. */
   rtcBootSeconds?: number;
   log?: (line: string) => void;
+  /** 16550A UARTs (isa-serial): entry i is COM(i+1)'s transmit output (0x3f8 IRQ 4, 0x2f8 IRQ 3, ...). */
+  serial?: ((byte: number) => void)[];
+  /** A Multiboot kernel (-kernel), started directly in the state the spec defines (src/boards/pc/multiboot.ts). */
+  kernel?: MultibootFile;
+  /** -append: the kernel's command line after its file name. */
+  append?: string;
+  /** -initrd: Multiboot modules. */
+  modules?: MultibootFile[];
 }
 
 const LOW_RAM = 0xa0000;
@@ -48,6 +58,8 @@ export class PcMachine implements Machine {
   private readonly loop: RunLoop;
   /** The 8259 pair (tests raise ISA IRQs through it). */
   readonly pic: I8259Pair;
+  /** The 16550A UARTs, COM1 first (as many as PcConfig.serial has outputs). */
+  readonly serialPorts: readonly Uart16550[];
 
   constructor(config: PcConfig) {
     const bios = config.bios;
@@ -111,13 +123,30 @@ export class PcMachine implements Machine {
     mapPcLegacyPorts(this.ports, { pic, pit, rtc, fwCfg, port92, i8042 });
     this.cpu.intr = { pending: () => pic.intrPending(), acknowledge: () => pic.acknowledge() };
     this.pic = pic;
-    this.stateParts = [this.clock, this.cpu, low, high, isaBios, topBios, pic, pit, rtc, fwCfg, port92, i8042];
+    this.serialPorts = (config.serial ?? []).slice(0, ISA_SERIAL.length).map((out, i) => {
+      const { iobase, irq } = ISA_SERIAL[i];
+      const uart = new Uart16550(this.clock, new IrqLine(pic, irq), out, `serial@${iobase.toString(16)}`);
+      this.ports.map(`serial${i}`, iobase, UART_PORTS, uart.ports);
+      return uart;
+    });
+    this.stateParts = [this.clock, this.cpu, low, high, isaBios, topBios, pic, pit, rtc, fwCfg, port92, i8042, ...this.serialPorts];
+    if (config.kernel) {
+      const ram = [low, high].map((r) => ({ base: r.base, size: r.size }));
+      const boot = planMultibootBoot({ kernel: config.kernel, append: config.append, modules: config.modules, ram, memoryMap: seabiosMemoryMap(belowFourGiB) });
+      for (const w of boot.writes) this.bus.writeBytes(w.addr, w.bytes);
+      enterMultiboot(this.cpu, boot);
+    }
     this.interp = new X86Interpreter(this.cpu, this.clock, (reason) => {
       this.stuckReason = reason;
       config.log?.(reason);
       this.loop.stopAtBoundary("stuck");
     });
     this.loop = new RunLoop(this.clock, this.interp, { guestReset: () => false });
+  }
+
+  /** COM1, where the session's serial input goes. */
+  get serial0(): Uart16550 | undefined {
+    return this.serialPorts[0];
   }
 
   run(until: Position): StopReason {

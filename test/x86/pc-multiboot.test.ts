@@ -1,0 +1,167 @@
+// Multiboot -kernel on the pc board: the bundled guest (guests/x86/multiboot.c, as an ELF and as a flat a.out-kludge
+// image) prints on COM1 what the loader handed over and some 16550 register values, then exits through
+// isa-debug-exit. Rewind's PcMachine must print the same bytes and exit with the same status as
+// qemu-system-x86_64 -M pc -kernel (SeaBIOS + QEMU's multiboot option ROM). Broken kernels give one-line errors.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PcMachine, type PcConfig } from "../../src/boards/pc/pc.js";
+import { MultibootError, planMultibootBoot, seabiosMemoryMap } from "../../src/boards/pc/multiboot.js";
+import { BootError } from "../../src/boards/elf.js";
+import { atIcount } from "../../src/core/position.js";
+import { ROOT, tempDir } from "../helpers/sessions.js";
+import { missingTool } from "../helpers/tools.js";
+import { xorshift32 } from "../helpers/random.js";
+
+const GUESTS = join(ROOT, "guests/x86");
+const KERNELS = ["multiboot.elf", "multiboot-aout.bin"].map((f) => join(GUESTS, f));
+const APPEND = "console=ttyS0 answer=42";
+const RAM = 128 << 20;
+const EXIT_STATUS = 43; // (0x15 << 1) | 1
+
+function machine(kernel: string, out: number[], extra: Partial<PcConfig> = {}): PcMachine {
+  return new PcMachine({
+    ramSize: RAM,
+    icountShift: 7,
+    bios: new Uint8Array(0x10000), // never runs: the kernel starts directly
+    serial: [(b) => out.push(b)],
+    debugExit: { iobase: 0xf4, iosize: 4 },
+    kernel: { name: kernel, bytes: readFileSync(kernel) },
+    append: APPEND,
+    ...extra,
+  });
+}
+
+function runRewind(kernel: string, slices?: () => number): { out: string; exit: number | undefined; icount: number } {
+  const bytes: number[] = [];
+  const m = machine(kernel, bytes);
+  for (;;) {
+    const reason = m.run(atIcount(slices ? m.clock.icount + slices() : 1e9));
+    if (reason !== "limit") {
+      assert.equal(reason, "poweroff", m.stuckReason);
+      break;
+    }
+  }
+  return { out: Buffer.from(bytes).toString("latin1"), exit: m.exitCode, icount: m.clock.icount };
+}
+
+for (const kernel of KERNELS) {
+  const file = kernel.split("/").pop();
+
+  test(`pc multiboot: ${file} boots on Rewind's pc: magic, info structure, command line, memory map, COM1`, () => {
+    const r = runRewind(kernel);
+    assert.equal(r.exit, EXIT_STATUS, r.out);
+    const lines = r.out.split("\n");
+    assert.equal(lines[0], "Hello from Rewind's multiboot guest (COM1)");
+    assert.match(r.out, /magic=2badb002 mbi=00009500 flags=0000024f/);
+    assert.match(r.out, /mem_lower=639 KiB mem_upper=129920 KiB boot_device=8000ffff/);
+    assert.ok(lines.includes(`cmdline='${kernel} ${APPEND}'`), r.out);
+    assert.ok(lines.includes("boot_loader_name='qemu'"));
+    assert.match(r.out, /mmap_addr=00009000 mmap_length=000000a8/);
+    assert.match(r.out, /entry: pe=1 pg=0 if=0 cs=00000008 ds=00000010 ss=00000010/);
+    assert.match(r.out, /uart iir=000000c1 thri=000000c2,000000c1 scr=000000a5 loop msr=000000d0 lsr=00000061 echo=LB lsr=00000060 msr=000000b0/);
+    assert.ok(r.out.endsWith("Bye.\n"));
+    // However the run is sliced, the same output at the same instruction.
+    const rnd = xorshift32(7);
+    assert.deepEqual(runRewind(kernel, () => 1 + (rnd() % 300)), r);
+  });
+
+  test(`pc multiboot: ${file} prints the same bytes and exits with the same status under qemu-system-x86_64`, { skip: missingTool("qemu-system-x86_64") }, () => {
+    const serial = join(tempDir("rewind-multiboot-"), "serial.txt");
+    const q = spawnSync("qemu-system-x86_64", ["-M", "pc", "-display", "none", "-nodefaults", "-serial", `file:${serial}`,
+      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4", "-kernel", kernel, "-append", APPEND], { timeout: 30_000 });
+    assert.equal(q.status, EXIT_STATUS, q.stderr?.toString());
+    const r = runRewind(kernel);
+    assert.equal(r.out, readFileSync(serial, "latin1"));
+    assert.equal(r.exit, q.status);
+  });
+}
+
+test("pc multiboot: the saved state mid-run restores into a fresh machine, which finishes with the same output", () => {
+  const kernel = KERNELS[0];
+  const full = runRewind(kernel);
+  const first: number[] = [];
+  const a = machine(kernel, first);
+  assert.equal(a.run(atIcount(2000)), "limit");
+  const saved = a.stateParts.map((p) => p.saveState());
+  const rest: number[] = [];
+  const b = machine(kernel, rest);
+  b.stateParts.forEach((p, i) => p.loadState(saved[i], p.stateVersion));
+  assert.equal(b.run(atIcount(1e9)), "poweroff");
+  assert.equal(Buffer.from([...first, ...rest]).toString("latin1"), full.out);
+  assert.equal(b.clock.icount, full.icount);
+});
+
+// ---- broken kernels -------------------------------------------------------------------------------------------
+
+const ram = [
+  { base: 0, size: 0xa0000 },
+  { base: 0x100000, size: RAM - 0x100000 },
+];
+const plan = (bytes: Uint8Array) => planMultibootBoot({ kernel: { name: "k", bytes }, ram, memoryMap: seabiosMemoryMap(RAM) });
+
+function expectError(bytes: Uint8Array, pattern: RegExp): void {
+  assert.throws(
+    () => plan(bytes),
+    (e: unknown) => {
+      assert.ok(e instanceof MultibootError && e instanceof BootError, String(e));
+      assert.ok(!e.message.includes("\n"), "one line");
+      assert.match(e.message, pattern);
+      return true;
+    },
+  );
+}
+
+const elf = () => new Uint8Array(readFileSync(KERNELS[0]));
+const u32at = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getUint32(off, true);
+const setU32 = (b: Uint8Array, off: number, v: number) => new DataView(b.buffer, b.byteOffset).setUint32(off, v >>> 0, true);
+function headerOffset(b: Uint8Array): number {
+  for (let i = 0; i < 8192; i += 4) if (u32at(b, i) === 0x1badb002) return i;
+  throw new Error("no magic");
+}
+
+test("pc multiboot: no header, or a header with a bad checksum, is a one-line MultibootError", () => {
+  expectError(new Uint8Array(4096), /^multiboot kernel 'k' has no Multiboot header \(magic 0x1badb002\) in its first 8 KiB/);
+  const b = elf();
+  const at = headerOffset(b);
+  setU32(b, at + 8, u32at(b, at + 8) + 1);
+  expectError(b, new RegExp(`header at offset 0x${at.toString(16)} with a bad checksum`));
+});
+
+test("pc multiboot: an x86-64 or ELF64 kernel, or a file that is neither ELF nor a.out kludge, is refused", () => {
+  const b = elf();
+  b[18] = 62; // EM_X86_64
+  expectError(b, /is an x86-64 ELF/);
+  const c = elf();
+  c[4] = 2; // ELFCLASS64 with EM_386
+  expectError(c, /ELF of class 2/);
+  const d = elf();
+  d.set([0, 0, 0, 0], 0);
+  expectError(d, /has no a.out kludge \(header flag 16\) and is not an ELF file/);
+});
+
+test("pc multiboot: segments outside RAM, or a.out addresses that contradict each other, are refused", () => {
+  const b = elf();
+  const phoff = u32at(b, 28);
+  setU32(b, phoff + 12, 0x20000000); // p_paddr past 128 MiB
+  expectError(b, /puts its kernel image and boot information at 0x20000000-0x2000[0-9a-f]{4}, outside RAM \(0x0-0xa0000, 0x100000-0x8000000\)/);
+  const c = elf();
+  setU32(c, phoff + 12, 0x9f000); // runs past the ISA hole at 640 KiB
+  expectError(c, /outside RAM/);
+  const a = new Uint8Array(readFileSync(KERNELS[1]));
+  const at = headerOffset(a);
+  setU32(a, at + 16, u32at(a, at + 12) + 0x10); // load_addr above header_addr
+  expectError(a, /header_addr 0x100000 below load_addr 0x100010/);
+  const e = new Uint8Array(readFileSync(KERNELS[1]));
+  setU32(e, at + 24, 0x100004); // bss_end_addr inside the loaded image
+  expectError(e, /bss_end_addr 0x100004 below the end of the loaded image/);
+});
+
+test("pc multiboot: PcMachine reports the broken kernel as the error, not a stack of internals", () => {
+  const b = elf();
+  b[18] = 62;
+  assert.throws(() => new PcMachine({ ramSize: RAM, icountShift: 7, bios: new Uint8Array(0x10000), kernel: { name: "k64", bytes: b } }), MultibootError);
+});

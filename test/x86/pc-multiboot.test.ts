@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PcMachine, type PcConfig } from "../../src/boards/pc/pc.js";
 import { MultibootError, planMultibootBoot, seabiosMemoryMap } from "../../src/boards/pc/multiboot.js";
@@ -35,9 +35,9 @@ function machine(kernel: string, out: number[], extra: Partial<PcConfig> = {}): 
   });
 }
 
-function runRewind(kernel: string, slices?: () => number): { out: string; exit: number | undefined; icount: number } {
+function runRewind(kernel: string, slices?: () => number, extra: Partial<PcConfig> = {}): { out: string; exit: number | undefined; icount: number } {
   const bytes: number[] = [];
-  const m = machine(kernel, bytes);
+  const m = machine(kernel, bytes, extra);
   for (;;) {
     const reason = m.run(atIcount(slices ? m.clock.icount + slices() : 1e9));
     if (reason !== "limit") {
@@ -63,6 +63,8 @@ for (const kernel of KERNELS) {
     assert.match(r.out, /mmap_addr=00009000 mmap_length=000000a8/);
     assert.match(r.out, /entry: pe=1 pg=0 if=0 cs=00000008 ds=00000010 ss=00000010/);
     assert.match(r.out, /uart iir=000000c1 thri=000000c2,000000c1 scr=000000a5 loop msr=000000d0 lsr=00000061 echo=LB lsr=00000060 msr=000000b0/);
+    // IRQ4 through the 8259: THRE twice, received data at the trigger level, the character timeout.
+    assert.match(r.out, /irq4 count=4 before-trigger=2 iir=000000c2 000000c2 000000c4 000000cc rx='TWXYZQ' other=0/);
     assert.ok(r.out.endsWith("Bye.\n"));
     // However the run is sliced, the same output at the same instruction.
     const rnd = xorshift32(7);
@@ -70,29 +72,58 @@ for (const kernel of KERNELS) {
   });
 
   test(`pc multiboot: ${file} prints the same bytes and exits with the same status under qemu-system-x86_64`, { skip: missingTool("qemu-system-x86_64") }, () => {
-    const serial = join(tempDir("rewind-multiboot-"), "serial.txt");
-    const q = spawnSync("qemu-system-x86_64", ["-M", "pc", "-display", "none", "-nodefaults", "-serial", `file:${serial}`,
-      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4", "-kernel", kernel, "-append", APPEND], { timeout: 30_000 });
-    assert.equal(q.status, EXIT_STATUS, q.stderr?.toString());
+    const q = qemuSerial(kernel);
+    assert.equal(q.status, EXIT_STATUS, q.out);
     const r = runRewind(kernel);
-    assert.equal(r.out, readFileSync(serial, "latin1"));
+    assert.equal(r.out, q.out);
     assert.equal(r.exit, q.status);
   });
 }
 
-test("pc multiboot: the saved state mid-run restores into a fresh machine, which finishes with the same output", () => {
+function qemuSerial(kernel: string, extra: string[] = []): { status: number | null; out: string } {
+  const serial = join(tempDir("rewind-multiboot-"), "serial.txt");
+  const q = spawnSync("qemu-system-x86_64", ["-M", "pc", "-display", "none", "-nodefaults", "-serial", `file:${serial}`,
+    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4", "-kernel", kernel, "-append", APPEND, ...extra], { timeout: 30_000 });
+  return { status: q.status, out: readFileSync(serial, "latin1") };
+}
+
+test("pc multiboot: modules (-initrd) with their command lines, page-aligned after the boot information, as QEMU", () => {
+  const dir = tempDir("rewind-multiboot-mods-");
+  const files = [join(dir, "m1.txt"), join(dir, "m2.bin")];
+  writeFileSync(files[0], "first module\n");
+  writeFileSync(files[1], "second");
+  const names = [`${files[0]} arg1 arg2`, files[1]];
+  const modules = names.map((name, i) => ({ name, bytes: readFileSync(files[i]) }));
+  const r = runRewind(KERNELS[0], undefined, { modules });
+  assert.equal(r.exit, EXIT_STATUS);
+  assert.match(r.out, /mods_count=00000002 mods_addr=00103000 cmdline_addr=00103[0-9a-f]{3} /);
+  assert.ok(r.out.includes(`module 0: 00104000-0010400d '${names[0]}' starts 'first module'\n`), r.out);
+  assert.ok(r.out.includes(`module 1: 00105000-00105006 '${names[1]}' starts 'second'\n`), r.out);
+  if (missingTool("qemu-system-x86_64")) return;
+  const q = qemuSerial(KERNELS[0], ["-initrd", names.join(",")]);
+  assert.equal(q.status, EXIT_STATUS);
+  assert.equal(r.out, q.out);
+});
+
+test("pc multiboot: the state saved every 1,500 instructions restores into a fresh machine that carries on identically", () => {
   const kernel = KERNELS[0];
   const full = runRewind(kernel);
-  const first: number[] = [];
-  const a = machine(kernel, first);
-  assert.equal(a.run(atIcount(2000)), "limit");
-  const saved = a.stateParts.map((p) => p.saveState());
-  const rest: number[] = [];
-  const b = machine(kernel, rest);
-  b.stateParts.forEach((p, i) => p.loadState(saved[i], p.stateVersion));
-  assert.equal(b.run(atIcount(1e9)), "poweroff");
-  assert.equal(Buffer.from([...first, ...rest]).toString("latin1"), full.out);
-  assert.equal(b.clock.icount, full.icount);
+  const out: number[] = [];
+  let m = machine(kernel, out);
+  let armedSeen = false;
+  for (let n = 1500; ; n += 1500) {
+    const reason = m.run(atIcount(n));
+    if (reason === "poweroff") break;
+    assert.equal(reason, "limit");
+    const saved = m.stateParts.map((p) => p.saveState());
+    armedSeen ||= m.clock.nextDeadline !== Infinity;
+    m = machine(kernel, out);
+    m.stateParts.forEach((p, i) => p.loadState(saved[i], p.stateVersion));
+  }
+  assert.equal(Buffer.from(out).toString("latin1"), full.out);
+  assert.equal(m.clock.icount, full.icount);
+  assert.equal(m.exitCode, EXIT_STATUS);
+  assert.ok(armedSeen, "some state was saved with the UART's FIFO timeout armed");
 });
 
 // ---- broken kernels -------------------------------------------------------------------------------------------

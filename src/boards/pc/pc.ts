@@ -13,7 +13,7 @@ import type { Stateful } from "../../core/state.js";
 import { X86Cpu } from "../../arch/x86/cpu.js";
 import { X86Interpreter } from "../../arch/x86/interpreter.js";
 import { IrqLine } from "../../core/irq.js";
-import { enterMultiboot, planMultibootBoot, seabiosMemoryMap, type MultibootFile } from "./multiboot.js";
+import { enterMultiboot, planMultibootBoot, seabiosMemoryMap, type MultibootBoot, type MultibootFile } from "./multiboot.js";
 import { ISA_SERIAL, Uart16550, UART_PORTS } from "../../devices/pc/uart16550.js";
 import { addPcFwCfgItems, E820_RAM, FwCfg, I8042, I8254, I8259Pair, mapPcLegacyPorts, Mc146818, pcCmosDefaults, PC_IRQ, Port92 } from "../../devices/pc/index.js";
 
@@ -60,6 +60,8 @@ export class PcMachine implements Machine {
   readonly pic: I8259Pair;
   /** The 16550A UARTs, COM1 first (as many as PcConfig.serial has outputs). */
   readonly serialPorts: readonly Uart16550[];
+  /** The Multiboot kernel's placement and entry (a system reset re-applies it: writes, then enterMultiboot). */
+  readonly kernelBoot: MultibootBoot | undefined;
 
   constructor(config: PcConfig) {
     const bios = config.bios;
@@ -123,18 +125,20 @@ export class PcMachine implements Machine {
     mapPcLegacyPorts(this.ports, { pic, pit, rtc, fwCfg, port92, i8042 });
     this.cpu.intr = { pending: () => pic.intrPending(), acknowledge: () => pic.acknowledge() };
     this.pic = pic;
-    this.serialPorts = (config.serial ?? []).slice(0, ISA_SERIAL.length).map((out, i) => {
+    if ((config.serial?.length ?? 0) > ISA_SERIAL.length) throw new RangeError(`the pc board has ${ISA_SERIAL.length} COM ports, not ${config.serial!.length}`);
+    this.serialPorts = (config.serial ?? []).map((out, i) => {
       const { iobase, irq } = ISA_SERIAL[i];
       const uart = new Uart16550(this.clock, new IrqLine(pic, irq), out, `serial@${iobase.toString(16)}`);
       this.ports.map(`serial${i}`, iobase, UART_PORTS, uart.ports);
       return uart;
     });
     this.stateParts = [this.clock, this.cpu, low, high, isaBios, topBios, pic, pit, rtc, fwCfg, port92, i8042, ...this.serialPorts];
-    if (config.kernel) {
-      const ram = [low, high].map((r) => ({ base: r.base, size: r.size }));
-      const boot = planMultibootBoot({ kernel: config.kernel, append: config.append, modules: config.modules, ram, memoryMap: seabiosMemoryMap(belowFourGiB) });
-      for (const w of boot.writes) this.bus.writeBytes(w.addr, w.bytes);
-      enterMultiboot(this.cpu, boot);
+    const ram = [low, high].map((r) => ({ base: r.base, size: r.size }));
+    const mb = config.kernel && { kernel: config.kernel, append: config.append, modules: config.modules, ram, memoryMap: seabiosMemoryMap(belowFourGiB) };
+    this.kernelBoot = mb ? planMultibootBoot(mb) : undefined;
+    if (this.kernelBoot) {
+      for (const w of this.kernelBoot.writes) this.bus.writeBytes(w.addr, w.bytes);
+      enterMultiboot(this.cpu, this.kernelBoot);
     }
     this.interp = new X86Interpreter(this.cpu, this.clock, (reason) => {
       this.stuckReason = reason;

@@ -15,14 +15,26 @@ build_bios() {
   echo "built $g.bin"
 }
 
-MB_CFLAGS="-m32 -ffreestanding -fno-pic -fno-pie -no-pie -static -fno-stack-protector -fno-asynchronous-unwind-tables
-  -nostdlib -O2 -Wall -Wextra -mgeneral-regs-only -Wl,-T,multiboot.ld -Wl,--build-id=none -Wl,-n -Wl,--no-warn-rwx-segments"
+# Objects with fixed names (no compiler temporaries in the symbol table), so a rebuild with the same gcc is
+# byte for byte the committed image (test/x86/pc-multiboot.test.ts checks it with gcc 12.2).
+MB_CFLAGS="-m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -O2 -Wall -Wextra
+  -mgeneral-regs-only"
+MB_LDFLAGS="-m32 -nostdlib -no-pie -static -Wl,-T,multiboot.ld -Wl,--build-id=none -Wl,-n -Wl,--no-warn-rwx-segments"
+
+build_multiboot_image() {
+  local out=$1; shift
+  # shellcheck disable=SC2086
+  gcc $MB_CFLAGS "$@" -c -o multiboot-entry.o multiboot-entry.S
+  # shellcheck disable=SC2086
+  gcc $MB_CFLAGS "$@" -c -o multiboot.o multiboot.c
+  # shellcheck disable=SC2086
+  gcc $MB_LDFLAGS -o "$out" multiboot-entry.o multiboot.o
+  rm -f multiboot-entry.o multiboot.o
+}
 
 build_multiboot() {
-  # shellcheck disable=SC2086
-  gcc $MB_CFLAGS -o multiboot.elf multiboot-entry.S multiboot.c
-  # shellcheck disable=SC2086
-  gcc $MB_CFLAGS -DAOUT_KLUDGE -o multiboot-aout.tmp multiboot-entry.S multiboot.c
+  build_multiboot_image multiboot.elf
+  build_multiboot_image multiboot-aout.tmp -DAOUT_KLUDGE
   objcopy -O binary multiboot-aout.tmp multiboot-aout.bin
   rm -f multiboot-aout.tmp
   echo "built multiboot.elf multiboot-aout.bin"

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PcMachine, type PcConfig } from "../../src/boards/pc/pc.js";
 import { MultibootError, planMultibootBoot, seabiosMemoryMap } from "../../src/boards/pc/multiboot.js";
@@ -124,6 +124,22 @@ test("pc multiboot: the state saved every 1,500 instructions restores into a fre
   assert.equal(m.clock.icount, full.icount);
   assert.equal(m.exitCode, EXIT_STATUS);
   assert.ok(armedSeen, "some state was saved with the UART's FIFO timeout armed");
+});
+
+/** The committed images were built with Debian 12's gcc 12.2; another compiler makes other (valid) code. */
+function rebuildSkip(): string | false {
+  const missing = missingTool("gcc", "objcopy");
+  if (missing) return missing;
+  const v = spawnSync("gcc", ["--version"], { encoding: "utf8" }).stdout ?? "";
+  return v.includes(" 12.2.") ? false : "the committed multiboot images were built with gcc 12.2";
+}
+
+test("guests/x86/build.sh multiboot rebuilds both images byte for byte", { skip: rebuildSkip() }, () => {
+  const dir = tempDir("rewind-multiboot-build-");
+  for (const f of ["build.sh", "multiboot.c", "multiboot-entry.S", "multiboot.ld"]) copyFileSync(join(GUESTS, f), join(dir, f));
+  const r = spawnSync("bash", [join(dir, "build.sh"), "multiboot"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  for (const f of ["multiboot.elf", "multiboot-aout.bin"]) assert.deepEqual(readFileSync(join(dir, f)), readFileSync(join(GUESTS, f)), f);
 });
 
 // ---- broken kernels -------------------------------------------------------------------------------------------

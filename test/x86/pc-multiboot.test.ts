@@ -142,6 +142,57 @@ test("guests/x86/build.sh multiboot rebuilds both images byte for byte", { skip:
   for (const f of ["multiboot.elf", "multiboot-aout.bin"]) assert.deepEqual(readFileSync(join(dir, f)), readFileSync(join(GUESTS, f)), f);
 });
 
+/** A minimal ELF32 i386 executable: a Multiboot header at file offset 0x100, then the given PT_LOAD segments. */
+function elf32(entry: number, segments: { vaddr: number; paddr: number; data: Uint8Array; memsz: number; flags: number }[]): Uint8Array {
+  const phoff = 52;
+  let off = 0x1000;
+  const files = segments.map((sg) => {
+    const at = off;
+    off += Math.ceil(sg.data.length / 0x1000) * 0x1000 || 0x1000;
+    return at;
+  });
+  const b = new Uint8Array(off);
+  b.set([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1]);
+  const v = new DataView(b.buffer);
+  v.setUint16(16, 2, true); // ET_EXEC
+  v.setUint16(18, 3, true); // EM_386
+  v.setUint32(24, entry, true);
+  v.setUint32(28, phoff, true);
+  v.setUint16(42, 32, true);
+  v.setUint16(44, segments.length, true);
+  segments.forEach((sg, i) => {
+    const ph = phoff + 32 * i;
+    [1, files[i], sg.vaddr, sg.paddr, sg.data.length, sg.memsz, sg.flags].forEach((w, k) => v.setUint32(ph + 4 * k, w, true));
+    b.set(sg.data, files[i]);
+  });
+  [0x1badb002, 0, -0x1badb002].forEach((w, k) => v.setUint32(0x100 + 4 * k, w >>> 0, true));
+  return b;
+}
+
+test("pc multiboot: ELF segments become one zero-filled span from the lowest address; the entry moves to the physical alias", () => {
+  const text = new Uint8Array([0xf4, 0xeb, 0xfd]);
+  const data = new Uint8Array([1, 2, 3, 4]);
+  const k = elf32(0xc0100001, [
+    { vaddr: 0xc0100000, paddr: 0x100000, data: text, memsz: 3, flags: 5 },
+    { vaddr: 0xc0103000, paddr: 0x103000, data, memsz: 0x10, flags: 6 },
+  ]);
+  const boot = plan(k);
+  assert.equal(boot.entry, 0x100001, "e_entry inside the executable segment, moved by paddr - vaddr");
+  assert.equal(boot.kernelStart, 0x100000);
+  assert.equal(boot.kernelEnd, 0x103010);
+  const image = boot.writes.find((w) => w.addr === 0x100000)!.bytes;
+  assert.deepEqual([...image.subarray(0, 4)], [0xf4, 0xeb, 0xfd, 0]);
+  assert.ok(image.subarray(3, 0x3000).every((x) => x === 0), "the gap between segments is zero");
+  assert.deepEqual([...image.subarray(0x3000, 0x3010)], [1, 2, 3, 4, ...new Array(12).fill(0)], "bss zero");
+  // After the page-aligned kernel: the (empty) module list, the command line "k " and "qemu".
+  assert.equal(image.length, 0x5000);
+  assert.deepEqual(Buffer.from(image.subarray(0x4000, 0x4008)).toString("latin1"), "k \0qemu\0");
+  const mbi = new DataView(boot.writes.find((w) => w.addr === 0x9500)!.bytes.buffer);
+  assert.equal(mbi.getUint32(16, true), 0x104000, "cmdline");
+  assert.equal(mbi.getUint32(24, true), 0x104000, "mods_addr, also with no module");
+  assert.equal(mbi.getUint32(64, true), 0x104003, "boot_loader_name");
+});
+
 // ---- broken kernels -------------------------------------------------------------------------------------------
 
 const ram = [

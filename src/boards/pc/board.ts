@@ -31,6 +31,9 @@ export const pcBoard: Board = {
   maxRamSize: PC_MAX_RAM,
   bootFiles: {
     bios: { required: "the pc board needs a BIOS (Debian's seabios package, or -bios FILE)", defaultFile: defaultBios },
+    // A Multiboot kernel starts in its entry state directly (src/boards/pc/multiboot.ts); -initrd is one module.
+    kernel: {},
+    initrd: {},
   },
   isaTestDevices: true,
   create(c: BoardConfig): PcMachine {
@@ -46,6 +49,10 @@ export const pcBoard: Board = {
       icountShift: c.icountShift,
       bios,
       isaDevices: c.isaDevices,
+      serial: c.serial?.length ? [...c.serial] : undefined,
+      kernel: c.kernel,
+      append: c.append,
+      modules: c.initrd ? [{ name: c.initrd.name, bytes: c.initrd.bytes }] : undefined,
       debugconOut: c.debugcon,
       rtcBootSeconds: c.rtcBootSeconds,
       noReboot: c.noReboot,

@@ -18,6 +18,8 @@ import { EventKind } from "../../replay/format-types.js";
 import type { InputChannel } from "../../replay/input.js";
 import type { CpuDebug, SessionMachine } from "../../session/target.js";
 import type { IsaTestDevice } from "../board.js";
+import { enterMultiboot, planMultibootBoot, seabiosMemoryMap, type MultibootBoot, type MultibootFile } from "./multiboot.js";
+import { ISA_SERIAL, Uart16550, UART_PORTS } from "../../devices/pc/uart16550.js";
 import { addPcFwCfgItems, E820_RAM, FwCfg, I8042, I8254, I8259Pair, mapPcLegacyPorts, Mc146818, pcCmosDefaults, PC_IRQ, Port92 } from "../../devices/pc/index.js";
 
 export interface PcConfig {
@@ -39,6 +41,14 @@ export interface PcConfig {
   /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by the board. */
   rtcBootSeconds?: number;
   log?: (line: string) => void;
+  /** 16550A UARTs (isa-serial): entry i is COM(i+1)'s transmit output (0x3f8 IRQ 4, 0x2f8 IRQ 3, ...). */
+  serial?: ((byte: number) => void)[];
+  /** A Multiboot kernel (-kernel), started directly in the state the spec defines (src/boards/pc/multiboot.ts). */
+  kernel?: MultibootFile;
+  /** -append: the kernel's command line after its file name. */
+  append?: string;
+  /** -initrd: Multiboot modules. */
+  modules?: MultibootFile[];
 }
 
 const LOW_RAM = 0xa0000;
@@ -63,6 +73,10 @@ export class PcMachine implements Machine, SessionMachine {
   private readonly loop: RunLoop;
   /** The 8259 pair (tests raise ISA IRQs through it). */
   readonly pic: I8259Pair;
+  /** The 16550A UARTs, COM1 first (as many as PcConfig.serial has outputs). */
+  readonly serialPorts: readonly Uart16550[];
+  /** The Multiboot kernel's placement and entry (a system reset re-applies it: writes, then enterMultiboot). */
+  readonly kernelBoot: MultibootBoot | undefined;
 
   constructor(config: PcConfig) {
     const bios = config.bios;
@@ -116,10 +130,21 @@ export class PcMachine implements Machine, SessionMachine {
     mapPcLegacyPorts(this.ports, { pic, pit, rtc, fwCfg, port92, i8042 });
     this.cpu.intr = { pending: () => pic.intrPending(), acknowledge: () => pic.acknowledge() };
     this.pic = pic;
+    if ((config.serial?.length ?? 0) > ISA_SERIAL.length) throw new RangeError(`the pc board has ${ISA_SERIAL.length} COM ports, not ${config.serial!.length}`);
+    this.serialPorts = (config.serial ?? []).map((out, i) => {
+      const { iobase, irq } = ISA_SERIAL[i];
+      const uart = new Uart16550(this.clock, new IrqLine(pic, irq), out, `serial@${iobase.toString(16)}`);
+      this.ports.map(`serial${i}`, iobase, UART_PORTS, uart.ports);
+      return uart;
+    });
     this.ram = [low, high, isaBios, topBios];
-    this.nonRamParts = [this.clock, this.cpu, pic, pit, rtc, fwCfg, port92, i8042];
+    this.nonRamParts = [this.clock, this.cpu, pic, pit, rtc, fwCfg, port92, i8042, ...this.serialPorts];
     this.stateParts = [...this.nonRamParts, ...this.ram];
-    this.resettable = [pic, pit, rtc, port92, i8042];
+    this.resettable = [pic, pit, rtc, port92, i8042, ...this.serialPorts];
+    const ram = [low, high].map((r) => ({ base: r.base, size: r.size }));
+    const mb = config.kernel && { kernel: config.kernel, append: config.append, modules: config.modules, ram, memoryMap: seabiosMemoryMap(belowFourGiB) };
+    this.kernelBoot = mb ? planMultibootBoot(mb) : undefined;
+    this.loadKernel();
     this.interp = new X86Interpreter(this.cpu, this.clock, (reason) => {
       this.stuckReason = reason;
       this.loop.stopAtBoundary("stuck");
@@ -173,10 +198,30 @@ export class PcMachine implements Machine, SessionMachine {
   systemReset(): void {
     for (const d of this.resettable) d.reset();
     this.cpu.reset();
+    this.loadKernel();
+  }
+
+  /** A Multiboot -kernel: its images in RAM and the CPU in the entry state (power-on and every reset). */
+  private loadKernel(): void {
+    if (!this.kernelBoot) return;
+    for (const w of this.kernelBoot.writes) this.bus.writeBytes(w.addr, w.bytes);
+    enterMultiboot(this.cpu, this.kernelBoot);
   }
 
   inputChannels(): InputChannel[] {
-    return [{ kind: EventKind.SystemReset, name: "system reset request", ready: () => true, deliver: () => this.systemReset() }];
+    const com1 = this.serial0;
+    return [
+      {
+        kind: EventKind.SerialRx,
+        name: "serial0 (16550 receive)",
+        // Without COM1 (-nodefaults, no -serial) typed bytes have nowhere to go: they wait, as with a full FIFO.
+        ready: () => com1?.canReceive() ?? false,
+        deliver: (payload) => {
+          for (const b of payload) com1?.receive(b);
+        },
+      },
+      { kind: EventKind.SystemReset, name: "system reset request", ready: () => true, deliver: () => this.systemReset() },
+    ];
   }
 
   readPhysical(pa: number, length: number): Uint8Array {
@@ -190,6 +235,11 @@ export class PcMachine implements Machine, SessionMachine {
 
   isRam(pa: number, length: number): boolean {
     return this.bus.isMemory(pa, length);
+  }
+
+  /** COM1, where the session's serial input goes. */
+  get serial0(): Uart16550 | undefined {
+    return this.serialPorts[0];
   }
 
   run(until: Position): StopReason {

@@ -18,6 +18,7 @@ export { I8254, PIT_FREQ, muldiv64 } from "./i8254.js";
 export { I8259Pair } from "./i8259.js";
 export { Mc146818, pcCmosDefaults, type Mc146818Options, type PcCmosConfig } from "./mc146818.js";
 export { Port92, type Port92Callbacks } from "./port92.js";
+export { ISA_SERIAL, Uart16550, UART_BAUD_BASE, UART_PORTS } from "./uart16550.js";
 
 /** ISA IRQ numbers of the devices here. */
 export const PC_IRQ = { pit: 0, keyboard: 1, rtc: 8, mouse: 12 } as const;

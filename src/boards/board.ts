@@ -70,6 +70,8 @@ export interface BoardConfig {
   serial?: readonly ((byte: number) => void)[];
   /** ISA test devices in -device order (boards with `isaTestDevices`). */
   isaDevices?: readonly IsaTestDevice[];
+  /** -global properties of the board's own devices, "driver.prop" -> value (pc: "apic.vapic"). */
+  globals?: Readonly<Record<string, string>>;
   /** debugcon[n] receives the bytes written to the n-th isa-debugcon of isaDevices. */
   debugcon?: readonly ((byte: number) => void)[];
   /** Diagnostics (unimplemented instructions, boot warnings): one line each. */

@@ -158,6 +158,8 @@ export interface MachineOptions {
   drives: DriveSpec[];
   /** -global virtio-mmio.force-legacy=off: virtio-mmio version 2 (QEMU's default, and absent here, is legacy). */
   virtioModern?: boolean;
+  /** -global properties of the board's own devices (TargetSpec.boardGlobals), last one per property. */
+  boardGlobals: GlobalSpec[];
   /** -device options in order (virt plugs the first virtio-blk-device into the top virtio-mmio slot), with
    * -debugcon's isa-debugcon and the -global defaults applied. */
   devices: DeviceSpec[];
@@ -235,6 +237,15 @@ export interface DeviceDef {
   build(p: DeviceProps): DeviceSpec;
 }
 
+/** A -global property of a device the board always has. */
+export interface BoardGlobalDef {
+  driver: string;
+  prop: string;
+  help: string;
+  /** Returns an error detail for a value Rewind cannot honour, or undefined. */
+  check(value: string): string | undefined;
+}
+
 /** What DeviceDef.build reads: each property as given (strings), typed accessors, and the failure path. */
 export interface DeviceProps {
   str(key: string): string | undefined;
@@ -255,5 +266,7 @@ export interface TargetSpec {
   defaultDriveInterface: DriveInterface;
   /** The -device drivers of this target. */
   devices: DeviceDef[];
+  /** -global properties of the board's built-in devices (not -device drivers), e.g. x86's apic.vapic. */
+  boardGlobals: BoardGlobalDef[];
   extraOptions: OptionDef[];
 }

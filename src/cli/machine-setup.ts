@@ -97,6 +97,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
     };
 
     if (o.devices.length) config.extra = { ...config.extra, devices: o.devices.map(describeDevice) };
+    if (o.boardGlobals.length) config.extra = { ...config.extra, globals: o.boardGlobals.map((g) => `${g.driver}.${g.prop}=${g.value}`) };
     // Which serial ports exist is part of the machine on pc (-nodefaults without -serial: none); one is the norm.
     if (o.serials.length !== 1) config.extra = { ...config.extra, serialPorts: String(o.serials.length) };
     if (o.virtioModern) config.extra = { ...config.extra, virtioMmio: "modern" };
@@ -141,6 +142,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
       ...(virtioBlk.length ? { virtioBlk } : {}),
       ...(o.virtioModern ? { virtioModern: true } : {}),
       ...(isaDevices.length ? { isaDevices } : {}),
+      ...(o.boardGlobals.length ? { globals: Object.fromEntries(o.boardGlobals.map((g) => [`${g.driver}.${g.prop}`, g.value])) } : {}),
       rtcBootSeconds: config.rtcBootSeconds,
       noReboot: o.noReboot,
       engine: o.engine,

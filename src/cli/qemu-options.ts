@@ -250,6 +250,7 @@ class Parser implements OptionContext {
       replay: { mode: "none" },
       drives: [],
       devices: [],
+      boardGlobals: [],
       network: "none",
       accel: "tcg",
       engine: "fast",
@@ -512,10 +513,17 @@ class Parser implements OptionContext {
       this.o.virtioModern = !on;
       return;
     }
+    const own = this.target.boardGlobals.find((g) => g.driver === driver && g.prop === prop);
+    if (own) {
+      const problem = own.check(value);
+      if (problem) this.fail(problem);
+      this.o.boardGlobals = [...this.o.boardGlobals.filter((g) => g.driver !== driver || g.prop !== prop), { driver, prop, value }];
+      return;
+    }
     const def = this.target.devices.find((d) => d.driver === driver);
     const takes = def?.props.filter((k) => k !== "drive" && k !== "chardev") ?? [];
     if (!def || !takes.includes(prop)) {
-      const offered = ["virtio-mmio.force-legacy", ...this.target.devices.flatMap((d) => d.props.filter((k) => k !== "drive" && k !== "chardev").map((k) => `${d.driver}.${k}`))];
+      const offered = ["virtio-mmio.force-legacy", ...this.target.boardGlobals.map((g) => `${g.driver}.${g.prop}`), ...this.target.devices.flatMap((d) => d.props.filter((k) => k !== "drive" && k !== "chardev").map((k) => `${d.driver}.${k}`))];
       this.fail(`${driver}.${prop} is not supported by Rewind (it takes: ${offered.join(", ")})`);
     }
     this.globals.push({ spec: { driver, prop, value }, opt: this.option });

@@ -185,6 +185,7 @@ export const AARCH64_TARGET: TargetSpec = registeredTarget("aarch64", {
   driveInterfaces: ["none", "virtio"],
   defaultDriveInterface: "virtio",
   devices: [VIRTIO_BLK_DEVICE],
+  boardGlobals: [],
   extraOptions: [],
 });
 
@@ -195,6 +196,15 @@ export const X86_64_TARGET: TargetSpec = registeredTarget("x86_64", {
   driveInterfaces: ["none"],
   defaultDriveInterface: "ide",
   devices: [ISA_DEBUG_EXIT, ISA_DEBUGCON],
+  boardGlobals: [
+    {
+      // QEMU's kvmvapic option ROM (the TPR patching of the "apic" device); QEMU's reverse-debugging test needs it off.
+      driver: "apic",
+      prop: "vapic",
+      help: "the kvmvapic option ROM (on by default, as QEMU)",
+      check: (v) => (["on", "off", "yes", "no", "true", "false"].includes(v) ? undefined : `Parameter 'vapic' expects 'on' or 'off'`),
+    },
+  ],
   extraOptions: [],
 });
 

@@ -45,6 +45,7 @@ test("isa-debug-exit and isa-debugcon as -device, with -global defaults under th
   assert.deepEqual(parse("-global isa-debug-exit.iobase=0xf4 -device isa-debug-exit,iobase=0x501,id=x").devices, [{ driver: "isa-debug-exit", iobase: 0x501, iosize: 2, id: "x" }]);
   assert.deepEqual(parse("-chardev file,id=c,path=out -device isa-debugcon,chardev=c,iobase=0x402").devices, [{ driver: "isa-debugcon", iobase: 0x402, readback: 0xe9, chardev: "c" }]);
   assert.equal(parse("-M pc,smm=off,acpi=on,hpet=off").machine.type, "pc");
+  assert.deepEqual(parse("-global apic.vapic=on -global apic.vapic=off").boardGlobals, [{ driver: "apic", prop: "vapic", value: "off" }]);
 });
 
 test("x86 command lines Rewind cannot honour get one clear line", () => {
@@ -52,7 +53,7 @@ test("x86 command lines Rewind cannot honour get one clear line", () => {
   rejects("-device isa-debug-exit,iosize=3", "-device: isa-debug-exit.iosize must be 1, 2 or 4, not 3");
   rejects("-device isa-debugcon", "-device: isa-debugcon: Property 'chardev' is required (-device isa-debugcon,chardev=ID or -debugcon DEV)");
   rejects("-device isa-debugcon,chardev=nope", "-device: chardev 'nope' not found");
-  rejects("-global isa-debugcon.colour=red", /-global: isa-debugcon\.colour is not supported by Rewind \(it takes: virtio-mmio.force-legacy, isa-debug-exit.iobase/);
+  rejects("-global isa-debugcon.colour=red", /-global: isa-debugcon\.colour is not supported by Rewind \(it takes: virtio-mmio.force-legacy, apic.vapic, isa-debug-exit.iobase/);
   rejects("-global isa-debug-exit.iobase=0x10000 -device isa-debug-exit", /isa-debug-exit.iobase: '0x10000' is not an integer from 0 to 0xffff/);
   rejects("-M q35", /unsupported machine type 'q35' \(supported: pc/);
   rejects("-cpu max", /CPU model 'max' is not supported \(supported: qemu64\)/);

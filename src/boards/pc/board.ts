@@ -56,6 +56,7 @@ export const pcBoard: Board = {
       debugconOut: c.debugcon,
       rtcBootSeconds: c.rtcBootSeconds,
       noReboot: c.noReboot,
+      vapic: !["off", "no", "false"].includes(c.globals?.["apic.vapic"] ?? "on"),
       log: c.log,
     });
   },

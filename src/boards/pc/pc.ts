@@ -36,6 +36,8 @@ export interface PcConfig {
   /** QEMU's ISA test devices as -device gives them; debugconOut[n] takes the n-th isa-debugcon's bytes. */
   isaDevices?: readonly IsaTestDevice[];
   debugconOut?: readonly ((byte: number) => void)[];
+  /** QEMU's kvmvapic option ROM (-global apic.vapic=off turns it off; on by default, as in QEMU). */
+  vapic?: boolean;
   /** -no-reboot: a guest reset (triple fault, port 0x92/0xcf9/i8042 reset) stops the machine instead. */
   noReboot?: boolean;
   /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by the board. */

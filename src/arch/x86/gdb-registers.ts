@@ -16,6 +16,7 @@
 import type { RegisterInfo } from "../../core/debug.js";
 import { Seg } from "./cpu-state.js";
 import type { X86Cpu } from "./cpu.js";
+import { X86IntervalFlag } from "./translation.js";
 
 export const X86_CORE_FEATURE = "org.gnu.gdb.i386.core";
 export const X86_SSE_FEATURE = "org.gnu.gdb.i386.sse";
@@ -203,6 +204,7 @@ function loadSelectorForDebugger(cpu: X86Cpu, seg: Seg, selector: number): void 
   if (selector === cpu.segSel[seg]) return;
   if (!cpu.protectedMode || cpu.rflags & 0x20000) {
     const attr = cpu.segAttr[seg];
+    cpu.intervalFlags.note(X86IntervalFlag.Segments);
     cpu.loadRealSegment(seg, selector);
     if (seg === Seg.CS) cpu.segAttr[seg] = attr; // CS keeps its code rights
     return;

@@ -2,7 +2,8 @@
 // document per feature, as QEMU serves them. The registers come from the session (DebugSession.registers());
 // the type definitions a feature's registers refer to (flags, vectors, unions) live in FEATURE_TYPES below, one
 // entry per feature, copied in content from GDB's own feature files so GDB shows the registers as it does for
-// its native targets. Adding x86_64 means adding its features here (and "i386:x86-64" is already mapped).
+// its native targets: AArch64's core and fpu; x86-64's i386 core, sse and segments (with the control registers'
+// flag types, which GDB has no feature for, as QEMU's i386-64bit.xml defines them).
 
 import type { RegisterInfo } from "../session/api.js";
 
@@ -21,8 +22,8 @@ interface FeatureInfo {
   types: string;
 }
 
-const flags = (id: string, fields: [string, number, number][]): string =>
-  `  <flags id="${id}" size="4">\n` +
+const flags = (id: string, fields: [string, number, number][], size = 4): string =>
+  `  <flags id="${id}" size="${size}">\n` +
   fields.map(([name, start, end]) => `    <field name="${name}" start="${start}" end="${end}"/>\n`).join("") +
   `  </flags>\n`;
 
@@ -107,10 +108,125 @@ const AARCH64_FPU_TYPES =
     ["AHP", 26, 26],
   ]);
 
+// x86-64, from GDB's features/i386/64bit-core.xml and 64bit-sse.xml (the bfloat16 view of vec128, GDB 11+, left
+// out as for AArch64), and the control registers' flags from QEMU 7.2's gdb-xml/i386-64bit.xml.
+const I386_EFLAGS = flags("i386_eflags", [
+  ["CF", 0, 0],
+  ["", 1, 1],
+  ["PF", 2, 2],
+  ["AF", 4, 4],
+  ["ZF", 6, 6],
+  ["SF", 7, 7],
+  ["TF", 8, 8],
+  ["IF", 9, 9],
+  ["DF", 10, 10],
+  ["OF", 11, 11],
+  ["NT", 14, 14],
+  ["RF", 16, 16],
+  ["VM", 17, 17],
+  ["AC", 18, 18],
+  ["VIF", 19, 19],
+  ["VIP", 20, 20],
+  ["ID", 21, 21],
+]);
+
+const X64_CONTROL_FLAGS =
+  flags("x64_cr0", [
+    ["PG", 31, 31],
+    ["CD", 30, 30],
+    ["NW", 29, 29],
+    ["AM", 18, 18],
+    ["WP", 16, 16],
+    ["NE", 5, 5],
+    ["ET", 4, 4],
+    ["TS", 3, 3],
+    ["EM", 2, 2],
+    ["MP", 1, 1],
+    ["PE", 0, 0],
+  ], 8) +
+  flags("x64_cr3", [
+    ["PDBR", 12, 63],
+    ["PCID", 0, 11],
+  ], 8) +
+  flags("x64_cr4", [
+    ["PKE", 22, 22],
+    ["SMAP", 21, 21],
+    ["SMEP", 20, 20],
+    ["OSXSAVE", 18, 18],
+    ["PCIDE", 17, 17],
+    ["FSGSBASE", 16, 16],
+    ["SMXE", 14, 14],
+    ["VMXE", 13, 13],
+    ["LA57", 12, 12],
+    ["UMIP", 11, 11],
+    ["OSXMMEXCPT", 10, 10],
+    ["OSFXSR", 9, 9],
+    ["PCE", 8, 8],
+    ["PGE", 7, 7],
+    ["MCE", 6, 6],
+    ["PAE", 5, 5],
+    ["PSE", 4, 4],
+    ["DE", 3, 3],
+    ["TSD", 2, 2],
+    ["PVI", 1, 1],
+    ["VME", 0, 0],
+  ], 8) +
+  flags("x64_efer", [
+    ["TCE", 15, 15],
+    ["FFXSR", 14, 14],
+    ["LMSLE", 13, 13],
+    ["SVME", 12, 12],
+    ["NXE", 11, 11],
+    ["LMA", 10, 10],
+    ["LME", 8, 8],
+    ["SCE", 0, 0],
+  ], 8);
+
+const I386_SSE_TYPES =
+  [
+    `  <vector id="v8h" type="ieee_half" count="8"/>`,
+    `  <vector id="v4f" type="ieee_single" count="4"/>`,
+    `  <vector id="v2d" type="ieee_double" count="2"/>`,
+    `  <vector id="v16i8" type="int8" count="16"/>`,
+    `  <vector id="v8i16" type="int16" count="8"/>`,
+    `  <vector id="v4i32" type="int32" count="4"/>`,
+    `  <vector id="v2i64" type="int64" count="2"/>`,
+  ].join("\n") +
+  "\n" +
+  union("vec128", [
+    ["v8_half", "v8h"],
+    ["v4_float", "v4f"],
+    ["v2_double", "v2d"],
+    ["v16_int8", "v16i8"],
+    ["v8_int16", "v8i16"],
+    ["v4_int32", "v4i32"],
+    ["v2_int64", "v2i64"],
+    ["uint128", "uint128"],
+  ]) +
+  flags("i386_mxcsr", [
+    ["IE", 0, 0],
+    ["DE", 1, 1],
+    ["ZE", 2, 2],
+    ["OE", 3, 3],
+    ["UE", 4, 4],
+    ["PE", 5, 5],
+    ["DAZ", 6, 6],
+    ["IM", 7, 7],
+    ["DM", 8, 8],
+    ["ZM", 9, 9],
+    ["OM", 10, 10],
+    ["UM", 11, 11],
+    ["PM", 12, 12],
+    ["FZ", 15, 15],
+  ]);
+
 /** Known features: where they are served and the types their registers need. */
 const FEATURE_TYPES: ReadonlyMap<string, FeatureInfo> = new Map([
   ["org.gnu.gdb.aarch64.core", { file: "aarch64-core.xml", types: AARCH64_CPSR_FLAGS }],
   ["org.gnu.gdb.aarch64.fpu", { file: "aarch64-fpu.xml", types: AARCH64_FPU_TYPES }],
+  ["org.gnu.gdb.i386.core", { file: "64bit-core.xml", types: I386_EFLAGS + X64_CONTROL_FLAGS }],
+  ["org.gnu.gdb.i386.sse", { file: "64bit-sse.xml", types: I386_SSE_TYPES }],
+  ["org.gnu.gdb.i386.segments", { file: "64bit-segments.xml", types: "" }],
 ]);
 
 function escapeXml(s: string): string {

@@ -14,6 +14,8 @@ import { RFLAGS_FIXED, Seg, X86State, type X86Memory } from "./cpu-state.js";
 import { QEMU64_SIGNATURE } from "./cpuid.js";
 import type { StateFields, Stateful } from "../../core/state.js";
 import { field, loadDescribed, saveDescribed, type StateDescription } from "../../core/vmstate.js";
+import { IntervalFlags } from "../../core/exec-summary.js";
+import { X86IntervalFlag } from "./translation.js";
 
 /** The MSRs the CPU keeps (exec/system.ts), in saved-state order. */
 export const KEPT_MSRS: readonly number[] = [
@@ -59,6 +61,25 @@ const ATTR_G = 0x800;
 
 const IF_ = 0x200, TF_ = 0x100, NT_ = 0x4000, RF_ = 0x10000, VM_ = 0x20000, AC_ = 0x40000, ID_ = 0x200000, IOPL_ = 0x3000;
 
+/** A data access as a watchpoint sees it: linear address (lo, hi), size in bytes, write or read. */
+export type X86WatchHook = (lo: number, hi: number, size: number, isWrite: boolean) => void;
+
+/** The CPU's memory while a watch hook is set: every data access is shown to the hook first. */
+class WatchedMemory implements X86Memory {
+  constructor(
+    private readonly inner: X86Memory,
+    private readonly hook: X86WatchHook,
+  ) {}
+  read(s: X86State, lo: number, hi: number, size: 1 | 2 | 4 | 8): void {
+    this.hook(lo, hi, size, false);
+    this.inner.read(s, lo, hi, size);
+  }
+  write(s: X86State, lo: number, hi: number, size: 1 | 2 | 4 | 8, vlo: number, vhi: number): void {
+    this.hook(lo, hi, size, true);
+    this.inner.write(s, lo, hi, size, vlo, vhi);
+  }
+}
+
 /** Linear accesses without paging: linear = physical, through the board's address space. */
 class PhysicalMemory implements X86Memory {
   constructor(private readonly bus: AddressSpace) {}
@@ -92,11 +113,22 @@ export class X86Cpu extends X86State implements Stateful {
   readonly segSel = new Uint16Array(6);
   readonly segLimit = new Uint32Array(6);
   readonly segAttr = new Uint16Array(6);
-  cr0 = 0;
+  // CR0, CR3, CR4 and EFER note the Paging interval flag when a change may move linear addresses.
+  private cr0Value = 0;
   cr2 = 0;
-  cr3 = 0;
-  cr4 = 0;
-  efer = 0;
+  private cr3Value = 0;
+  private cr4Value = 0;
+  private eferValue = 0;
+  /** What this CPU did that may move addresses (X86IntervalFlag), for the replay's interval summaries. */
+  readonly intervalFlags = new IntervalFlags();
+  /**
+   * Called before data accesses while set (debug.ts): instruction operands and stacks through `mem`, and the
+   * CPU's own accesses QEMU's watchpoints also see (interrupt frames, IVT/IDT entries, descriptors and their
+   * accessed bits). Not instruction fetch, nor page-table reads (physical).
+   */
+  watchHook: X86WatchHook | null = null;
+  /** The memory without the watch hook (mem is this one, or a WatchedMemory around it while a hook is set). */
+  readonly plainMem: X86Memory;
   /** Model-specific registers other than EFER (MTRRs, PAT, APIC base, TSC...), by index. */
   readonly msrs = new Map<number, bigint>();
   gdtBase = 0;
@@ -133,8 +165,45 @@ export class X86Cpu extends X86State implements Stateful {
     readonly bus: AddressSpace,
     readonly ports: PortSpace,
   ) {
-    super(new PhysicalMemory(bus));
+    const plain = new PhysicalMemory(bus);
+    super(plain);
+    this.plainMem = plain;
     this.reset();
+  }
+
+  get cr0(): number {
+    return this.cr0Value;
+  }
+  set cr0(v: number) {
+    if ((v ^ this.cr0Value) & 0x80010000) this.intervalFlags.note(X86IntervalFlag.Paging); // PG, WP
+    this.cr0Value = v;
+  }
+  get cr3(): number {
+    return this.cr3Value;
+  }
+  set cr3(v: number) {
+    if (v !== this.cr3Value) this.intervalFlags.note(X86IntervalFlag.Paging);
+    this.cr3Value = v;
+  }
+  get cr4(): number {
+    return this.cr4Value;
+  }
+  set cr4(v: number) {
+    if (v !== this.cr4Value) this.intervalFlags.note(X86IntervalFlag.Paging);
+    this.cr4Value = v;
+  }
+  get efer(): number {
+    return this.eferValue;
+  }
+  set efer(v: number) {
+    if (v !== this.eferValue) this.intervalFlags.note(X86IntervalFlag.Paging);
+    this.eferValue = v;
+  }
+
+  /** Installs or removes the watch hook (see watchHook). */
+  setWatchHook(hook: X86WatchHook | null): void {
+    this.watchHook = hook;
+    this.mem = hook === null ? this.plainMem : new WatchedMemory(this.plainMem, hook);
   }
 
   reset(): void {
@@ -230,6 +299,7 @@ export class X86Cpu extends X86State implements Stateful {
     const index = selector & ~7;
     if (index + 7 > limit) fault(GP, selector & 0xfffc);
     const at = (base + index) >>> 0;
+    if (this.watchHook !== null) this.watchHook(at, 0, 8, false);
     out[0] = this.bus.read32(at) >>> 0;
     out[1] = this.bus.read32((at + 4) >>> 0) >>> 0;
     return at;
@@ -237,6 +307,7 @@ export class X86Cpu extends X86State implements Stateful {
 
   /** Loads a segment's cache from a descriptor's two words. */
   setCache(seg: number, selector: number, dlo: number, dhi: number): void {
+    this.intervalFlags.note(X86IntervalFlag.Segments);
     let limit = (dlo & 0xffff) | (dhi & 0xf0000);
     if (dhi & 0x800000) limit = ((limit << 12) | 0xfff) >>> 0;
     this.segSel[seg] = selector & 0xffff;
@@ -254,7 +325,9 @@ export class X86Cpu extends X86State implements Stateful {
 
   /** Sets the accessed bit of the descriptor at `at` as the processor does on a load. */
   private touchDescriptor(at: number, dhi: number): void {
-    if (!(dhi & 0x100)) this.bus.write8((at + 5) >>> 0, ((dhi >>> 8) | 1) & 0xff);
+    if (dhi & 0x100) return;
+    if (this.watchHook !== null) this.watchHook((at + 5) >>> 0, 0, 1, true);
+    this.bus.write8((at + 5) >>> 0, ((dhi >>> 8) | 1) & 0xff);
   }
 
   /**
@@ -264,6 +337,7 @@ export class X86Cpu extends X86State implements Stateful {
   loadSegment(seg: number, selector: number): void {
     selector &= 0xffff;
     if (!this.protectedMode || this.rflags & VM_) {
+      this.intervalFlags.note(X86IntervalFlag.Segments);
       this.segSel[seg] = selector;
       this.segBaseLo[seg] = selector << 4;
       this.segBaseHi[seg] = 0;
@@ -306,6 +380,7 @@ export class X86Cpu extends X86State implements Stateful {
   loadCode(selector: number, ret = false, offset = 0): void {
     selector &= 0xffff;
     if (!this.protectedMode || this.rflags & VM_) {
+      this.intervalFlags.note(X86IntervalFlag.Segments);
       this.segSel[Seg.CS] = selector;
       this.segBaseLo[Seg.CS] = selector << 4;
       this.segBaseHi[Seg.CS] = 0;
@@ -337,7 +412,9 @@ export class X86Cpu extends X86State implements Stateful {
   pushW(bytes: 2 | 4, v: number): void {
     const mask = this.stackBits === 16 ? 0xffff : 0xffffffff;
     const sp = ((this.lo[4] >>> 0) - bytes) & mask;
-    this.bus[bytes === 2 ? "write16" : "write32"](((this.segBaseLo[Seg.SS] >>> 0) + (sp >>> 0)) >>> 0, bytes === 2 ? v & 0xffff : v >>> 0);
+    const la = ((this.segBaseLo[Seg.SS] >>> 0) + (sp >>> 0)) >>> 0;
+    if (this.watchHook !== null) this.watchHook(la, 0, bytes, true);
+    this.bus[bytes === 2 ? "write16" : "write32"](la, bytes === 2 ? v & 0xffff : v >>> 0);
     this.lo[4] = mask === 0xffff ? (this.lo[4] & ~0xffff) | sp : sp | 0;
   }
 
@@ -345,6 +422,7 @@ export class X86Cpu extends X86State implements Stateful {
     const mask = this.stackBits === 16 ? 0xffff : 0xffffffff;
     const sp = (this.lo[4] >>> 0) & mask;
     const la = ((this.segBaseLo[Seg.SS] >>> 0) + sp) >>> 0;
+    if (this.watchHook !== null) this.watchHook(la, 0, bytes, false);
     const v = bytes === 2 ? this.bus.read16(la) : this.bus.read32(la) >>> 0;
     const nsp = (sp + bytes) & mask;
     this.lo[4] = mask === 0xffff ? (this.lo[4] & ~0xffff) | nsp : nsp | 0;
@@ -361,6 +439,7 @@ export class X86Cpu extends X86State implements Stateful {
     if (!this.protectedMode) {
       if (vector * 4 + 3 > this.idtLimit) fault(GP, vector * 8 + 2);
       const at = (this.idtBase + vector * 4) >>> 0;
+      if (this.watchHook !== null) this.watchHook(at, 0, 4, false);
       const offset = this.bus.read16(at);
       const selector = this.bus.read16((at + 2) >>> 0);
       // QEMU pushes with a 16-bit stack pointer in real mode whatever SS's size.
@@ -371,6 +450,7 @@ export class X86Cpu extends X86State implements Stateful {
       this.pushW(2, returnTo);
       this.stackBits = sb;
       this.rflags &= ~(IF_ | TF_ | AC_ | RF_);
+      this.intervalFlags.note(X86IntervalFlag.Segments);
       this.segSel[Seg.CS] = selector;
       this.segBaseLo[Seg.CS] = selector << 4;
       this.ripLo = offset;
@@ -380,6 +460,7 @@ export class X86Cpu extends X86State implements Stateful {
     const ext = software ? 0 : 1;
     if (vector * 8 + 7 > this.idtLimit) fault(GP, vector * 8 + 2 + ext);
     const at = (this.idtBase + vector * 8) >>> 0;
+    if (this.watchHook !== null) this.watchHook(at, 0, 8, false);
     const glo = this.bus.read32(at) >>> 0;
     const ghi = this.bus.read32((at + 4) >>> 0) >>> 0;
     const type = (ghi >>> 8) & 0x1f;

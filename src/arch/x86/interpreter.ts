@@ -9,10 +9,15 @@
 // icount keeps it (undefined opcodes; not #DE, #GP... which QEMU raises at run time and gives back). External interrupts (cpu.intr) are taken at
 // instruction boundaries when IF = 1, except right after STI, MOV SS or POP SS. A valid instruction this CPU has
 // no executor for still stops the machine ("stuck") so a gap is never mistaken for a guest's #UD.
+//
+// For the debugger (debug.ts): breakpoints on the linear PC (CS base + IP, as QEMU's gdbstub compares them) are
+// checked before each instruction only while a set is installed, and end the burst before that instruction with
+// debugStop set; `executed` notes each linear code page execution enters.
 
 import type { ExecutionEngine } from "../../core/engine.js";
 import type { VirtualClock } from "../../core/clock.js";
 import { PAGE_BITS } from "../../core/memory.js";
+import { pageKey, type ExecutedPages } from "../../core/exec-summary.js";
 import { Seg } from "./cpu-state.js";
 import { DF_, UD, X86Fault, type X86Cpu } from "./cpu.js";
 import { decode } from "./decode/decoder.js";
@@ -41,6 +46,11 @@ export class X86Interpreter implements ExecutionEngine {
   private debugStop = false;
   /** Instructions decoded (not found in the cache): for tests of the cache. */
   decodes = 0;
+  /** Breakpoints by the low 32 bits of their linear address (null: none, the fast path); `breakpointAt` confirms. */
+  breakpoints: Set<number> | null = null;
+  breakpointAt: (lo: number, hi: number) => boolean = () => true;
+  /** Where the linear code pages executed are noted (reverse continue's summaries); null: not noted. */
+  executed: ExecutedPages | null = null;
 
   constructor(
     readonly cpu: X86Cpu,
@@ -62,6 +72,12 @@ export class X86Interpreter implements ExecutionEngine {
     this.ended = true;
   }
 
+  /** Ends the burst after the current step and reports it as a debug stop (a watchpoint hit). */
+  stopAfterStep(): void {
+    this.debugStop = true;
+    this.ended = true;
+  }
+
   takeDebugStop(): boolean {
     const s = this.debugStop;
     this.debugStop = false;
@@ -79,6 +95,9 @@ export class X86Interpreter implements ExecutionEngine {
     const c = this.cpu;
     const clock = this.clock;
     this.ended = false;
+    const breakpoints = this.breakpoints;
+    const executed = this.executed;
+    let lastPage = -1;
     let done = 0;
     while (done < budget) {
       if (c.shadow) c.shadow = false;
@@ -94,6 +113,18 @@ export class X86Interpreter implements ExecutionEngine {
       }
       const ip = c.codeBits === 16 ? c.ripLo & 0xffff : c.ripLo >>> 0;
       const linear = c.codeBits === 64 ? ip : ((c.segBaseLo[Seg.CS] >>> 0) + ip) >>> 0;
+      if (executed !== null) {
+        const key = pageKey(linear, c.codeBits === 64 ? c.ripHi : 0);
+        if (key !== lastPage) {
+          lastPage = key;
+          executed.note(key);
+        }
+      }
+      // A breakpoint stops the burst before its instruction (after any interrupt was taken).
+      if (breakpoints !== null && breakpoints.has(linear) && this.breakpointAt(linear, c.codeBits === 64 ? c.ripHi : 0)) {
+        this.debugStop = true;
+        break;
+      }
       const insn = this.lookup(linear);
       if (insn === undefined) break;
       const next = ip + insn.length;

@@ -13,10 +13,11 @@ import type { Stateful } from "../../core/state.js";
 import { X86Cpu } from "../../arch/x86/cpu.js";
 import { X86Interpreter } from "../../arch/x86/interpreter.js";
 import { IrqLine } from "../../core/irq.js";
-import { ExecutedPages, IntervalFlags } from "../../core/exec-summary.js";
+import { ExecutedPages, type IntervalFlags } from "../../core/exec-summary.js";
+import { X86Debug } from "../../arch/x86/debug.js";
 import { EventKind } from "../../replay/format-types.js";
 import type { InputChannel } from "../../replay/input.js";
-import type { CpuDebug, SessionMachine } from "../../session/target.js";
+import type { SessionMachine } from "../../session/target.js";
 import type { IsaTestDevice } from "../board.js";
 import { enterMultiboot, planMultibootBoot, seabiosMemoryMap, type MultibootBoot, type MultibootFile } from "./multiboot.js";
 import { ISA_SERIAL, Uart16550, UART_PORTS } from "../../devices/pc/uart16550.js";
@@ -70,8 +71,8 @@ export class PcMachine implements Machine, SessionMachine {
   readonly ram: readonly Ram[];
   readonly nonRamParts: readonly Stateful[];
   readonly executedPages = new ExecutedPages();
-  readonly intervalFlags = new IntervalFlags();
-  readonly debug: CpuDebug;
+  readonly intervalFlags: IntervalFlags;
+  readonly debug: X86Debug;
   private readonly loop: RunLoop;
   /** The 8259 pair (tests raise ISA IRQs through it). */
   readonly pic: I8259Pair;
@@ -158,7 +159,9 @@ export class PcMachine implements Machine, SessionMachine {
         return true;
       },
     });
-    this.debug = placeholderDebug(this);
+    this.interp.executed = this.executedPages;
+    this.intervalFlags = this.cpu.intervalFlags;
+    this.debug = new X86Debug(this.cpu, this.interp);
   }
 
   /** -device isa-debugcon / isa-debug-exit (and the tests' shorthands) on their ports. */
@@ -255,22 +258,4 @@ export class PcMachine implements Machine, SessionMachine {
   pc(): bigint {
     return BigInt((this.cpu.segBaseLo[1] >>> 0) + (this.cpu.ripLo >>> 0));
   }
-}
-
-/** Until the x86 debugger view lands: registers none, breakpoints and watchpoints unsupported. */
-function placeholderDebug(m: PcMachine): CpuDebug {
-  return {
-    arch: "x86_64",
-    watchReport: "after",
-    registers: () => [],
-    readRegister: () => undefined,
-    writeRegister: () => false,
-    translate: (a) => (a < 2n ** 32n ? Number(a) : undefined),
-    setBreakpoints: () => {},
-    pc: () => m.pc(),
-    setWatchHook: () => {},
-    stopAfterStep: () => {},
-    lastWatchStopAfterAccess: () => false,
-    writeTargets: () => undefined,
-  };
 }

@@ -159,3 +159,73 @@ test("x86 target description: gdb-multiarch accepts it, with QEMU's remote numbe
   }
   assert.deepEqual([...ours].sort(), [...theirs].sort());
 });
+
+/**
+ * A minimal gdbstub over one X86Debug: the target description, `g`/`p`, memory reads through translate, and the
+ * stop reply; nothing else (GDB copes with empty replies).
+ */
+async function serveStub(debug: X86Debug, m: PcMachine): Promise<{ port: number; close: () => void }> {
+  const { createServer } = await import("node:net");
+  const { RspStreamParser, encodePacket, bytesToHex } = await import("../../src/gdb/rsp-packet.js");
+  const docs = buildTargetDescription("x86_64", X86_GDB_REGISTERS);
+  const reply = (p: string): string => {
+    if (p.startsWith("qSupported")) return "PacketSize=4000;qXfer:features:read+";
+    const xfer = /^qXfer:features:read:([^:]+):([0-9a-f]+),([0-9a-f]+)$/.exec(p);
+    if (xfer) {
+      const doc = docs.get(xfer[1]);
+      if (!doc) return "E00";
+      const off = parseInt(xfer[2], 16);
+      const part = doc.slice(off, off + parseInt(xfer[3], 16));
+      return (off + part.length >= doc.length ? "l" : "m") + part;
+    }
+    if (p === "?") return "T05thread:01;";
+    if (p === "g") return X86_GDB_REGISTERS.map((r) => bytesToHex(debug.readRegister(r.regnum)!)).join("");
+    if (p.startsWith("p")) return bytesToHex(debug.readRegister(parseInt(p.slice(1), 16)) ?? new Uint8Array());
+    const mem = /^m([0-9a-f]+),([0-9a-f]+)$/.exec(p);
+    if (mem) {
+      const pa = debug.translate(BigInt("0x" + mem[1]));
+      return pa === undefined ? "E14" : bytesToHex(m.bus.readBytes(pa, parseInt(mem[2], 16)));
+    }
+    if (p.startsWith("Hg") || p.startsWith("Hc")) return "OK";
+    if (p === "qAttached") return "1";
+    if (p === "qC") return "QC01";
+    if (p === "qfThreadInfo") return "m01";
+    if (p === "qsThreadInfo") return "l";
+    return "";
+  };
+  const server = createServer((sock) => {
+    const parser = new RspStreamParser();
+    sock.on("data", (d) => {
+      for (const e of parser.push(d)) {
+        if (e.type !== "packet") continue;
+        sock.write("+");
+        sock.write(encodePacket(reply(e.payload.toString("latin1"))));
+      }
+    });
+    sock.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}
+
+test("x86 registers in gdb-multiarch over the remote protocol: shown as for its native amd64 target", { skip: missingTool("gdb-multiarch"), timeout: 60_000 }, async () => {
+  const { m, debug } = machine();
+  m.cpu.rflags = 0x246;
+  const stub = await serveStub(debug, m);
+  try {
+    const r = await runGdb(["-nx", "-batch", "-ex", "set architecture i386:x86-64", "-ex", `target remote 127.0.0.1:${stub.port}`,
+      "-ex", "info registers rip eflags cs rdx cr0", "-ex", "p $mxcsr", "-ex", "p $xmm0.v4_int32", "-ex", "p/x $fctrl", "-ex", "p $fs_base", "-ex", "info registers efer"]);
+    assert.match(r.out, /rip\s+0xfff0\s/);
+    assert.match(r.out, /eflags\s+0x246\s+\[ PF ZF IF \]/);
+    assert.match(r.out, /cs\s+0xf000\s/);
+    assert.match(r.out, /rdx\s+0x60fb1\s/);
+    assert.match(r.out, /cr0\s+0x60000010\s+\[ CD NW ET \]/);
+    assert.match(r.out, /\[ IM DM ZM OM UM PM \]/); // mxcsr 0x1f80
+    assert.match(r.out, /\{0, 0, 0, 0\}/);
+    assert.match(r.out, /0x37f/);
+    assert.match(r.out, /efer\s+0x0\s/);
+    assert.doesNotMatch(r.out, /error|invalid|truncated|remote register badly formatted/i, r.out);
+  } finally {
+    stub.close();
+  }
+});

@@ -54,6 +54,12 @@ test("INTR waits for IF and the STI shadow, wakes HLT, and #UD is delivered thro
   // Instructions one at a time: the interrupt is taken at the same boundary however the run is sliced.
   for (let i = 0; i < 13; i++) m.run(atIcount(m.clock.icount + 1));
   assert.deepEqual(taken, [{ icount: 12, ip: 0x24 }], "taken after the NOP in STI's shadow, not before");
+  // Taking it was step 13 of its own (docs/icount.md): the position after it is the handler's first instruction,
+  // not yet run, with virtual time where it was after step 12.
+  assert.equal(c.ripLo, HANDLER);
+  assert.equal(c.lo[3] & 0xffff, 0);
+  assert.equal(m.clock.ticks, 12);
+  m.run(atIcount(m.clock.icount + 1));
   assert.equal(c.lo[3] & 0xffff, 1);
   // Run to the HLT: halted, waiting. (Step by step: a run to a later icount would wait at the HLT for ever, the
   // board's PIT ticking, as this test's INTR hook stands in for the PIC.)

@@ -6,8 +6,10 @@
 //
 // Exceptions are thrown by executors as X86Fault and delivered here through the IVT or IDT (cpu.ts); the faulting
 // instruction is a step (QEMU's one-instruction trace shows it), and virtual time advances for it only when QEMU's
-// icount keeps it (undefined opcodes; not #DE, #GP... which QEMU raises at run time and gives back). External interrupts (cpu.intr) are taken at
-// instruction boundaries when IF = 1, except right after STI, MOV SS or POP SS. A valid instruction this CPU has
+// icount keeps it (undefined opcodes; not #DE, #GP... which QEMU raises at run time and gives back). External
+// interrupts (cpu.intr) are taken at instruction boundaries when IF = 1, except right after STI, MOV SS or POP SS,
+// each in a step of its own that adds no time: Rewind's icount is QEMU's plus one per interrupt taken, and every
+// position holds one state (docs/icount.md). A valid instruction this CPU has
 // no executor for still stops the machine ("stuck") so a gap is never mistaken for a guest's #UD.
 //
 // For the debugger (debug.ts): breakpoints on the linear PC (CS base + IP, as QEMU's gdbstub compares them) are
@@ -102,8 +104,15 @@ export class X86Interpreter implements ExecutionEngine {
     while (done < budget) {
       if (c.shadow) c.shadow = false;
       else if (c.rflags & IF && c.intr !== undefined && c.intr.pending()) {
+        // Taking the interrupt is a step of its own (docs/icount.md), as on AArch64: the handler's first
+        // instruction then has one position, after the delivery, and `stepi` stops there. No instruction runs in
+        // it, so virtual time stands still (QEMU's icount clock does not count it either).
         const vector = c.intr.acknowledge();
+        clock.countInterruptStep();
+        done++;
         if (!this.safely(() => c.deliver(vector, -1, c.ripLo, false))) break;
+        if (this.ended) break;
+        continue;
       }
       if (c.halted) {
         // HLT with interrupts disabled: only NMI, INIT or reset could wake the CPU, and nothing raises them.

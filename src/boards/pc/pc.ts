@@ -13,7 +13,8 @@ import type { Stateful } from "../../core/state.js";
 import { X86Cpu } from "../../arch/x86/cpu.js";
 import { X86Interpreter } from "../../arch/x86/interpreter.js";
 import { IrqLine } from "../../core/irq.js";
-import { addPcFwCfgItems, E820_RAM, FwCfg, I8042, I8254, I8259Pair, mapPcLegacyPorts, Mc146818, pcCmosDefaults, PC_IRQ, Port92 } from "../../devices/pc/index.js";
+import { createPcChipset, type PcChipset } from "./chipset.js";
+import { addPcFwCfgItems, E820_RAM, E820_RESERVED, FwCfg, I8042, I8254, I8259Pair, mapPcLegacyPorts, Mc146818, pcCmosDefaults, PC_IRQ, Port92 } from "../../devices/pc/index.js";
 
 export interface PcConfig {
   /** Guest RAM in bytes (at 0, with the ISA hole at 640 KiB - 1 MiB). */
@@ -48,6 +49,7 @@ export class PcMachine implements Machine {
   private readonly loop: RunLoop;
   /** The 8259 pair (tests raise ISA IRQs through it). */
   readonly pic: I8259Pair;
+  readonly chipset: PcChipset;
 
   constructor(config: PcConfig) {
     const bios = config.bios;
@@ -65,8 +67,9 @@ export class PcMachine implements Machine {
     isaBios.bytes.set(bios.subarray(bios.length - isaSize));
     const topBios = new Ram(2 ** 32 - bios.length, bios.length, { name: "bios", readOnly: true });
     topBios.bytes.set(bios);
-    this.bus.addRam(isaBios);
+    this.bus.addRam(isaBios, { mapped: false }); // the i440FX's PAM routes it
     this.bus.addRam(topBios);
+    this.chipset = createPcChipset({ bus: this.bus, ports: this.ports, clock: this.clock, ramSize: config.ramSize, isaBios, codeAddress: () => this.pc32() });
 
     const out = config.debugcon ?? (() => {});
     this.ports.map("isa-debugcon", config.debugconPort ?? 0x402, 1, { read: () => 0xe9, write: (_o, _s, v) => out(v & 0xff) });
@@ -99,9 +102,11 @@ export class PcMachine implements Machine {
     });
     addPcFwCfgItems(fwCfg, {
       ramSize: config.ramSize,
+      // As QEMU 7.2: one RAM entry from 0 (the legacy hole included), and qemu64 (AMD, 40 physical address
+      // bits) gets the HyperTransport range below 1 TiB reserved.
       e820: [
-        { address: 0, length: LOW_RAM, type: E820_RAM },
-        { address: MiB, length: belowFourGiB - MiB, type: E820_RAM },
+        { address: 0, length: belowFourGiB, type: E820_RAM },
+        { address: 0xfd00000000, length: 0x300000000, type: E820_RESERVED },
       ],
     });
     // A20 is not masked yet (the gate is kept for the guest to read back); a reset request stops the machine.
@@ -111,7 +116,7 @@ export class PcMachine implements Machine {
     mapPcLegacyPorts(this.ports, { pic, pit, rtc, fwCfg, port92, i8042 });
     this.cpu.intr = { pending: () => pic.intrPending(), acknowledge: () => pic.acknowledge() };
     this.pic = pic;
-    this.stateParts = [this.clock, this.cpu, low, high, isaBios, topBios, pic, pit, rtc, fwCfg, port92, i8042];
+    this.stateParts = [this.clock, this.cpu, low, high, isaBios, topBios, pic, pit, rtc, fwCfg, port92, i8042, ...this.chipset.stateParts];
     this.interp = new X86Interpreter(this.cpu, this.clock, (reason) => {
       this.stuckReason = reason;
       config.log?.(reason);
@@ -130,5 +135,9 @@ export class PcMachine implements Machine {
 
   pc(): bigint {
     return BigInt((this.cpu.segBaseLo[1] >>> 0) + (this.cpu.ripLo >>> 0));
+  }
+
+  private pc32(): number {
+    return ((this.cpu.segBaseLo[1] >>> 0) + (this.cpu.ripLo >>> 0)) >>> 0;
   }
 }

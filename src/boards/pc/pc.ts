@@ -14,6 +14,7 @@ import { X86Cpu } from "../../arch/x86/cpu.js";
 import { X86Interpreter } from "../../arch/x86/interpreter.js";
 import { IrqLine } from "../../core/irq.js";
 import { createPcChipset, type PcChipset } from "./chipset.js";
+import { addPcFirmwareFiles } from "./firmware-files.js";
 import { addPcFwCfgItems, E820_RAM, E820_RESERVED, FwCfg, I8042, I8254, I8259Pair, mapPcLegacyPorts, Mc146818, pcCmosDefaults, PC_IRQ, Port92 } from "../../devices/pc/index.js";
 
 export interface PcConfig {
@@ -30,6 +31,8 @@ export interface PcConfig {
   /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by the board. */
   rtcBootSeconds?: number;
   log?: (line: string) => void;
+  /** Option ROMs for fw_cfg's genroms/ (QEMU gives every pc guest kvmvapic.bin: /usr/share/qemu/kvmvapic.bin). */
+  optionRoms?: readonly { name: string; data: Uint8Array }[];
 }
 
 const LOW_RAM = 0xa0000;
@@ -109,6 +112,7 @@ export class PcMachine implements Machine {
         { address: 0xfd00000000, length: 0x300000000, type: E820_RESERVED },
       ],
     });
+    addPcFirmwareFiles(fwCfg, { ramSize: config.ramSize, optionRoms: config.optionRoms });
     // A20 is not masked yet (the gate is kept for the guest to read back); a reset request stops the machine.
     const a20 = { setA20: () => {}, requestReset: () => this.loop.stopAtBoundary("reset") };
     const port92 = new Port92(a20);

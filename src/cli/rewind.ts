@@ -186,7 +186,7 @@ async function replay(args: string[]): Promise<number> {
   argv.push(...engineArgs(engine));
   if (existsSync(launch.cwd)) process.chdir(launch.cwd);
   if (gdbPort !== undefined) process.stderr.write(`rewind: replaying ${file}; waiting for GDB on 127.0.0.1:${gdbPort} (target remote :${gdbPort})\n`);
-  return systemMain(argv);
+  return systemMain(argv, launch.program === "rewind-system-x86_64" ? "x86_64" : "aarch64");
 }
 
 export async function rewindMain(argv: string[]): Promise<number> {

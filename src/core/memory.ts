@@ -8,6 +8,11 @@
 // it first, inline, so a machine with one RAM (AArch64 virt) pays nothing for having a region list. Everything
 // else (more RAM, ROMs, MMIO, unassigned addresses) is found by binary search in one address-ordered list.
 // Accesses that straddle two regions go byte by byte. Regions never overlap.
+//
+// A *route* maps a range to RAM/ROM regions that were added unmapped, with reads and writes going to different
+// regions if need be (a chipset's shadow-RAM control: the i440FX's PAM reads ROM and writes RAM, or reads RAM and
+// drops writes). The regions stay at their own addresses (Ram.base), so offsets and page numbers are unchanged;
+// rerouting only rebuilds the map, and the fast path for the primary RAM never sees routes.
 
 import { fieldNumber, fieldBytes, fieldU32Array, StateError, type StateFields, type Stateful } from "./state.js";
 
@@ -185,8 +190,19 @@ export class Ram implements Stateful {
 interface Region {
   readonly base: number;
   readonly end: number;
+  /** Where reads go (RAM/ROM), or null with mmio null too: a routed range whose reads are unassigned. */
   readonly ram: Ram | null;
+  /** Where writes go: `ram` for a plain region; for a route, its write region or null (dropped). */
+  readonly write: Ram | null;
   readonly mmio: MmioRegion | null;
+}
+
+/** A routed range (AddressSpace.route). */
+interface Route {
+  readonly base: number;
+  readonly size: number;
+  readonly read: Ram | null;
+  readonly write: Ram | null;
 }
 
 export interface AddressSpaceOptions {
@@ -215,6 +231,9 @@ export class AddressSpace {
   onCodeWrite: (page: number) => void = () => {};
   private readonly rams: Ram[] = [];
   private readonly mmios: MmioRegion[] = [];
+  /** Regions added unmapped: reachable only through routes. */
+  private readonly unmapped = new Set<Ram>();
+  private readonly routes: Route[] = [];
   /** Every region in address order (the slow path's binary search). */
   private regions: Region[] = [];
   private pages = 0;
@@ -242,12 +261,16 @@ export class AddressSpace {
 
   /**
    * Maps a RAM or ROM region at its base. Its pages are numbered after those of the regions added before it
-   * (add every region before building a CPU, whose code cache is sized by pageCount).
+   * (add every region before building a CPU, whose code cache is sized by pageCount). With `mapped: false` the
+   * region is numbered, listed and saved but reachable only through routes (`route`).
    */
-  addRam(ram: Ram): void {
+  addRam(ram: Ram, options: { mapped?: boolean } = {}): void {
     if (this.rams.includes(ram)) throw new Error(`RAM region ${ram.name} is already mapped`);
     if (this.rams.some((r) => r.name === ram.name)) throw new Error(`a RAM region named ${ram.name} is already mapped`);
-    this.checkFree(`RAM region ${ram.name}`, ram.base, ram.size);
+    const mapped = options.mapped ?? true;
+    if (!mapped && ram === this.ram) throw new Error(`the primary RAM (${ram.name}) must be mapped`);
+    if (mapped) this.checkFree(`RAM region ${ram.name}`, ram.base, ram.size);
+    else this.unmapped.add(ram);
     const pageBase = this.pages;
     ram.pageBase = pageBase;
     this.pages += ram.pageCount;
@@ -262,6 +285,34 @@ export class AddressSpace {
     if (!this.rams.includes(ram)) throw new Error(`RAM region ${ram.name} is not mapped here`);
     if (ram === this.ram && readOnly) throw new Error(`the primary RAM (${ram.name}) cannot be read-only`);
     ram.readOnly = readOnly;
+  }
+
+  /**
+   * Routes [base, base + size) to regions added unmapped, at their own addresses: reads from `read` and writes to
+   * `write` (a read-only `write` drops them or hands them to its romWrite); null reads are unassigned, null
+   * writes are dropped. A route of the same range is replaced (reprogramming); others may not overlap it.
+   */
+  route(base: number, size: number, read: Ram | null, write: Ram | null): void {
+    for (const r of [read, write]) {
+      if (r === null) continue;
+      if (!this.unmapped.has(r)) throw new Error(`RAM region ${r.name} was not added unmapped`);
+      if (base < r.base || base + size > r.base + r.size) throw new Error(`RAM region ${r.name} does not cover the routed range`);
+    }
+    const same = this.routes.findIndex((r) => r.base === base && r.size === size);
+    if (same >= 0) {
+      const old = this.routes[same];
+      if (old.read === read && old.write === write) return;
+      this.routes.splice(same, 1);
+      // Code decoded from the old bytes (or running into them from the page before) must go.
+      if (old.read !== null) this.invalidateCodeIn(old.read, base, size);
+    } else this.checkFree(`route at 0x${base.toString(16)}`, base, size);
+    if (read !== null) this.invalidateCodeIn(read, base, size);
+    this.routes.push({ base, size, read, write });
+    this.rebuild();
+  }
+
+  private invalidateCodeIn(ram: Ram, base: number, size: number): void {
+    for (let p = (base - ram.base) >>> PAGE_BITS; p < (base + size - ram.base) >>> PAGE_BITS; p++) ram.invalidateCode(p);
   }
 
   map(name: string, base: number, size: number, handler: MmioHandler): void {
@@ -281,14 +332,15 @@ export class AddressSpace {
   private checkFree(what: string, base: number, size: number): void {
     if (!Number.isSafeInteger(base) || base < 0 || !Number.isSafeInteger(size) || size <= 0) throw new RangeError(`${what}: bad range`);
     for (const r of this.regions) {
-      if (base < r.end && r.base < base + size) throw new Error(`${what} overlaps ${r.mmio ? r.mmio.name : r.ram!.name}`);
+      if (base < r.end && r.base < base + size) throw new Error(`${what} overlaps ${r.mmio ? r.mmio.name : (r.ram ?? r.write)?.name ?? "a route"}`);
     }
   }
 
   private rebuild(): void {
     const all: Region[] = [
-      ...this.rams.map((r) => ({ base: r.base, end: r.base + r.size, ram: r, mmio: null })),
-      ...this.mmios.map((m) => ({ base: m.base, end: m.base + m.size, ram: null, mmio: m })),
+      ...this.rams.filter((r) => !this.unmapped.has(r)).map((r) => ({ base: r.base, end: r.base + r.size, ram: r, write: r, mmio: null })),
+      ...this.mmios.map((m) => ({ base: m.base, end: m.base + m.size, ram: null, write: null, mmio: m })),
+      ...this.routes.map((t) => ({ base: t.base, end: t.base + t.size, ram: t.read, write: t.write, mmio: null })),
     ];
     this.regions = all.sort((a, b) => a.base - b.base);
   }
@@ -335,21 +387,22 @@ export class AddressSpace {
     const ram = this.ram;
     const off = pa - ram.base;
     if (off >= 0 && off + len <= ram.size) return true;
-    const pieces = this.pieces(pa, len);
+    const pieces = this.pieces(pa, len, isWrite);
     if (pieces === undefined) return false;
     return !isWrite || pieces.every((p) => !p.ram.readOnly || p.ram.romWrite === null);
   }
 
-  /** [pa, pa + len) cut at region boundaries, or undefined when some byte is not RAM/ROM. */
-  private pieces(pa: number, len: number): Piece[] | undefined {
+  /** [pa, pa + len) cut at region boundaries (for reads, or a guest's writes), or undefined when some byte is not RAM/ROM. */
+  private pieces(pa: number, len: number, isWrite = false): Piece[] | undefined {
     const out: Piece[] = [];
     let at = pa;
     const end = pa + len;
     while (at < end) {
       const r = this.find(at);
-      if (r === undefined || r.ram === null) return undefined;
+      const ram = r === undefined ? null : isWrite ? r.write : r.ram;
+      if (r === undefined || ram === null) return undefined;
       const n = Math.min(r.end, end) - at;
-      out.push({ ram: r.ram, offset: at - r.base, length: n });
+      out.push({ ram, offset: at - ram.base, length: n });
       at += n;
     }
     return out;
@@ -435,8 +488,9 @@ export class AddressSpace {
         return size === 4 ? v >>> 0 : v & (size === 1 ? 0xff : 0xffff);
       }
       if (pa + size <= r.end) {
-        const ram = r.ram!;
-        const off = pa - r.base;
+        const ram = r.ram;
+        if (ram === null) return size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff; // a route without reads
+        const off = pa - ram.base;
         return size === 1 ? ram.bytes[off] : size === 2 ? ram.view.getUint16(off, true) : ram.view.getUint32(off, true);
       }
     } else if (size === 1 || this.find(pa + size - 1) === undefined) {
@@ -458,8 +512,9 @@ export class AddressSpace {
         return;
       }
       if (pa + size <= r.end) {
-        const ram = r.ram!;
-        const off = pa - r.base;
+        const ram = r.write;
+        if (ram === null) return;
+        const off = pa - ram.base;
         if (ram.readOnly) {
           if (ram.romWrite !== null) ram.romWrite(off, size, v);
           return;

@@ -1,7 +1,7 @@
 // The `pc` board's registry entry: QEMU 7.2's i440FX machine with one qemu64 CPU, booting the BIOS (SeaBIOS by
 // default, found where Debian's seabios or QEMU package installs it, else Rewind's copy in pc-bios/).
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { BoardError, type Board, type BoardConfig } from "../board.js";
 import type { SessionMachine } from "../../session/target.js";
@@ -18,6 +18,14 @@ export const BIOS_SEARCH_PATH: readonly string[] = ["/usr/share/seabios/bios-256
 
 export function defaultBios(): string | undefined {
   return BIOS_SEARCH_PATH.find((p) => existsSync(p));
+}
+
+/** QEMU's kvmvapic option ROM, which its pc gives every guest (fw_cfg genroms/) unless apic.vapic=off. */
+const KVMVAPIC_SEARCH_PATH: readonly string[] = ["/usr/share/qemu/kvmvapic.bin", fileURLToPath(new URL("../../../../pc-bios/kvmvapic.bin", import.meta.url))];
+
+function kvmvapicRom(): { name: string; data: Uint8Array }[] {
+  const path = KVMVAPIC_SEARCH_PATH.find((p) => existsSync(p));
+  return path ? [{ name: "kvmvapic.bin", data: readFileSync(path) }] : [];
 }
 
 export const pcBoard: Board = {
@@ -56,7 +64,7 @@ export const pcBoard: Board = {
       debugconOut: c.debugcon,
       rtcBootSeconds: c.rtcBootSeconds,
       noReboot: c.noReboot,
-      vapic: !["off", "no", "false"].includes(c.globals?.["apic.vapic"] ?? "on"),
+      optionRoms: ["off", "no", "false"].includes(c.globals?.["apic.vapic"] ?? "on") ? [] : kvmvapicRom(),
       log: c.log,
     });
   },

@@ -21,7 +21,9 @@ import type { SessionMachine } from "../../session/target.js";
 import type { IsaTestDevice } from "../board.js";
 import { enterMultiboot, planMultibootBoot, seabiosMemoryMap, type MultibootBoot, type MultibootFile } from "./multiboot.js";
 import { ISA_SERIAL, Uart16550, UART_PORTS } from "../../devices/pc/uart16550.js";
-import { addPcFwCfgItems, E820_RAM, FwCfg, I8042, I8254, I8259Pair, mapPcLegacyPorts, Mc146818, pcCmosDefaults, PC_IRQ, Port92 } from "../../devices/pc/index.js";
+import { createPcChipset, type PcChipset } from "./chipset.js";
+import { addPcFirmwareFiles } from "./firmware-files.js";
+import { addPcFwCfgItems, E820_RAM, E820_RESERVED, FwCfg, I8042, I8254, I8259Pair, mapPcLegacyPorts, Mc146818, pcCmosDefaults, PC_IRQ, Port92 } from "../../devices/pc/index.js";
 
 export interface PcConfig {
   /** Guest RAM in bytes (at 0, with the ISA hole at 640 KiB - 1 MiB). */
@@ -37,8 +39,6 @@ export interface PcConfig {
   /** QEMU's ISA test devices as -device gives them; debugconOut[n] takes the n-th isa-debugcon's bytes. */
   isaDevices?: readonly IsaTestDevice[];
   debugconOut?: readonly ((byte: number) => void)[];
-  /** QEMU's kvmvapic option ROM (-global apic.vapic=off turns it off; on by default, as in QEMU). */
-  vapic?: boolean;
   /** -no-reboot: a guest reset (triple fault, port 0x92/0xcf9/i8042 reset) stops the machine instead. */
   noReboot?: boolean;
   /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by the board. */
@@ -52,6 +52,8 @@ export interface PcConfig {
   append?: string;
   /** -initrd: Multiboot modules. */
   modules?: MultibootFile[];
+  /** Option ROMs for fw_cfg's genroms/ (QEMU gives every pc guest kvmvapic.bin: /usr/share/qemu/kvmvapic.bin). */
+  optionRoms?: readonly { name: string; data: Uint8Array }[];
 }
 
 const LOW_RAM = 0xa0000;
@@ -80,6 +82,7 @@ export class PcMachine implements Machine, SessionMachine {
   readonly serialPorts: readonly Uart16550[];
   /** The Multiboot kernel's placement and entry (a system reset re-applies it: writes, then enterMultiboot). */
   readonly kernelBoot: MultibootBoot | undefined;
+  readonly chipset: PcChipset;
 
   constructor(config: PcConfig) {
     const bios = config.bios;
@@ -97,8 +100,9 @@ export class PcMachine implements Machine, SessionMachine {
     isaBios.bytes.set(bios.subarray(bios.length - isaSize));
     const topBios = new Ram(2 ** 32 - bios.length, bios.length, { name: "bios", readOnly: true });
     topBios.bytes.set(bios);
-    this.bus.addRam(isaBios);
+    this.bus.addRam(isaBios, { mapped: false }); // the i440FX's PAM routes it
     this.bus.addRam(topBios);
+    this.chipset = createPcChipset({ bus: this.bus, ports: this.ports, clock: this.clock, ramSize: config.ramSize, isaBios, codeAddress: () => this.pc32(), com1: (config.serial?.length ?? 0) > 0 });
 
     this.mapIsaTestDevices(config);
     this.cpu = new X86Cpu(this.bus, this.ports);
@@ -121,11 +125,14 @@ export class PcMachine implements Machine, SessionMachine {
     });
     addPcFwCfgItems(fwCfg, {
       ramSize: config.ramSize,
+      // As QEMU 7.2: one RAM entry from 0 (the legacy hole included), and qemu64 (AMD, 40 physical address
+      // bits) gets the HyperTransport range below 1 TiB reserved.
       e820: [
-        { address: 0, length: LOW_RAM, type: E820_RAM },
-        { address: MiB, length: belowFourGiB - MiB, type: E820_RAM },
+        { address: 0, length: belowFourGiB, type: E820_RAM },
+        { address: 0xfd00000000, length: 0x300000000, type: E820_RESERVED },
       ],
     });
+    addPcFirmwareFiles(fwCfg, { ramSize: config.ramSize, optionRoms: config.optionRoms });
     // A20 is not masked yet (the gate is kept for the guest to read back); a reset request stops the machine.
     const a20 = { setA20: () => {}, requestReset: () => this.loop.stopAtBoundary("reset") };
     const port92 = new Port92(a20);
@@ -140,10 +147,10 @@ export class PcMachine implements Machine, SessionMachine {
       this.ports.map(`serial${i}`, iobase, UART_PORTS, uart.ports);
       return uart;
     });
-    this.ram = [low, high, isaBios, topBios];
-    this.nonRamParts = [this.clock, this.cpu, pic, pit, rtc, fwCfg, port92, i8042, ...this.serialPorts];
+    this.ram = [low, high, isaBios, topBios, ...this.chipset.ram];
+    this.nonRamParts = [this.clock, this.cpu, pic, pit, rtc, fwCfg, port92, i8042, ...this.serialPorts, ...this.chipset.stateParts];
     this.stateParts = [...this.nonRamParts, ...this.ram];
-    this.resettable = [pic, pit, rtc, port92, i8042, ...this.serialPorts];
+    this.resettable = [pic, pit, rtc, port92, i8042, ...this.serialPorts, this.chipset];
     const ram = [low, high].map((r) => ({ base: r.base, size: r.size }));
     const mb = config.kernel && { kernel: config.kernel, append: config.append, modules: config.modules, ram, memoryMap: seabiosMemoryMap(belowFourGiB) };
     this.kernelBoot = mb ? planMultibootBoot(mb) : undefined;
@@ -257,5 +264,9 @@ export class PcMachine implements Machine, SessionMachine {
 
   pc(): bigint {
     return BigInt((this.cpu.segBaseLo[1] >>> 0) + (this.cpu.ripLo >>> 0));
+  }
+
+  private pc32(): number {
+    return ((this.cpu.segBaseLo[1] >>> 0) + (this.cpu.ripLo >>> 0)) >>> 0;
   }
 }

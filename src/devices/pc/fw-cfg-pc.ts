@@ -61,8 +61,12 @@ export function addPcFwCfgItems(fw: FwCfg, c: PcFwCfgConfig): void {
   fw.addU64(FW_CFG_RAM_SIZE, c.ramSize);
   fw.addItem(FW_CFG_ACPI_TABLES, new Uint8Array(0));
   fw.addU32(FW_CFG_IRQ0_OVERRIDE, 1);
-  // struct e820_table { le32 count; struct e820_entry entry[16]; } with no reserved entries.
-  fw.addItem(FW_CFG_E820_TABLE, new Uint8Array(4 + 16 * 20));
+  // struct e820_table { le32 count; struct e820_entry entry[16]; }: the reserved entries (QEMU e820_add_entry).
+  const reserved = c.e820.filter((e) => e.type !== E820_RAM).slice(0, 16);
+  const legacy = new Uint8Array(4 + 16 * 20);
+  new DataView(legacy.buffer).setUint32(0, reserved.length, true);
+  legacy.set(e820Bytes(reserved), 4);
+  fw.addItem(FW_CFG_E820_TABLE, legacy);
   fw.addFile("etc/e820", e820Bytes(c.e820));
   // NUMA: le64 node count, one le64 per APIC ID (node), one per node (memory): all zero without -numa.
   fw.addItem(FW_CFG_NUMA, new Uint8Array(8 * (1 + apicIdLimit)));

@@ -100,7 +100,8 @@ function farCall(c: X86Cpu, sel: number, off: number, w: Width): void {
   }
 }
 
-const STRING = /^(cmps|scas|ins|outs)[bwdq]$/;
+// The opcode map names INS and OUTS without a size suffix (their size comes from the operands).
+const STRING = /^(cmps|scas|ins|outs)[bwdq]?$/;
 
 function stringOp(d: Decoded, kind: string): CpuExec {
   const size = (d.opcode[0] & 1 ? d.opsize >> 3 : 1) as 1 | 2 | 4;

@@ -260,9 +260,14 @@ export class Timeline implements ModePolicy {
     if (found === undefined) return this.toStart(interrupted);
     if (!Array.isArray(found)) return found;
     const last = found[found.length - 1];
-    const got = await this.seekTo(last.at, interrupted);
+    // Going backwards, a watchpoint stops where the access is about to happen: the values there are the old ones,
+    // which is what a debugger compares to show the change. Where the architecture reports forward stops after
+    // the access (x86), that is the step before the hit; where it reports them before (AArch64), the hit itself.
+    const after = last.event.kind === "watchpoint" && this.machine.debug.watchReport === "after" && last.at.icount > 0;
+    const target = after ? atIcount(last.at.icount - 1) : last.at;
+    const got = await this.seekTo(target, interrupted);
     if (got !== "reached") return got;
-    if (last.event.kind === "watchpoint") this.reverseWatchStop = last.at;
+    if (last.event.kind === "watchpoint") this.reverseWatchStop = positionOf(this.machine.clock);
     return last.event;
   }
 

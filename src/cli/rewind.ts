@@ -12,6 +12,7 @@ import { RecordingError } from "../replay/format-types.js";
 import { REWIND_VERSION } from "./qemu-options.js";
 import { systemMain } from "./system-main.js";
 import { demo } from "./demo.js";
+import { demoX86 } from "./demo-x86.js";
 
 /** Bundled guests, found relative to this module (dist/src/cli -> repository root). */
 export const GUESTS_DIR = fileURLToPath(new URL("../../../guests/aarch64/", import.meta.url));
@@ -21,6 +22,7 @@ const HELP = `usage: rewind <command> [options]
 commands:
   demo                      record the bundled buggy guest, then go back in time to the store that corrupted it
   demo linux                record a Linux session: Debian's arm64 kernel to a busybox shell on this terminal
+  demo x86                  record SeaBIOS booting an x86 pc, then find the store that set its memory size
                             ('poweroff -f' ends it); build the guest first with scripts/build-linux-guest.sh
   run GUEST                 run a guest (a bundled name or an ELF/Image path) and describe the run
   record GUEST [-o FILE]    record a guest's execution (console on this terminal; Ctrl-A x stops)
@@ -195,7 +197,8 @@ export async function rewindMain(argv: string[]): Promise<number> {
     switch (cmd) {
       case "demo":
         if (rest.length === 1 && rest[0] === "linux") return await linuxDemo(rest.slice(1));
-        if (rest.length) throw new CliError("demo takes no arguments but 'linux' (to run another guest: rewind run GUEST)");
+        if (rest.length === 1 && rest[0] === "x86") return await demoX86();
+        if (rest.length) throw new CliError("demo takes no arguments but 'linux' or 'x86' (to run another guest: rewind run GUEST)");
         return await demo(GUESTS_DIR);
       case "run":
         return run(rest);

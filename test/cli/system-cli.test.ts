@@ -118,7 +118,7 @@ test("rewind record then rewind replay FILE: the recording carries its configura
 test("rewind rejects unknown commands and guests clearly", () => {
   assert.match(run(["frob"], "", REWIND).stderr, /unknown command 'frob'/);
   assert.match(run(["run", "nope"], "", REWIND).stderr, /no guest 'nope'/);
-  assert.match(run(["demo", "extra"], "", REWIND).stderr, /demo takes no arguments but .linux./);
+  assert.match(run(["demo", "extra"], "", REWIND).stderr, /demo takes no arguments but .linux. or .x86./);
   assert.match(run(["replay", "/nonexistent.rwr"], "", REWIND).stderr, /nonexistent\.rwr/);
 });
 

@@ -109,3 +109,15 @@ test("a BIOS image of the wrong size is refused in one line", () => {
   assert.equal(r.status, 1);
   assert.equal(r.stderr, `rewind-system-x86_64: '${bad}' cannot be a pc BIOS: its size (1000 bytes) is not a multiple of 64 KiB up to 16 MiB\n`);
 });
+
+test("rewind demo x86: SeaBIOS recorded to its last line, then reverse continue onto the BDA memory-size store", () => {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/rewind.js"), "demo", "x86"], { encoding: "utf8", timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\| SeaBIOS \(version 1\.16\.2/);
+  assert.match(r.stdout, /\| No bootable device\. +@[0-9,]+\n/);
+  assert.match(r.stdout, /base memory size|639 KiB of base memory/);
+  // 639 over 0 (the BDA was cleared first), in SeaBIOS's relocated 32-bit POST code: the same store QEMU's gdbstub
+  // reports for this watchpoint (test/acceptance/x86-bios-gdb.test.ts).
+  assert.match(r.stdout, /stores 639 over 0, at 0008:[0-9a-f]{8} \(linear 0x[0-9a-f]+, 32-bit protected mode\)/);
+  assert.equal(r.stderr, "");
+});

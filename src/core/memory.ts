@@ -336,7 +336,12 @@ export class AddressSpace {
     }
   }
 
+  /** Changes whenever the map is rebuilt (a region mapped or unmapped, a route reprogrammed): callers that cache
+   * where an address leads (the x86 interpreter's code lookup) compare it. */
+  mapGeneration = 0;
+
   private rebuild(): void {
+    this.mapGeneration++;
     const all: Region[] = [
       ...this.rams.filter((r) => !this.unmapped.has(r)).map((r) => ({ base: r.base, end: r.base + r.size, ram: r, write: r, mmio: null })),
       ...this.mmios.map((m) => ({ base: m.base, end: m.base + m.size, ram: null, write: null, mmio: m })),

@@ -18,7 +18,7 @@
 
 import type { ExecutionEngine } from "../../core/engine.js";
 import type { VirtualClock } from "../../core/clock.js";
-import { PAGE_BITS } from "../../core/memory.js";
+import { PAGE_BITS, type Ram } from "../../core/memory.js";
 import { pageKey, type ExecutedPages } from "../../core/exec-summary.js";
 import { Seg } from "./cpu-state.js";
 import { DF_, UD, X86Fault, type X86Cpu } from "./cpu.js";
@@ -178,9 +178,26 @@ export class X86Interpreter implements ExecutionEngine {
     }
   }
 
+  /** The RAM or ROM region of the code page last looked up (valid while the bus map's generation is the same). */
+  private codePage = -1;
+  private codeRam: Ram | undefined;
+  private codeGeneration = -1;
+
   private lookup(linear: number): Cached | undefined {
     const c = this.cpu;
-    const ram = c.bus.ramAt(linear, 1);
+    const bus = c.bus;
+    const pageLinear = linear - (linear & PAGE_MASK);
+    let ram: Ram | undefined;
+    if (pageLinear === this.codePage && bus.mapGeneration === this.codeGeneration) ram = this.codeRam;
+    else {
+      ram = bus.ramAt(pageLinear, PAGE_MASK + 1);
+      // A page that is not all one region (MMIO, a region's edge) is looked up every time.
+      if (ram !== undefined) {
+        this.codePage = pageLinear;
+        this.codeRam = ram;
+        this.codeGeneration = bus.mapGeneration;
+      } else ram = bus.ramAt(linear, 1);
+    }
     const modeIndex = c.codeBits === 16 ? 0 : c.codeBits === 32 ? 1 : 2;
     if (ram === undefined) return this.decodeAt(linear);
     const off = linear - ram.base;

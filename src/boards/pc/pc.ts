@@ -105,11 +105,11 @@ export class PcMachine implements Machine {
     });
     addPcFwCfgItems(fwCfg, {
       ramSize: config.ramSize,
-      // As QEMU 7.2: one RAM entry from 0 (the legacy hole included), and qemu64 (AMD, 40 physical address
-      // bits) gets the HyperTransport range below 1 TiB reserved.
+      // As QEMU 7.2's pc_memory_init, in its order: qemu64 (AMD, 40 physical address bits) gets the
+      // HyperTransport range below 1 TiB reserved, then one RAM entry from 0 (the legacy hole included).
       e820: [
-        { address: 0, length: belowFourGiB, type: E820_RAM },
         { address: 0xfd00000000, length: 0x300000000, type: E820_RESERVED },
+        { address: 0, length: belowFourGiB, type: E820_RAM },
       ],
     });
     addPcFirmwareFiles(fwCfg, { ramSize: config.ramSize, optionRoms: config.optionRoms });

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { PcMachine } from "../../src/boards/pc/pc.js";
 import { AddressSpace, Ram } from "../../src/core/memory.js";
 import { loadSections, saveSections } from "../../src/core/state.js";
+import { atIcount } from "../../src/core/position.js";
 
 const BIOS = (() => {
   const b = new Uint8Array(0x40000);
@@ -251,4 +252,27 @@ test("AddressSpace routes: reads and writes to different unmapped regions, repla
   assert.equal(bus.ramAt(0x20000, 1), ram);
   assert.throws(() => bus.route(0x20800, 0x1000, ram, ram), /overlaps/);
   assert.throws(() => bus.route(0x0, 0x1000, low, low), /not added unmapped/);
+});
+
+/** A 64 KiB BIOS whose reset vector (F000:FFF0) holds `code`, with `data` at F000:0000. */
+function tinyBios(code: number[], data: number[] = []): Uint8Array {
+  const b = new Uint8Array(0x10000).fill(0xf4);
+  b.set(data, 0);
+  b.set(code, 0xfff0);
+  return b;
+}
+
+test("REP INSB / REP OUTSB (the opcode map's ins/outs) move bytes between ports and memory (fw_cfg signature, debugcon)", () => {
+  // mov dx,0x510; xor ax,ax; out dx,ax (select the signature); inc dx; mov cx,4; mov di,0x500; rep insb; hlt
+  const ins = new PcMachine({ ramSize: 2 << 20, icountShift: 7, bios: tinyBios([0xba, 0x10, 0x05, 0x31, 0xc0, 0xef, 0x42, 0xb9, 0x04, 0x00, 0xbf, 0x00, 0x05, 0xf3, 0x6c, 0xf4]) });
+  ins.run(atIcount(200));
+  assert.equal(new TextDecoder().decode(ins.bus.readBytes(0x500, 4)), "QEMU"); // fw_cfg's signature (docs/specs/fw_cfg.rst)
+  assert.equal(ins.cpu.lo[7] & 0xffff, 0x504);
+  assert.equal(ins.cpu.lo[1] & 0xffff, 0);
+  // mov dx,0x402; mov si,0; mov cx,3; cs rep outsb; hlt — with DF = 0, SI counts up.
+  let out = "";
+  const outs = new PcMachine({ ramSize: 2 << 20, icountShift: 7, bios: tinyBios([0xba, 0x02, 0x04, 0xbe, 0x00, 0x00, 0xb9, 0x03, 0x00, 0x2e, 0xf3, 0x6e, 0xf4], [0x52, 0x77, 0x21]), debugcon: (b) => (out += String.fromCharCode(b)) });
+  outs.run(atIcount(200));
+  assert.equal(out, "Rw!");
+  assert.equal(outs.cpu.lo[6] & 0xffff, 3);
 });

@@ -276,3 +276,15 @@ test("REP INSB / REP OUTSB (the opcode map's ins/outs) move bytes between ports 
   assert.equal(out, "Rw!");
   assert.equal(outs.cpu.lo[6] & 0xffff, 3);
 });
+
+test("PCI: a BAR or PMBASE placed over ports already in use stays unmapped instead of failing", () => {
+  const m = machine();
+  cfgWrite(m, 1, 1, 0x20, 4, 0x60); // over the i8042
+  cfgWrite(m, 1, 1, 0x04, 2, 0x0001);
+  assert.equal(cfgRead(m, 1, 1, 0x20, 4), 0x61);
+  cfgWrite(m, 1, 3, 0x40, 4, 0x41); // 0x40-0x7f: over the PIT
+  cfgWrite(m, 1, 3, 0x80, 1, 0x01);
+  cfgWrite(m, 1, 1, 0x20, 4, 0xc000); // moved somewhere free, it maps
+  m.ports.write(0xc004, 4, 0x2000);
+  assert.equal(m.ports.read(0xc004, 4), 0x2000);
+});

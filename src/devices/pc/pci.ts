@@ -164,8 +164,7 @@ export class PciFunction implements Stateful {
       if (want === have) continue;
       const name = `${this.spec.name}-bar${bar.index}`;
       if (have >= 0) this.ports.unmap(name);
-      if (want >= 0) this.ports.map(name, want, bar.size, bar.ports);
-      this.mappedIo.set(bar.index, want);
+      this.mappedIo.set(bar.index, want >= 0 && mapIfFree(this.ports, name, want, bar.size, bar.ports) ? want : -1);
     }
   }
 
@@ -232,6 +231,18 @@ export class PciHost implements Stateful {
   loadState(f: StateFields, version: number): void {
     loadDescribed(HOST_STATE, this, f, version, this.stateName);
   }
+}
+
+/**
+ * Maps a range the guest placed (a BAR, PMBASE) unless it would overlap one already there: QEMU would overlay
+ * them by priority; here the newcomer stays unmapped rather than the emulator failing. Whether it mapped
+ * follows from the config bytes and the fixed wiring, so a restored state maps the same.
+ */
+export function mapIfFree(ports: PortSpace, name: string, base: number, size: number, handler: PortHandler): boolean {
+  if (base + size > 0x10000) return false;
+  for (let p = base; p < base + size; p++) if (ports.rangeAt(p) !== undefined) return false;
+  ports.map(name, base, size, handler);
+  return true;
 }
 
 function allOnes(size: number): number {

@@ -12,7 +12,7 @@ import type { PortHandler, PortSpace } from "../../core/ports.js";
 import type { StateFields, Stateful } from "../../core/state.js";
 import { field, loadDescribed, saveDescribed, type StateDescription } from "../../core/vmstate.js";
 import type { AcpiPmTimer } from "./acpi-pm-timer.js";
-import { PciFunction } from "./pci.js";
+import { mapIfFree, PciFunction } from "./pci.js";
 
 const PIIX_DEVICE = 1;
 
@@ -191,8 +191,7 @@ export function createPiix4Pm(ports: PortSpace, regs: PiixPmRegisters, options: 
     const want = f.config[0x80] & 1 ? base : -1;
     if (want === mappedAt) return;
     if (mappedAt >= 0) ports.unmap("piix4-pm-io");
-    if (want >= 0) ports.map("piix4-pm-io", want, 64, regs.pmPorts);
-    mappedAt = want;
+    mappedAt = want >= 0 && mapIfFree(ports, "piix4-pm-io", want, 64, regs.pmPorts) ? want : -1;
   };
   f.onWrite = (offset, size) => {
     if (PciFunction.touches(offset, size, 0x40, 4) || PciFunction.touches(offset, size, 0x80)) update();

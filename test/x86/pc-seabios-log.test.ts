@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PcMachine } from "../../src/boards/pc/pc.js";
 import { atIcount } from "../../src/core/position.js";
-import { digestBytes, encodeState, saveSections } from "../../src/core/state.js";
+import { decodeState, digestBytes, encodeState, loadSections, saveSections } from "../../src/core/state.js";
 import { xorshift32 } from "../helpers/random.js";
 import { tempDir } from "../helpers/sessions.js";
 import { missingTool } from "../helpers/tools.js";
@@ -105,4 +105,12 @@ test("pc: SeaBIOS's run does not depend on how the host chunks it (state digest)
   assert.equal(chunked.finalIcount, target);
   const digest = (m: PcMachine) => digestBytes(encodeState(saveSections(m.stateParts)));
   assert.equal(digest(chunked.machine), digest(whole.machine));
+  // A state saved mid-boot (shadowed BIOS, PCI set up, PMBASE moved) and loaded into a fresh machine goes on to
+  // the same end state.
+  const mid = boot(undefined, 3_000_000);
+  const saved = encodeState(saveSections(mid.machine.stateParts));
+  const resumed = boot(undefined, 0);
+  loadSections(resumed.machine.stateParts, decodeState(saved));
+  assert.equal(resumed.machine.run(atIcount(target)), "limit");
+  assert.equal(digest(resumed.machine), digest(whole.machine));
 });

@@ -288,3 +288,16 @@ test("PCI: a BAR or PMBASE placed over ports already in use stays unmapped inste
   m.ports.write(0xc004, 4, 0x2000);
   assert.equal(m.ports.read(0xc004, 4), 0x2000);
 });
+
+test("PIIX3 reset control (0xCF9, inside CONFIG_ADDRESS's dword): keeps bit 1, bit 2 resets; narrow CONFIG_ADDRESS reads", () => {
+  const m = machine();
+  m.ports.write(0xcf8, 4, 0x80000000);
+  m.ports.write(0xcf9, 1, 0x02);
+  assert.equal(m.ports.read(0xcf9, 1), 0x02);
+  assert.equal(m.ports.read(0xcf8, 4), 0x80000000, "CONFIG_ADDRESS untouched");
+  assert.equal(m.ports.read(0xcf8, 2), 0x0000);
+  m.ports.write(0xcf8, 2, 0x1234); // narrower writes do not reach CONFIG_ADDRESS
+  assert.equal(m.ports.read(0xcf8, 4), 0x80000000);
+  m.ports.write(0xcf9, 1, 0x06);
+  assert.equal(m.run(atIcount(1)), "reset");
+});

@@ -72,7 +72,7 @@ export class PcMachine implements Machine {
     topBios.bytes.set(bios);
     this.bus.addRam(isaBios, { mapped: false }); // the i440FX's PAM routes it
     this.bus.addRam(topBios);
-    this.chipset = createPcChipset({ bus: this.bus, ports: this.ports, clock: this.clock, ramSize: config.ramSize, isaBios, codeAddress: () => this.pc32() });
+    this.chipset = createPcChipset({ bus: this.bus, ports: this.ports, clock: this.clock, ramSize: config.ramSize, isaBios, codeAddress: () => this.pc32(), requestReset: () => this.loop.stopAtBoundary("reset") });
 
     const out = config.debugcon ?? (() => {});
     this.ports.map("isa-debugcon", config.debugconPort ?? 0x402, 1, { read: () => 0xe9, write: (_o, _s, v) => out(v & 0xff) });

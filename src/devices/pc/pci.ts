@@ -187,12 +187,20 @@ export class PciHost implements Stateful {
   readonly addressPort: PortHandler;
   readonly dataPort: PortHandler;
 
-  constructor() {
-    // Only 32-bit accesses reach CONFIG_ADDRESS (QEMU's i440fx maps it 4-wide; narrower ones fall to other decoders).
+  /**
+   * `resetControl`: the byte at 0xCF9 inside CONFIG_ADDRESS's dword (PIIX3's reset control register, which QEMU
+   * maps over it). Only a 32-bit write at 0xCF8 sets CONFIG_ADDRESS; a narrower read returns its low bytes, as
+   * QEMU's pci_host_config_read (whatever the offset).
+   */
+  constructor(resetControl?: PortHandler) {
     this.addressPort = {
-      read: (off, size) => (off === 0 && size === 4 ? this.configAddress : allOnes(size)),
+      read: (off, size) => {
+        if (off === 1 && size === 1 && resetControl) return resetControl.read(0, 1);
+        return size === 4 ? this.configAddress : this.configAddress & (size === 1 ? 0xff : 0xffff);
+      },
       write: (off, size, v) => {
         if (off === 0 && size === 4) this.configAddress = v >>> 0;
+        else if (off === 1 && size === 1) resetControl?.write(0, 1, v);
       },
     };
     this.dataPort = {

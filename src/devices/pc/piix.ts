@@ -16,6 +16,40 @@ import { mapIfFree, PciFunction } from "./pci.js";
 
 const PIIX_DEVICE = 1;
 
+const RCR_STATE: StateDescription<Piix3ResetControl> = { version: 1, fields: [field.u8("rcr", { max: 2 })] };
+
+/**
+ * PIIX3's reset control register (port 0xCF9, QEMU rcr_write): bit 2 requests a reset (of the kind bit 1
+ * chooses, which QEMU does not distinguish); only bit 1 is kept.
+ */
+export class Piix3ResetControl implements Stateful {
+  readonly stateName = "piix3-rcr";
+  readonly stateVersion = RCR_STATE.version;
+  rcr = 0;
+  readonly port: PortHandler;
+
+  constructor(requestReset: () => void) {
+    this.port = {
+      read: () => this.rcr,
+      write: (_o, _s, v) => {
+        if (v & 4) requestReset();
+        else this.rcr = v & 2;
+      },
+    };
+  }
+
+  reset(): void {
+    this.rcr = 0;
+  }
+
+  saveState(): StateFields {
+    return saveDescribed(RCR_STATE, this);
+  }
+  loadState(f: StateFields, version: number): void {
+    loadDescribed(RCR_STATE, this, f, version, this.stateName);
+  }
+}
+
 export function createPiix3Isa(ports: PortSpace): PciFunction {
   return new PciFunction(
     {

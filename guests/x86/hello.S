@@ -21,7 +21,7 @@ _start:
         movw    $hello, %si
         call    puts
 
-        /* CPUID leaves: 0 (vendor, max leaf), 1 (signature, features), 0x80000000, 0x80000001 (extended). */
+        /* CPUID leaves: 0 (vendor, max leaf), 1 (signature, features), 0x80000000, 0x80000001 (extended), 0x80000008 (address sizes). */
         movw    $leaves, %bx
 1:      movl    (%bx), %eax
         cmpl    $0xffffffff, %eax
@@ -119,7 +119,7 @@ sum_label:   .asciz "sum 1..1000 = 0x"
 fact_label:  .asciz "\n10! = 0x"
 bye:         .asciz "\nBye.\n"
         .balign 4
-leaves:      .long 0, 1, 0x80000000, 0x80000001, 0xffffffff
+leaves:      .long 0, 1, 0x80000000, 0x80000001, 0x80000008, 0xffffffff
 
         /* The reset vector: 16 bytes below the top of the image (F000:FFF0). */
         .org    0xfff0

@@ -10,6 +10,7 @@ const LEAVES: ReadonlyMap<number, readonly [number, number, number, number]> = n
   [0x1, [QEMU64_SIGNATURE, 0x00000800, 0x80002001, 0x078bfbfd]], // SSE3 CX16 hypervisor; FPU ... SSE SSE2
   [0x80000000, [0x8000000a, 0x68747541, 0x444d4163, 0x69746e65]],
   [0x80000001, [QEMU64_SIGNATURE, 0x00000000, 0x00000005, 0x2193fbfd]], // LAHF SVM; SYSCALL NX LM
+  [0x80000008, [0x00003028, 0x00000000, 0x00000000, 0x00000000]], // 40 physical, 48 virtual address bits (SeaBIOS sizes MTRR masks by it)
 ]);
 
 /** EAX, EBX, ECX, EDX for a leaf (sub-leaf 0). */

@@ -104,12 +104,21 @@ function header(sig: string, length: number, revision: number): number[] {
   return h;
 }
 
+/** The loader script. ALLOCATE entries go before all others, each in front of the ones before it (QEMU's
+ * bios_linker_loader_alloc prepends them), so the firmware allocates every file before it patches any. */
 class Loader {
-  readonly bytes = new Uint8Array(LOADER_SIZE);
-  private n = 0;
+  private readonly entries: Uint8Array[] = [];
+  get bytes(): Uint8Array {
+    if (this.entries.length * 128 > LOADER_SIZE) throw new RangeError("table-loader full");
+    const out = new Uint8Array(LOADER_SIZE);
+    this.entries.forEach((e, i) => out.set(e, 128 * i));
+    return out;
+  }
   private entry(command: number): DataView {
-    if ((this.n + 1) * 128 > LOADER_SIZE) throw new RangeError("table-loader full");
-    const dv = new DataView(this.bytes.buffer, 128 * this.n++, 128);
+    const e = new Uint8Array(128);
+    if (command === LOADER_ALLOCATE) this.entries.splice(0, 0, e);
+    else this.entries.push(e);
+    const dv = new DataView(e.buffer);
     dv.setUint32(0, command, true);
     return dv;
   }

@@ -13,7 +13,7 @@ import { createI440fx } from "../../devices/pc/i440fx.js";
 import { KvmVapic } from "../../devices/pc/kvmvapic.js";
 import { LAPIC_BASE, LAPIC_WINDOW, LocalApic } from "../../devices/pc/lapic.js";
 import { PciHost } from "../../devices/pc/pci.js";
-import { createPiix3Ide, createPiix3Isa, createPiix4Pm, mapApm, mapEmptyIde, PiixBmdma, PiixPmRegisters } from "../../devices/pc/piix.js";
+import { createPiix3Ide, createPiix3Isa, createPiix4Pm, mapApm, mapEmptyIde, Piix3ResetControl, PiixBmdma, PiixPmRegisters } from "../../devices/pc/piix.js";
 
 export interface PcChipsetConfig {
   bus: AddressSpace;
@@ -26,6 +26,8 @@ export interface PcChipsetConfig {
   codeAddress: () => number;
   /** A UART at 0x3f8 (PIIX4 PM reports it in its device-presence bits). */
   com1?: boolean;
+  /** A guest-requested reset (PIIX3's reset control at 0xCF9). */
+  requestReset?: () => void;
 }
 
 export interface PcChipset {
@@ -52,7 +54,8 @@ export function createPcChipset(c: PcChipsetConfig): PcChipset {
   bus.addRam(legacyRam, { mapped: false });
   bus.addRam(pcRom, { mapped: false });
 
-  const host = new PciHost();
+  const rcr = new Piix3ResetControl(() => c.requestReset?.());
+  const host = new PciHost(rcr.port);
   const i440fx = createI440fx(ports, { bus, legacyRam, roms: [pcRom, c.isaBios] }, c.ramSize);
   const piix3 = createPiix3Isa(ports);
   const bmdma = new PiixBmdma();
@@ -75,10 +78,11 @@ export function createPcChipset(c: PcChipsetConfig): PcChipset {
     pciHost: host,
     lapic,
     ram: [legacyRam, pcRom],
-    stateParts: [host, ...functions, bmdma, pmRegs, lapic, vapic],
+    stateParts: [host, ...functions, bmdma, pmRegs, rcr, lapic, vapic],
     reset() {
       host.configAddress = 0;
       for (const f of functions) f.reset();
+      rcr.reset();
       lapic.reset();
     },
   };

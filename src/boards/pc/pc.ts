@@ -90,10 +90,11 @@ export class PcMachine implements Machine, SessionMachine {
       throw new RangeError(`a BIOS image must be a multiple of 64 KiB up to 16 MiB, not ${bios.length} bytes`);
     if (config.ramSize < 2 * MiB || config.ramSize % MiB !== 0) throw new RangeError("pc RAM must be a multiple of 1 MiB, at least 2 MiB");
     this.clock = new VirtualClock(config.icountShift);
+    // The RAM above 1 MiB is the bus's primary region (its fast path): SeaBIOS, like any 32-bit code, runs there.
     const low = new Ram(0, LOW_RAM, { name: "ram" });
-    this.bus = new AddressSpace(low, { unassigned: "all-ones" });
     const high = new Ram(MiB, Math.min(config.ramSize, 0xe0000000) - MiB, { name: "ram-high" });
-    this.bus.addRam(high);
+    this.bus = new AddressSpace(high, { unassigned: "all-ones" });
+    this.bus.addRam(low);
     // The BIOS: its last 128 KiB (or all of a smaller image) below 1 MiB, and the whole image below 4 GiB.
     const isaSize = Math.min(bios.length, 0x20000);
     const isaBios = new Ram(MiB - isaSize, isaSize, { name: "isa-bios", readOnly: true });
@@ -102,7 +103,10 @@ export class PcMachine implements Machine, SessionMachine {
     topBios.bytes.set(bios);
     this.bus.addRam(isaBios, { mapped: false }); // the i440FX's PAM routes it
     this.bus.addRam(topBios);
-    this.chipset = createPcChipset({ bus: this.bus, ports: this.ports, clock: this.clock, ramSize: config.ramSize, isaBios, codeAddress: () => this.pc32(), com1: (config.serial?.length ?? 0) > 0 });
+    this.chipset = createPcChipset({
+      bus: this.bus, ports: this.ports, clock: this.clock, ramSize: config.ramSize, isaBios, codeAddress: () => this.pc32(),
+      requestReset: () => this.loop.stopAtBoundary("reset"), com1: (config.serial?.length ?? 0) > 0,
+    });
 
     this.mapIsaTestDevices(config);
     this.cpu = new X86Cpu(this.bus, this.ports);
@@ -125,11 +129,11 @@ export class PcMachine implements Machine, SessionMachine {
     });
     addPcFwCfgItems(fwCfg, {
       ramSize: config.ramSize,
-      // As QEMU 7.2: one RAM entry from 0 (the legacy hole included), and qemu64 (AMD, 40 physical address
-      // bits) gets the HyperTransport range below 1 TiB reserved.
+      // As QEMU 7.2's pc_memory_init, in its order: qemu64 (AMD, 40 physical address bits) gets the
+      // HyperTransport range below 1 TiB reserved, then one RAM entry from 0 (the legacy hole included).
       e820: [
-        { address: 0, length: belowFourGiB, type: E820_RAM },
         { address: 0xfd00000000, length: 0x300000000, type: E820_RESERVED },
+        { address: 0, length: belowFourGiB, type: E820_RAM },
       ],
     });
     addPcFirmwareFiles(fwCfg, { ramSize: config.ramSize, optionRoms: config.optionRoms });

@@ -37,11 +37,11 @@ export function buildSmbios(c: SmbiosConfig): SmbiosFiles {
     structure(1, 0x100, [1, 2, 3, 0, ...new Array<number>(16).fill(0), 0x06, 0, 0], [MANUFACTURER, PRODUCT, MACHINE]),
     // Type 3: "other" chassis, states safe, security unknown.
     structure(3, 0x300, [1, 0x01, 2, 0, 0, 0x03, 0x03, 0x03, 0x02, ...u32(0), 0, 0, 0, 0, 0], [MANUFACTURER, MACHINE]),
-    // Type 4: "CPU 0", central processor, family in family2 ("other"), 2000 MHz, populated and enabled, 1 core/thread.
+    // Type 4: "CPU 0", central processor, family "other" (and family2), 2000 MHz, populated and enabled, 1 core/thread.
     structure(
       4,
       0x400,
-      [1, 0x03, 0xfe, 2, ...u32(c.cpuidSignature), ...u32(c.cpuidFeatures), 3, 0, ...u16(0), ...u16(2000), ...u16(2000), 0x41, 0x01, ...u16(0xffff), ...u16(0xffff), ...u16(0xffff), 0, 0, 0, 1, 1, 1, ...u16(0x02), ...u16(0x01)],
+      [1, 0x03, 0x01, 2, ...u32(c.cpuidSignature), ...u32(c.cpuidFeatures), 3, 0, ...u16(0), ...u16(2000), ...u16(2000), 0x41, 0x01, ...u16(0xffff), ...u16(0xffff), ...u16(0xffff), 0, 0, 0, 1, 1, 1, ...u16(0x02), ...u16(0x01)],
       ["CPU 0", MANUFACTURER, MACHINE],
     ),
     // Type 16: system memory, "other" location, multi-bit ECC, one device.

@@ -164,8 +164,7 @@ export class PciFunction implements Stateful {
       if (want === have) continue;
       const name = `${this.spec.name}-bar${bar.index}`;
       if (have >= 0) this.ports.unmap(name);
-      if (want >= 0) this.ports.map(name, want, bar.size, bar.ports);
-      this.mappedIo.set(bar.index, want);
+      this.mappedIo.set(bar.index, want >= 0 && mapIfFree(this.ports, name, want, bar.size, bar.ports) ? want : -1);
     }
   }
 
@@ -188,12 +187,20 @@ export class PciHost implements Stateful {
   readonly addressPort: PortHandler;
   readonly dataPort: PortHandler;
 
-  constructor() {
-    // Only 32-bit accesses reach CONFIG_ADDRESS (QEMU's i440fx maps it 4-wide; narrower ones fall to other decoders).
+  /**
+   * `resetControl`: the byte at 0xCF9 inside CONFIG_ADDRESS's dword (PIIX3's reset control register, which QEMU
+   * maps over it). Only a 32-bit write at 0xCF8 sets CONFIG_ADDRESS; a narrower read returns its low bytes, as
+   * QEMU's pci_host_config_read (whatever the offset).
+   */
+  constructor(resetControl?: PortHandler) {
     this.addressPort = {
-      read: (off, size) => (off === 0 && size === 4 ? this.configAddress : allOnes(size)),
+      read: (off, size) => {
+        if (off === 1 && size === 1 && resetControl) return resetControl.read(0, 1);
+        return size === 4 ? this.configAddress : this.configAddress & (size === 1 ? 0xff : 0xffff);
+      },
       write: (off, size, v) => {
         if (off === 0 && size === 4) this.configAddress = v >>> 0;
+        else if (off === 1 && size === 1) resetControl?.write(0, 1, v);
       },
     };
     this.dataPort = {
@@ -232,6 +239,18 @@ export class PciHost implements Stateful {
   loadState(f: StateFields, version: number): void {
     loadDescribed(HOST_STATE, this, f, version, this.stateName);
   }
+}
+
+/**
+ * Maps a range the guest placed (a BAR, PMBASE) unless it would overlap one already there: QEMU would overlay
+ * them by priority; here the newcomer stays unmapped rather than the emulator failing. Whether it mapped
+ * follows from the config bytes and the fixed wiring, so a restored state maps the same.
+ */
+export function mapIfFree(ports: PortSpace, name: string, base: number, size: number, handler: PortHandler): boolean {
+  if (base + size > 0x10000) return false;
+  for (let p = base; p < base + size; p++) if (ports.rangeAt(p) !== undefined) return false;
+  ports.map(name, base, size, handler);
+  return true;
 }
 
 function allOnes(size: number): number {

@@ -12,9 +12,43 @@ import type { PortHandler, PortSpace } from "../../core/ports.js";
 import type { StateFields, Stateful } from "../../core/state.js";
 import { field, loadDescribed, saveDescribed, type StateDescription } from "../../core/vmstate.js";
 import type { AcpiPmTimer } from "./acpi-pm-timer.js";
-import { PciFunction } from "./pci.js";
+import { mapIfFree, PciFunction } from "./pci.js";
 
 const PIIX_DEVICE = 1;
+
+const RCR_STATE: StateDescription<Piix3ResetControl> = { version: 1, fields: [field.u8("rcr", { max: 2 })] };
+
+/**
+ * PIIX3's reset control register (port 0xCF9, QEMU rcr_write): bit 2 requests a reset (of the kind bit 1
+ * chooses, which QEMU does not distinguish); only bit 1 is kept.
+ */
+export class Piix3ResetControl implements Stateful {
+  readonly stateName = "piix3-rcr";
+  readonly stateVersion = RCR_STATE.version;
+  rcr = 0;
+  readonly port: PortHandler;
+
+  constructor(requestReset: () => void) {
+    this.port = {
+      read: () => this.rcr,
+      write: (_o, _s, v) => {
+        if (v & 4) requestReset();
+        else this.rcr = v & 2;
+      },
+    };
+  }
+
+  reset(): void {
+    this.rcr = 0;
+  }
+
+  saveState(): StateFields {
+    return saveDescribed(RCR_STATE, this);
+  }
+  loadState(f: StateFields, version: number): void {
+    loadDescribed(RCR_STATE, this, f, version, this.stateName);
+  }
+}
 
 export function createPiix3Isa(ports: PortSpace): PciFunction {
   return new PciFunction(
@@ -191,8 +225,7 @@ export function createPiix4Pm(ports: PortSpace, regs: PiixPmRegisters, options: 
     const want = f.config[0x80] & 1 ? base : -1;
     if (want === mappedAt) return;
     if (mappedAt >= 0) ports.unmap("piix4-pm-io");
-    if (want >= 0) ports.map("piix4-pm-io", want, 64, regs.pmPorts);
-    mappedAt = want;
+    mappedAt = want >= 0 && mapIfFree(ports, "piix4-pm-io", want, 64, regs.pmPorts) ? want : -1;
   };
   f.onWrite = (offset, size) => {
     if (PciFunction.touches(offset, size, 0x40, 4) || PciFunction.touches(offset, size, 0x80)) update();

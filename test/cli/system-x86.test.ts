@@ -121,3 +121,19 @@ test("rewind demo x86: SeaBIOS recorded to its last line, then reverse continue 
   assert.match(r.stdout, /stores 639 over 0, at 0008:[0-9a-f]{8} \(linear 0x[0-9a-f]+, 32-bit protected mode\)/);
   assert.equal(r.stderr, "");
 });
+
+test("a guest that triple-faults resets the machine; with -no-reboot the run ends with a one-line report, as QEMU's", () => {
+  // lidt [0x500] (limit 0 from zeroed RAM); int3: #GP, #DF, then the shutdown cycle.
+  const bios = new Uint8Array(0x10000);
+  bios.set([0x0f, 0x01, 0x1e, 0x00, 0x05, 0xcc, 0xf4], 0);
+  bios.set([0xea, 0x00, 0x00, 0x00, 0xf0], 0xfff0);
+  const file = join(tempDir("rewind-x86-tf-"), "triple.bin");
+  writeFileSync(file, bios);
+  const r = spawnSync(process.execPath, [BIN, "-bios", file, "-nodefaults", "-no-reboot"], { encoding: "latin1", timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^rewind-system-x86_64: triple fault at f000:5 \(linear 0xf0005\): the machine resets \(-no-reboot: the run ends\)\n$/);
+  if (!missingTool("qemu-system-x86_64")) {
+    const q = spawnSync("qemu-system-x86_64", ["-M", "pc", "-bios", file, "-display", "none", "-nodefaults", "-no-reboot"], { encoding: "latin1", timeout: 30_000 });
+    assert.equal(q.status, r.status, "QEMU ends the same way");
+  }
+});

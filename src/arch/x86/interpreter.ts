@@ -172,7 +172,7 @@ export class X86Interpreter implements ExecutionEngine {
         return true;
       } catch (e2) {
         if (!(e2 instanceof X86Fault)) throw e2;
-        this.stuck(`triple fault at ${this.where(c.ripLo)}`);
+        this.stuck(`triple fault at ${this.where(((c.segBaseLo[Seg.CS] >>> 0) + (c.ripLo >>> 0)) >>> 0)}`);
         return false;
       }
     }

@@ -160,6 +160,13 @@ export class PcMachine implements Machine, SessionMachine {
     this.kernelBoot = mb ? planMultibootBoot(mb) : undefined;
     this.loadKernel();
     this.interp = new X86Interpreter(this.cpu, this.clock, (reason) => {
+      // A triple fault is the processor's shutdown cycle, which the pc's chipset turns into a reset (QEMU: a
+      // reset request; with -no-reboot the run ends). Anything else the CPU cannot run stops the machine.
+      if (reason.startsWith("triple fault")) {
+        config.log?.(`${reason}: the machine resets${config.noReboot ? " (-no-reboot: the run ends)" : ""}`);
+        this.loop.stopAtBoundary("reset");
+        return;
+      }
       this.stuckReason = reason;
       this.loop.stopAtBoundary("stuck");
     });

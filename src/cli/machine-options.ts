@@ -36,6 +36,8 @@ export interface VirtMachine {
 /** The x86_64 `pc` board (QEMU's i440FX + PIIX3 machine) and its properties (`-M pc,smm=off,...`). */
 export interface PcMachine {
   type: "pc";
+  /** The register file the GDB stub serves (gdb-arch=): QEMU's qemu-system-x86_64 one, or qemu-system-i386's. */
+  gdbArch: "x86_64" | "i386";
   /** Every property as given, for diagnostics. */
   props: Readonly<Record<string, string>>;
 }

@@ -89,6 +89,11 @@ const PC_MACHINE: MachineProps = {
     noEffect("mem-merge", "memory merging"),
     noEffect("suppress-vmdesc", "vmdesc"),
     noEffect("default-bus-bypass-iommu", "IOMMU bypass"),
+    {
+      name: "gdb-arch",
+      help: "Rewind: the GDB stub's register layout, x86_64 (qemu-system-x86_64's, default) or i386 (qemu-system-i386's: for GDB's set architecture i8086 or i386)",
+      check: (v) => (v === "x86_64" || v === "i386" ? undefined : `gdb-arch: '${v}' is not x86_64 or i386`),
+    },
     { name: "accel", help: "accelerator (only tcg)" },
     { name: "kernel", help: "same as -kernel" },
     { name: "initrd", help: "same as -initrd" },
@@ -98,7 +103,7 @@ const PC_MACHINE: MachineProps = {
   build(p) {
     const props: Record<string, string> = {};
     for (const k of p.keys()) if (k !== "type") props[k] = p.str(k)!;
-    return { type: "pc", props };
+    return { type: "pc", gdbArch: p.str("gdb-arch") === "i386" ? "i386" : "x86_64", props };
   },
 };
 

@@ -89,6 +89,8 @@ export async function systemMain(argv: readonly string[], arch: TargetArch = "aa
     throw e;
   }
   const { session, machine } = prepared;
+  // The debugger's register file is the host's choice, not part of the machine (a recording replays under either).
+  if (options.machine.type === "pc") session.selectGdbLayout(options.machine.gdbArch);
   if (prepared.replay) {
     for (const n of prepared.replay.notices) log(n);
     for (const w of prepared.replay.warnings) log(`warning: ${w}`);

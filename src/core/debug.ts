@@ -47,6 +47,13 @@ export interface CpuDebug {
    */
   readonly watchReport: "before" | "after";
   registers(): readonly RegisterInfo[];
+  /** Register files the debugger can be served besides the default (x86: "x86_64" and "i386", as QEMU's two
+   * system emulators serve them); absent when the architecture has one. */
+  readonly gdbLayouts?: readonly string[];
+  /** Serves another of gdbLayouts from now on (GDB takes it on its next connection); false for an unknown name. */
+  selectGdbLayout?(name: string): boolean;
+  /** The target description's `<architecture>` for the register file served (default: the arch's). */
+  gdbArchitecture?(): string;
   readRegister(regnum: number): Uint8Array | undefined;
   writeRegister(regnum: number, value: Uint8Array): boolean;
   /** Guest virtual address -> physical address without side effects, or undefined when unmapped. */

@@ -379,6 +379,12 @@ export class AddressSpace {
     return r !== undefined && r.ram !== null && pa + len <= r.end ? r.ram : undefined;
   }
 
+  /** A debugger's write: RAM/ROM bytes only, RangeError when any of [pa, pa + length) is not memory. */
+  writeMemoryBytes(pa: number, data: Uint8Array): void {
+    if (!this.isMemory(pa, data.length)) throw new RangeError(`physical range 0x${pa.toString(16)}+${data.length} is not RAM`);
+    this.writeBytes(pa, data);
+  }
+
   /** Whether every byte of [pa, pa + len) is RAM or ROM (regions may change along the way). */
   isMemory(pa: number, len: number): boolean {
     return this.pieces(pa, len) !== undefined;

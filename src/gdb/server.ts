@@ -134,6 +134,8 @@ export class GdbServer {
   private client: Client | undefined;
   private regList: RegisterInfo[] | undefined;
   private tdesc: Map<string, Buffer> | undefined;
+  /** The register file `monitor gdb-arch` asked for: served to the next connection. */
+  private nextLayout: string | undefined;
   private disposed = false;
   private readonly onShutdown = () => this.sessionShutdown();
 
@@ -163,6 +165,13 @@ export class GdbServer {
     const client = new Client(this, conn);
     conn.setHandler(client);
     this.client = client;
+    // A register file chosen with `monitor gdb-arch` is served from this connection on.
+    if (this.nextLayout !== undefined) {
+      this.session.selectGdbLayout(this.nextLayout);
+      this.nextLayout = undefined;
+      this.regList = undefined;
+      this.tdesc = undefined;
+    }
     if (this.session.runState() === "running") {
       // QEMU stops the VM when a debugger connects; packets wait until it has.
       const holder = {};
@@ -389,7 +398,7 @@ export class GdbServer {
   private targetDescription(): Map<string, Buffer> {
     if (!this.tdesc) {
       this.tdesc = new Map();
-      for (const [name, text] of buildTargetDescription(this.session.arch, this.registerList())) {
+      for (const [name, text] of buildTargetDescription(this.session.arch, this.registerList(), this.session.gdbArchitecture())) {
         this.tdesc.set(name, Buffer.from(text, "utf8"));
       }
     }
@@ -857,6 +866,19 @@ export class GdbServer {
         case "replay_delete_break":
           s.clearReplayBreak();
           return "OK";
+        case "gdb-arch": {
+          const layouts = s.gdbLayouts();
+          if (layouts.length === 0) say("this target has one register layout\n");
+          else if (args.length !== 1 || !layouts.includes(args[0]!)) say(`gdb-arch: give one of ${layouts.join(", ")}\n`);
+          else {
+            this.nextLayout = args[0];
+            // GDB keeps the first description it read for the rest of its life: a new GDB must connect.
+            say(`The ${args[0]} register layout is served from the next connection. GDB keeps the layout it first read, ` +
+              `so quit it and start a new one${args[0] === "i386" ? ' with "set architecture i8086" (or i386) before "target remote"' : ""}; ` +
+              `-M pc,gdb-arch=${args[0]} serves it from the start.\n`);
+          }
+          return "OK";
+        }
         case "replay_seek": {
           const n = icountArg();
           if (n === undefined) return "OK";
@@ -907,6 +929,7 @@ const MONITOR_HELP = [
   "  replay_break ICOUNT     stop execution at this instruction count (replay only)",
   "  replay_delete_break     remove the replay breakpoint",
   "  replay_seek ICOUNT      go to this instruction count of the recording (replay only)",
+  "  gdb-arch x86_64|i386    x86: the register layout the next connection gets (i386: for set architecture i8086/i386)",
   "",
 ].join("\n");
 

@@ -251,7 +251,7 @@ function registerXml(r: RegisterInfo, explicitNumber: boolean): string {
  * Builds the documents GDB reads with qXfer:features:read: "target.xml" plus one per feature. Registers keep
  * their numbers: a register gets an explicit `regnum` whenever it does not follow the previous one.
  */
-export function buildTargetDescription(arch: TargetArch, registers: readonly RegisterInfo[]): Map<string, string> {
+export function buildTargetDescription(arch: TargetArch, registers: readonly RegisterInfo[], architecture = GDB_ARCHITECTURE[arch]): Map<string, string> {
   const sorted = [...registers].sort((a, b) => a.regnum - b.regnum);
   const features: string[] = [];
   const byFeature = new Map<string, RegisterInfo[]>();
@@ -287,7 +287,7 @@ export function buildTargetDescription(arch: TargetArch, registers: readonly Reg
   docs.set(
     "target.xml",
     `<?xml version="1.0"?>\n<!DOCTYPE target SYSTEM "gdb-target.dtd">\n<target>\n` +
-      `  <architecture>${GDB_ARCHITECTURE[arch]}</architecture>\n${includes}</target>\n`,
+      `  <architecture>${architecture}</architecture>\n${includes}</target>\n`,
   );
   return docs;
 }

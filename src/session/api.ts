@@ -67,6 +67,12 @@ export interface SessionEvents {
 export interface DebugSession {
   /** "aarch64" or "x86_64": selects the GDB target description. */
   readonly arch: "aarch64" | "x86_64";
+  /** The target description's `<architecture>` for the register file served (x86: "i386:x86-64" or "i386"). */
+  gdbArchitecture(): string | undefined;
+  /** Register files the debugger can be served besides the default (x86: "x86_64", "i386"); empty when one. */
+  gdbLayouts(): readonly string[];
+  /** Serves another register file from now on (front ends take it on their next connection). */
+  selectGdbLayout(name: string): boolean;
 
   // ---- state of the run -------------------------------------------------------------------------------
   runState(): RunState;

@@ -324,6 +324,15 @@ export class MachineSession implements DebugSession {
   registers(): readonly RegisterInfo[] {
     return this.machine.debug.registers();
   }
+  gdbArchitecture(): string | undefined {
+    return this.machine.debug.gdbArchitecture?.();
+  }
+  gdbLayouts(): readonly string[] {
+    return this.machine.debug.gdbLayouts ?? [];
+  }
+  selectGdbLayout(name: string): boolean {
+    return this.machine.debug.selectGdbLayout?.(name) ?? false;
+  }
   readRegister(regnum: number): Uint8Array | undefined {
     return this.machine.debug.readRegister(regnum);
   }

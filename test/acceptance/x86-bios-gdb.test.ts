@@ -146,3 +146,52 @@ test("gdb-multiarch through SeaBIOS on a recorded pc: stepi/reverse-stepi from t
   }
   assert.doesNotMatch(stderr, /internal error/);
 });
+
+/** The remote register layout gdb-multiarch derives from a stub's description, without the addresses. */
+async function remoteLayout(port: number, dir: string, name: string): Promise<string> {
+  const { out } = await gdbScript(port, dir, name, ["maint print remote-registers"]);
+  // Name, size, remote number and g offset (GDB's own numbering and cache offsets depend on feature order).
+  const rows = out.split("\n").map((l) => /^ (\w+) +\d+ +\d+ +\d+ +(\d+) +\S+ +(\d+) +(\d+)$/.exec(l)).filter((m) => m !== null);
+  return rows.map((m) => ({ name: m![1], size: m![2], rmt: Number(m![3]), offset: m![4] })).sort((x, y) => x.rmt - y.rmt)
+    .map((r) => `${r.rmt} ${r.name} ${r.size} @${r.offset}`).join("\n");
+}
+
+test("gdb-multiarch with set architecture i8086 and i386 on -M pc,gdb-arch=i386: qemu-system-i386's register layout, steps and reverse steps through the BIOS", { skip, timeout: 600_000 }, async () => {
+  const dir = tempDir("rewind-x86-gdb-i386-");
+  assert.equal(spawnSync("qemu-img", ["create", "-f", "qcow2", join(dir, "disk.qcow2"), "128M"]).status, 0);
+  await record(dir);
+  const port = await freePort();
+  const replay = spawn(process.execPath, [BIN, ...MACHINE.map((a) => (a === "pc" ? "pc,gdb-arch=i386" : a)), "-debugcon", `file:${join(dir, "replay.log")}`,
+    "-icount", `shift=7,rr=replay,rrfile=${join(dir, "bios.rr")},rrsnapshot=init`, "-drive", `file=${join(dir, "disk.qcow2")},if=none`, "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: ["ignore", "ignore", "pipe"] });
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const pc = 'printf "PC %x %x\\n", $cs, $eip';
+    const script = join(dir, "i8086.gdb");
+    writeFileSync(script, ["set pagination off", "set confirm off", "set architecture i8086", `target remote 127.0.0.1:${port}`, "show architecture", pc,
+      "stepi", pc, "stepi", pc, "stepi", pc, "reverse-stepi", pc, "reverse-stepi", pc, "reverse-stepi", pc,
+      "set architecture i386", "watch *(unsigned short*)0x413", "continue", 'printf "STOP %x %d\\n", $eip, *(unsigned short*)0x413', "kill"].join("\n") + "\n");
+    const { out } = await runGdb(["-batch", "-nx", "-x", script], 180_000);
+    assert.match(out, /The target architecture is set to "i8086"/);
+    assert.doesNotMatch(out, /not recognized|internal-error|too long/, out);
+    const pcs = out.split("\n").filter((l) => l.startsWith("PC ")).map((l) => l.split(" ").slice(1).map((h) => parseInt(h, 16)));
+    assert.deepEqual(pcs.map(([cs, ip]) => cs * 16 + ip), [0xffff0, 0xfe05b, 0xfe062, 0xfe066, 0xfe062, 0xfe05b, 0xffff0], out);
+    assert.match(out, /STOP 6ff3594 639/, out);
+  } finally {
+    replay.kill("SIGKILL");
+  }
+  if (missingTool("qemu-system-i386")) return;
+  // The layout is qemu-system-i386's, register for register.
+  const qport = await freePort();
+  const q = spawn("qemu-system-i386", ["-M", "pc", "-display", "none", "-nodefaults", "-gdb", `tcp:127.0.0.1:${qport}`, "-S"], { stdio: "ignore" });
+  const rport = await freePort();
+  const r = spawn(process.execPath, [BIN, "-M", "pc,gdb-arch=i386", "-display", "none", "-nodefaults", "-gdb", `tcp:127.0.0.1:${rport}`, "-S"], { stdio: "ignore" });
+  try {
+    await new Promise((res) => setTimeout(res, 1000));
+    const ours = await remoteLayout(rport, dir, "rewind-layout");
+    assert.ok(ours.split("\n").length >= 50, ours); // eax..gs, bases, control registers, x87, xmm0-7, mxcsr
+    assert.equal(ours, await remoteLayout(qport, dir, "qemu-layout"));
+  } finally {
+    q.kill("SIGKILL");
+    r.kill("SIGKILL");
+  }
+});

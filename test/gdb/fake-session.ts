@@ -92,6 +92,15 @@ export interface FakeSessionOptions {
 
 export class FakeSession implements DebugSession {
   readonly arch = "aarch64" as const;
+  gdbArchitecture(): string | undefined {
+    return undefined;
+  }
+  gdbLayouts(): readonly string[] {
+    return [];
+  }
+  selectGdbLayout(): boolean {
+    return false;
+  }
   readonly mode: ReplayMode;
   readonly length: number;
   /** Every call made through the API, by method name (tests check what the server did). */

@@ -36,6 +36,15 @@ type Listeners = { [E in keyof SessionEvents]: Set<SessionEvents[E]> };
 
 export class FakeSession implements DebugSession {
   readonly arch: "aarch64" | "x86_64";
+  gdbArchitecture(): string | undefined {
+    return undefined;
+  }
+  gdbLayouts(): readonly string[] {
+    return [];
+  }
+  selectGdbLayout(): boolean {
+    return false;
+  }
   state: RunState;
   mode: ReplayMode;
   filename?: string;

@@ -50,7 +50,7 @@ const PARITY = (() => {
 const MASK = { 8: 0xff, 16: 0xffff, 32: 0xffffffff } as const;
 
 /** ZF, SF, PF of a result. */
-function resultFlags(w: Width, lo: number, hi: number): number {
+export function resultFlags(w: Width, lo: number, hi: number): number {
   const sign = w === 64 ? hi >>> 31 : (lo >>> (w - 1)) & 1;
   const zero = w === 64 ? (lo | hi) === 0 : lo === 0;
   return (zero ? ZF : 0) | (sign ? SF : 0) | PARITY[lo & 0xff];
@@ -268,7 +268,9 @@ export function shift(op: ShiftOp, w: Width, aLo: number, aHi: number, count: nu
         lo = (lo & MASK[w]) >>> 0;
         hi = 0;
       }
-      of = arithmetic ? 0 : signBit(w, aLo, aHi);
+      // OF is the SDM's for a count of 1 (the operand's sign for SHR, 0 for SAR); for larger counts, where the SDM
+      // leaves it undefined, QEMU's: the sign of the value shifted by one less, XOR the result's — 0 for both.
+      of = arithmetic || n > 1 ? 0 : signBit(w, aLo, aHi);
       flags = resultFlags(w, lo, hi) | (cf ? CF : 0) | (of ? OF : 0);
       break;
     }
@@ -315,7 +317,9 @@ export function shift(op: ShiftOp, w: Width, aLo: number, aHi: number, count: nu
           cf = out0;
         }
       }
-      of = op === ShiftOp.Rcl ? (signBit(w, lo, hi) ^ cf) & 1 : (signBit(w, lo, hi) ^ bit(w, lo, hi, w - 2)) & 1;
+      // The SDM's OF for a count of 1, which QEMU (helper_rcl/rcr) extends to every count: the operand's sign
+      // XOR the result's.
+      of = (signBit(w, aLo, aHi) ^ signBit(w, lo, hi)) & 1;
       flags = (flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
     }
   }

@@ -14,7 +14,7 @@ import { STOP_BEFORE_ACCESS } from "../../core/debug.js";
 import type { StateSection } from "../../core/state.js";
 import { Seg } from "./cpu-state.js";
 import type { X86Cpu } from "./cpu.js";
-import { readX86Register, writeX86Register, X86_GDB_REGISTERS } from "./gdb-registers.js";
+import { readX86Register, writeX86Register, X86_GDB_REGISTERS, X86_I386_GDB_REGISTERS, type X86GdbLayout } from "./gdb-registers.js";
 import type { X86Interpreter } from "./interpreter.js";
 import { walk, writeTargets } from "./translation.js";
 
@@ -32,14 +32,33 @@ export class X86Debug implements CpuDebug {
     private readonly interp: X86Interpreter,
   ) {}
 
+  /** Which register file GDB is served: QEMU's qemu-system-x86_64 one (the default), or qemu-system-i386's. */
+  private layout: X86GdbLayout = "x86_64";
+  readonly gdbLayouts = ["x86_64", "i386"] as const;
+
+  get gdbLayout(): X86GdbLayout {
+    return this.layout;
+  }
+
+  selectGdbLayout(name: string): boolean {
+    if (name !== "x86_64" && name !== "i386") return false;
+    this.layout = name;
+    return true;
+  }
+
+  /** The target description's `<architecture>` for the layout served. */
+  gdbArchitecture(): string {
+    return this.layout === "i386" ? "i386" : "i386:x86-64";
+  }
+
   registers(): readonly RegisterInfo[] {
-    return X86_GDB_REGISTERS;
+    return this.layout === "i386" ? X86_I386_GDB_REGISTERS : X86_GDB_REGISTERS;
   }
   readRegister(regnum: number): Uint8Array | undefined {
-    return readX86Register(this.cpu, regnum);
+    return readX86Register(this.cpu, regnum, this.layout);
   }
   writeRegister(regnum: number, value: Uint8Array): boolean {
-    return writeX86Register(this.cpu, regnum, value);
+    return writeX86Register(this.cpu, regnum, value, this.layout);
   }
 
   /** Linear -> physical through the current paging registers, reading tables from memory only. */

@@ -9,6 +9,13 @@
 // Features: GDB's own (org.gnu.gdb.i386.core / .sse / .segments, so GDB recognises every register as for a native
 // amd64 target); the control registers and k_gs_base sit in the core feature, as QEMU has them.
 //
+// The i386 layout is qemu-system-i386's (gdb-xml/i386-32bit.xml, checked against a running qemu-system-i386):
+// eax ecx edx ebx esp ebp esi edi 0..7, eip 8, eflags 9, cs..gs 10..15, fs_base gs_base k_gs_base 16..18, cr0
+// cr2 cr3 cr4 cr8 efer 19..24 (all 32-bit), st0..st7 25..32, fctrl..fop 33..40, xmm0..xmm7 41..48, mxcsr 49. GDB
+// takes it with `set architecture i8086` or `i386` (it refuses those against the x86-64 description, as against
+// qemu-system-x86_64's), which is how real-mode and 32-bit firmware is debugged; the stub serves it on request
+// (X86Debug.gdbLayout, the `monitor gdb-arch` command).
+//
 // x87 and SSE are not modelled yet: they read as QEMU's reset values (FCW 0x37f, MXCSR 0x1f80, the rest 0) and
 // writes to them are accepted and dropped (a `G` packet writes every register back). CR8 (the APIC's TPR; no APIC
 // yet) reads 0 the same way.
@@ -56,12 +63,22 @@ const GPR_NAMES = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8",
 const SEGMENTS: [string, Seg][] = [["cs", Seg.CS], ["ss", Seg.SS], ["ds", Seg.DS], ["es", Seg.ES], ["fs", Seg.FS], ["gs", Seg.GS]];
 const X87_CONTROL = ["fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"];
 
-function buildRegisterList(): X86Register[] {
+/** The layouts the stub can serve: QEMU's qemu-system-x86_64 one, or its qemu-system-i386 one. */
+export type X86GdbLayout = "x86_64" | "i386";
+
+// The i386 layout's general registers: GDB's i386 order is the CPU's (eax ecx edx ebx esp ebp esi edi).
+const GPR32_NAMES = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
+
+function buildRegisterList(layout: X86GdbLayout): X86Register[] {
   const core = X86_CORE_FEATURE;
   const regs: X86Register[] = [];
   const add = (name: string, bitsize: number, type: string, feature: string, access: Access, group?: string): void => {
     regs.push({ name, bitsize, regnum: regs.length, type, feature, access, ...(group ? { group } : {}) });
   };
+  if (layout === "i386") {
+    addI386Registers(add);
+    return regs;
+  }
   GPR_NAMES.forEach((name, i) => add(name, 64, name === "rbp" || name === "rsp" ? "data_ptr" : "int64", core, { kind: "gpr", index: GPR_ORDER[i] }));
   add("rip", 64, "code_ptr", core, { kind: "rip" });
   add("eflags", 32, "i386_eflags", core, { kind: "eflags" });
@@ -82,10 +99,44 @@ function buildRegisterList(): X86Register[] {
   return regs;
 }
 
-const REGISTERS: readonly X86Register[] = Object.freeze(buildRegisterList());
+type AddRegister = (name: string, bitsize: number, type: string, feature: string, access: Access, group?: string) => void;
+
+/** qemu-system-i386's register file: the same registers, 32 bits wide, without r8..r15 and xmm8..xmm15. */
+function addI386Registers(collect: AddRegister): void {
+  const core = X86_CORE_FEATURE;
+  GPR32_NAMES.forEach((name, i) => collect(name, 32, name === "ebp" || name === "esp" ? "data_ptr" : "int32", core, { kind: "gpr", index: i }));
+  collect("eip", 32, "code_ptr", core, { kind: "rip" });
+  collect("eflags", 32, "i386_eflags", core, { kind: "eflags" });
+  for (const [name, seg] of SEGMENTS) collect(name, 32, "int32", core, { kind: "selector", seg });
+  // In the core feature, as QEMU's i386 description has them: GDB's i386 code, given the segments feature,
+  // numbers fs_base/gs_base where this layout's number space has no room (gdb 13 aborts on it).
+  collect("fs_base", 32, "int32", core, { kind: "base", seg: Seg.FS });
+  collect("gs_base", 32, "int32", core, { kind: "base", seg: Seg.GS });
+  collect("k_gs_base", 32, "int32", core, { kind: "msr", index: MSR_KERNEL_GS_BASE });
+  collect("cr0", 32, "int32", core, { kind: "cr", n: 0 });
+  collect("cr2", 32, "int32", core, { kind: "cr", n: 2 });
+  collect("cr3", 32, "int32", core, { kind: "cr", n: 3 });
+  collect("cr4", 32, "int32", core, { kind: "cr", n: 4 });
+  collect("cr8", 32, "int32", core, { kind: "fixed", value: 0 });
+  collect("efer", 32, "int32", core, { kind: "efer" });
+  for (let i = 0; i < 8; i++) collect(`st${i}`, 80, "i387_ext", core, { kind: "fixed", value: 0 });
+  X87_CONTROL.forEach((name) => collect(name, 32, "int", core, { kind: "fixed", value: name === "fctrl" ? FCW_RESET : 0 }, "float"));
+  for (let i = 0; i < 8; i++) collect(`xmm${i}`, 128, "vec128", X86_SSE_FEATURE, { kind: "fixed", value: 0 });
+  collect("mxcsr", 32, "i386_mxcsr", X86_SSE_FEATURE, { kind: "fixed", value: MXCSR_RESET }, "vector");
+}
+
+const LISTS: Readonly<Record<X86GdbLayout, readonly X86Register[]>> = {
+  x86_64: Object.freeze(buildRegisterList("x86_64")),
+  i386: Object.freeze(buildRegisterList("i386")),
+};
+const REGISTERS = LISTS.x86_64;
+
+const publicList = (list: readonly X86Register[]): readonly RegisterInfo[] => Object.freeze(list.map(({ access: _a, ...info }) => Object.freeze(info)));
 
 /** Every register GDB is told about, by ascending regnum (contiguous from 0: the `g` packet layout). */
-export const X86_GDB_REGISTERS: readonly RegisterInfo[] = Object.freeze(REGISTERS.map(({ access: _a, ...info }) => Object.freeze(info)));
+export const X86_GDB_REGISTERS: readonly RegisterInfo[] = publicList(REGISTERS);
+/** The same for the i386 layout (qemu-system-i386's). */
+export const X86_I386_GDB_REGISTERS: readonly RegisterInfo[] = publicList(LISTS.i386);
 
 function put32(out: Uint8Array, at: number, v: number): void {
   out[at] = v & 0xff;
@@ -101,8 +152,8 @@ function get32(b: Uint8Array, at: number): number {
 const TWO32 = 4294967296n;
 
 /** Little-endian bytes of register `regnum`, or undefined for an unknown number. */
-export function readX86Register(cpu: X86Cpu, regnum: number): Uint8Array | undefined {
-  const r = Number.isInteger(regnum) ? REGISTERS[regnum] : undefined;
+export function readX86Register(cpu: X86Cpu, regnum: number, layout: X86GdbLayout = "x86_64"): Uint8Array | undefined {
+  const r = Number.isInteger(regnum) ? LISTS[layout][regnum] : undefined;
   if (r === undefined) return undefined;
   const out = new Uint8Array(r.bitsize / 8);
   const long = cpu.codeBits === 64;
@@ -155,8 +206,8 @@ export function readX86Register(cpu: X86Cpu, regnum: number): Uint8Array | undef
  * selector * 16 and a 64 KiB data segment; protected mode reads the descriptor without side effects (no accessed
  * bit, no fault: an unusable selector leaves the register as it was).
  */
-export function writeX86Register(cpu: X86Cpu, regnum: number, value: Uint8Array): boolean {
-  const r = Number.isInteger(regnum) ? REGISTERS[regnum] : undefined;
+export function writeX86Register(cpu: X86Cpu, regnum: number, value: Uint8Array, layout: X86GdbLayout = "x86_64"): boolean {
+  const r = Number.isInteger(regnum) ? LISTS[layout][regnum] : undefined;
   if (r === undefined || value.length !== r.bitsize / 8) return false;
   const long = cpu.codeBits === 64;
   const lo = get32(value, 0);

@@ -4,7 +4,7 @@
 // integers. Products use 16-bit limbs (integer arithmetic only); the 128-by-64-bit division uses BigInt, as
 // division is rare next to the rest.
 
-import { CF, OF, type Width } from "./alu.js";
+import { CF, OF, resultFlags, type Width } from "./alu.js";
 
 export interface WideResult {
   /** The low half of the product, or the quotient. */
@@ -54,6 +54,9 @@ function extend(w: Width, lo: number, hi: number, signed: boolean): [number, num
 }
 
 /**
+ * The flags the SDM leaves undefined (SF, ZF, PF; AF cleared) are QEMU's: from the low half of the product, as
+ * its CC_OP_MUL* computes them, so that a guest reading them behaves as under QEMU.
+ *
  * The 2w-bit product of two w-bit operands, unsigned (MUL) or signed (IMUL): its low half in `lo, hi` and its high
  * half in `lo2, hi2` (w bits each; `hi`/`hi2` only for 64-bit operands). CF = OF = 1 when the high half is
  * significant: not zero (MUL), not the sign extension of the low half (IMUL).
@@ -77,7 +80,7 @@ export function multiply(signed: boolean, w: Width, aLo: number, aHi: number, bL
   out.hi2 = w3;
   const lowSign = w1 >>> 31;
   const significant = signed && lowSign ? !(w2 === 0xffffffff && w3 === 0xffffffff) : (w2 | w3) !== 0;
-  out.flags = significant ? CF | OF : 0;
+  out.flags = (significant ? CF | OF : 0) | resultFlags(64, w0, w1);
 }
 
 /**
@@ -113,7 +116,7 @@ function multiplyNarrow(signed: boolean, w: 8 | 16 | 32, aLo: number, bLo: numbe
   out.hi2 = 0;
   const lowSign = (low >>> (w - 1)) & 1;
   const significant = signed ? high !== (lowSign ? MASK[w] : 0) : high !== 0;
-  out.flags = significant ? CF | OF : 0;
+  out.flags = (significant ? CF | OF : 0) | resultFlags(w, low, 0);
 }
 
 function sub64(lo: number, hi: number, bLo: number, bHi: number): { lo: number; hi: number } {

@@ -341,8 +341,7 @@ export class VirtMachine implements SessionMachine, DiskOwner {
   }
 
   writePhysical(pa: number, data: Uint8Array): void {
-    if (!this.bus.isMemory(pa, data.length)) throw new RangeError(`physical range 0x${pa.toString(16)}+${data.length} is not RAM`);
-    this.bus.writeBytes(pa, data);
+    this.bus.writeMemoryBytes(pa, data);
   }
 
   isRam(pa: number, length: number): boolean {

@@ -111,6 +111,15 @@ export class PciFunction implements Stateful {
       c[at] = bar.kind === "io" ? 1 : 0;
     }
     for (const [offset, length] of spec.readOnly ?? []) w.fill(0, offset, offset + length);
+    // After the device's own reset QEMU's pci_do_device_reset clears the command register's writable bits, the
+    // status register's write-one-to-clear bits, the interrupt line and the cache line size: PIIX3's reset value
+    // 0x0007 reads back as 0 (SeaBIOS reads it before it programs the bridge).
+    c[PCI_COMMAND] &= ~w[PCI_COMMAND];
+    c[PCI_COMMAND + 1] &= ~w[PCI_COMMAND + 1];
+    c[PCI_STATUS] &= ~(PCI_STATUS_W1C & 0xff);
+    c[PCI_STATUS + 1] &= ~(PCI_STATUS_W1C >> 8);
+    c[PCI_INTERRUPT_LINE] &= ~w[PCI_INTERRUPT_LINE];
+    c[PCI_CACHE_LINE_SIZE] = 0;
     this.config.set(c);
   }
 

@@ -227,7 +227,7 @@ export function buildInteger(d: Decoded, mode: 16 | 32 | 64 = 64): Exec | undefi
         s.writeReg(0, dst.w, wide.lo, wide.hi);
         s.writeReg(2, dst.w, wide.lo2, wide.hi2);
       }
-      setFlags(s, (s.rflags & STATUS_FLAGS & ~(CF | OF)) | wide.flags);
+      setFlags(s, wide.flags);
     };
   if (m === "imul" && dst?.kind === "reg" && b) {
     const c = ops[2];
@@ -240,7 +240,7 @@ export function buildInteger(d: Decoded, mode: 16 | 32 | 64 = 64): Exec | undefi
       else read(s, dst);
       multiply(true, dst.w, s.vlo, s.vhi, bl, bh, wide);
       store(s, dst, wide.lo, wide.hi);
-      setFlags(s, (s.rflags & STATUS_FLAGS & ~(CF | OF)) | wide.flags);
+      setFlags(s, wide.flags);
     };
   }
   if ((m === "div" || m === "idiv") && dst)

@@ -23,6 +23,10 @@ const skip = missingTool("qemu-system-x86_64") || (!existsSync(SEABIOS) || !exis
 /** The registers compared: QEMU's stub numbers 0..32 (general, rip, eflags, selectors, bases, control, efer). */
 const COMPARED = X86_GDB_REGISTERS.filter((r) => r.regnum <= 32);
 
+/** The RTC's start, the same on both (the host clock is an input: QEMU would read today's date). */
+const RTC_BASE = "2026-12-02T10:20:30";
+const RTC_SECONDS = Date.UTC(2026, 11, 2, 10, 20, 30) / 1000;
+
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 
 test(`lockstep with qemu-system-x86_64: SeaBIOS's first ${STEPS.toLocaleString("en-US")} instructions, every register after each`, { skip, timeout: 600_000 }, async () => {
@@ -30,7 +34,7 @@ test(`lockstep with qemu-system-x86_64: SeaBIOS's first ${STEPS.toLocaleString("
   // smm=off as the board models it, -icount shift=7 as Rewind's clock; the stub's default single-step masks interrupts and timers, which the BIOS
   // has not enabled this early anyway (IF = 0 until its interrupt setup).
   const q = spawn("qemu-system-x86_64", ["-M", "pc,smm=off", "-display", "none", "-vga", "none", "-nodefaults", "-debugcon", "file:/dev/null",
-    "-global", "isa-debugcon.iobase=0x402", "-icount", "shift=7", "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: "ignore" });
+    "-global", "isa-debugcon.iobase=0x402", "-icount", "shift=7", "-rtc", `base=${RTC_BASE},clock=vm`, "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: "ignore" });
   try {
     let g: RspClient | undefined;
     for (let i = 0; i < 50 && !g; i++) {
@@ -42,7 +46,7 @@ test(`lockstep with qemu-system-x86_64: SeaBIOS's first ${STEPS.toLocaleString("
     }
     assert.ok(g, "QEMU's gdbstub did not answer");
     await g.cmd("qSupported:xmlRegisters=i386");
-    const m = new PcMachine({ ramSize: 128 << 20, icountShift: 7, bios: readFileSync(SEABIOS), debugcon: () => {}, optionRoms: [{ name: "kvmvapic.bin", data: readFileSync(KVMVAPIC) }] });
+    const m = new PcMachine({ ramSize: 128 << 20, icountShift: 7, bios: readFileSync(SEABIOS), rtcBootSeconds: RTC_SECONDS, debugcon: () => {}, optionRoms: [{ name: "kvmvapic.bin", data: readFileSync(KVMVAPIC) }] });
     const layout = COMPARED.map((r) => ({ r, offset: 0, size: r.bitsize / 8 }));
     let off = 0;
     for (const l of layout) {

@@ -1,7 +1,8 @@
 // The x86 CPU: X86State plus what the system layer adds — segment registers with their descriptor caches, the
 // descriptor-table registers (GDTR, IDTR, LDTR, TR), CR0/2/3/4, EFER and the other MSRs, the current code and
 // stack sizes (CS.D, SS.B), the privilege level, the halted state and the interrupt shadow, and the memory and
-// port buses. Real mode and protected mode with segmentation (paging not yet: CR3/CR4 are stored); segment loads
+// port buses. Real mode and protected mode with segmentation and paging (paging.ts; the memory implementation is
+// swapped when CR0.PG changes, so the unpaged path stays as fast as before; long mode not yet); segment loads
 // with the SDM's checks (real mode sets only selector and base, so hidden limits survive: big real mode);
 // interrupt and exception delivery through the IVT or IDT interrupt/trap gates at the same privilege, IRET. Reset
 // state as the Intel SDM Vol. 3 §9.1.1 gives it and QEMU's pc sets it: CS.selector F000 with base FFFF0000, IP
@@ -16,6 +17,7 @@ import type { StateFields, Stateful } from "../../core/state.js";
 import { field, loadDescribed, saveDescribed, type StateDescription } from "../../core/vmstate.js";
 import { IntervalFlags } from "../../core/exec-summary.js";
 import { X86IntervalFlag } from "./translation.js";
+import { FETCH, PagedMemory, PagingUnit, type ReadResult } from "./paging.js";
 
 /** The MSRs the CPU keeps (exec/system.ts), in saved-state order. */
 export const KEPT_MSRS: readonly number[] = [
@@ -108,7 +110,7 @@ class PhysicalMemory implements X86Memory {
 
 export class X86Cpu extends X86State implements Stateful {
   readonly stateName = "cpu0";
-  readonly stateVersion = 1;
+  readonly stateVersion = 2;
   /** Segment selectors and the cached limits and access rights, by Seg (bases are in X86State). */
   readonly segSel = new Uint16Array(6);
   readonly segLimit = new Uint32Array(6);
@@ -128,7 +130,16 @@ export class X86Cpu extends X86State implements Stateful {
    */
   watchHook: X86WatchHook | null = null;
   /** The memory without the watch hook (mem is this one, or a WatchedMemory around it while a hook is set). */
-  readonly plainMem: X86Memory;
+  plainMem: X86Memory;
+  private readonly physicalMem: X86Memory;
+  /** The page walker and its TLB, and the memory that uses them while CR0.PG = 1. */
+  readonly pager = new PagingUnit(this);
+  private readonly pagedMem = new PagedMemory(this.pager, this);
+  /** CR0.PG: linear addresses go through the pager. */
+  pagingOn = false;
+  /** The PAE PDPTE registers, (low, high) per entry: loaded by MOV CR3 (and CR0/CR4 writes) with PAE paging. */
+  readonly pdpte = new Uint32Array(8);
+  private readonly scratch: ReadResult = { vlo: 0, vhi: 0 };
   /** Model-specific registers other than EFER (MTRRs, PAT, APIC base, TSC...), by index. */
   readonly msrs = new Map<number, bigint>();
   gdtBase = 0;
@@ -167,7 +178,7 @@ export class X86Cpu extends X86State implements Stateful {
   ) {
     const plain = new PhysicalMemory(bus);
     super(plain);
-    this.plainMem = plain;
+    this.plainMem = this.physicalMem = plain;
     this.reset();
   }
 
@@ -175,8 +186,13 @@ export class X86Cpu extends X86State implements Stateful {
     return this.cr0Value;
   }
   set cr0(v: number) {
-    if ((v ^ this.cr0Value) & 0x80010000) this.intervalFlags.note(X86IntervalFlag.Paging); // PG, WP
+    if ((v ^ this.cr0Value) & 0x80010001) {
+      // PG, WP (and PE, as QEMU): every translation may change.
+      this.intervalFlags.note(X86IntervalFlag.Paging);
+      this.pager.tlb.flushAll();
+    }
     this.cr0Value = v;
+    if (((v & 0x80000000) !== 0) !== this.pagingOn) this.selectMemory();
   }
   get cr3(): number {
     return this.cr3Value;
@@ -184,12 +200,16 @@ export class X86Cpu extends X86State implements Stateful {
   set cr3(v: number) {
     if (v !== this.cr3Value) this.intervalFlags.note(X86IntervalFlag.Paging);
     this.cr3Value = v;
+    // Every MOV to CR3 flushes the non-global translations, even with the same value.
+    this.pager.tlb.flushNonGlobal();
   }
   get cr4(): number {
     return this.cr4Value;
   }
   set cr4(v: number) {
     if (v !== this.cr4Value) this.intervalFlags.note(X86IntervalFlag.Paging);
+    // PSE, PAE, PGE (and SMEP, SMAP, PKE, LA57): the TLB as a whole.
+    if ((v ^ this.cr4Value) & 0x701030) this.pager.tlb.flushAll();
     this.cr4Value = v;
   }
   get efer(): number {
@@ -197,6 +217,7 @@ export class X86Cpu extends X86State implements Stateful {
   }
   set efer(v: number) {
     if (v !== this.eferValue) this.intervalFlags.note(X86IntervalFlag.Paging);
+    if ((v ^ this.eferValue) & 0xc00) this.pager.tlb.flushAll(); // NXE, LMA
     this.eferValue = v;
   }
 
@@ -204,6 +225,48 @@ export class X86Cpu extends X86State implements Stateful {
   setWatchHook(hook: X86WatchHook | null): void {
     this.watchHook = hook;
     this.mem = hook === null ? this.plainMem : new WatchedMemory(this.plainMem, hook);
+  }
+
+  /** Picks the memory implementation for CR0.PG (rather than testing PG on every access). */
+  private selectMemory(): void {
+    this.pagingOn = (this.cr0Value & 0x80000000) !== 0;
+    this.plainMem = this.pagingOn ? this.pagedMem : this.physicalMem;
+    this.setWatchHook(this.watchHook);
+  }
+
+  /**
+   * Loads the PAE PDPTE registers from the table at `cr3` (bits 31:5), as MOV to CR3, or a CR0/CR4 write that
+   * enables PAE paging, does outside IA-32e mode (SDM Vol. 3 §4.4.1): #GP(0) if a present entry has reserved bits
+   * set, before anything changes. QEMU's TCG reads them at each walk instead; guests do not tell the two apart
+   * unless they edit the PDPT without reloading CR3.
+   */
+  loadPdptes(cr3: number): void {
+    const at = (cr3 & 0xffffffe0) >>> 0;
+    const e = new Uint32Array(8);
+    for (let i = 0; i < 8; i++) e[i] = this.bus.read32(at + 4 * i) >>> 0;
+    for (let i = 0; i < 4; i++) if (e[2 * i] & 1 && (e[2 * i] & 0x1e6 || e[2 * i + 1] & 0xffffff00)) fault(GP, 0);
+    this.pdpte.set(e);
+    this.pager.tlb.flushAll();
+  }
+
+  /** The physical address of the fetch at linear (lo, hi) (paging on): #PF if not executable. */
+  fetchPhysical(lo: number, hi: number): number {
+    return this.pager.translate(lo, hi, FETCH, this.cpl === 3);
+  }
+
+  /** The CPU's own reads (descriptor tables, IVT/IDT, interrupt stacks) at linear `la`; `user`: a CPL 3 access. */
+  readLinear(la: number, size: 1 | 2 | 4, user = false): number {
+    if (!this.pagingOn) return size === 1 ? this.bus.read8(la) : size === 2 ? this.bus.read16(la) : this.bus.read32(la) >>> 0;
+    this.pagedMem.readAs(this.scratch, la, 0, size, user);
+    return this.scratch.vlo;
+  }
+
+  writeLinear(la: number, size: 1 | 2 | 4, v: number, user = false): void {
+    if (!this.pagingOn) {
+      if (size === 1) this.bus.write8(la, v & 0xff);
+      else if (size === 2) this.bus.write16(la, v & 0xffff);
+      else this.bus.write32(la, v >>> 0);
+    } else this.pagedMem.writeAs(la, 0, size, v, 0, user);
   }
 
   reset(): void {
@@ -222,6 +285,8 @@ export class X86Cpu extends X86State implements Stateful {
     this.halted = false;
     this.cr2 = this.cr3 = this.cr4 = this.efer = 0;
     this.msrs.clear();
+    this.pdpte.fill(0);
+    this.pager.tlb.flushAll();
     this.gdtBase = this.idtBase = 0;
     this.gdtLimit = this.idtLimit = 0xffff;
     this.ldtSel = this.ldtBase = this.ldtLimit = 0;
@@ -237,7 +302,7 @@ export class X86Cpu extends X86State implements Stateful {
   private describe(): StateDescription<X86Cpu> {
     const u32 = (name: string) => field.u32<X86Cpu>(name);
     return {
-      version: 1,
+      version: 2,
       fields: [
         field.i32s("lo", 16),
         field.i32s("hi", 16),
@@ -275,7 +340,17 @@ export class X86Cpu extends X86State implements Stateful {
             });
           },
         }),
+        field.u32s("pdpte", 8, { since: 2, fallback: new Array(8).fill(0) }),
+        // The TLB is saved: a stale entry (a table edited without INVLPG) is guest-visible, and a loaded state
+        // must translate as the run it came from did.
+        field.u32s("tlb", this.pager.tlb.save().length, {
+          since: 2,
+          fallback: new Array(this.pager.tlb.save().length).fill(0),
+          get: (c) => c.pager.tlb.save(),
+          set: (c, v: Uint32Array) => c.pager.tlb.load(v),
+        }),
       ],
+      postLoad: (c) => c.selectMemory(),
     };
   }
 
@@ -300,8 +375,8 @@ export class X86Cpu extends X86State implements Stateful {
     if (index + 7 > limit) fault(GP, selector & 0xfffc);
     const at = (base + index) >>> 0;
     if (this.watchHook !== null) this.watchHook(at, 0, 8, false);
-    out[0] = this.bus.read32(at) >>> 0;
-    out[1] = this.bus.read32((at + 4) >>> 0) >>> 0;
+    out[0] = this.readLinear(at, 4);
+    out[1] = this.readLinear((at + 4) >>> 0, 4);
     return at;
   }
 
@@ -327,7 +402,7 @@ export class X86Cpu extends X86State implements Stateful {
   private touchDescriptor(at: number, dhi: number): void {
     if (dhi & 0x100) return;
     if (this.watchHook !== null) this.watchHook((at + 5) >>> 0, 0, 1, true);
-    this.bus.write8((at + 5) >>> 0, ((dhi >>> 8) | 1) & 0xff);
+    this.writeLinear((at + 5) >>> 0, 1, ((dhi >>> 8) | 1) & 0xff);
   }
 
   /**
@@ -414,7 +489,7 @@ export class X86Cpu extends X86State implements Stateful {
     const sp = ((this.lo[4] >>> 0) - bytes) & mask;
     const la = ((this.segBaseLo[Seg.SS] >>> 0) + (sp >>> 0)) >>> 0;
     if (this.watchHook !== null) this.watchHook(la, 0, bytes, true);
-    this.bus[bytes === 2 ? "write16" : "write32"](la, bytes === 2 ? v & 0xffff : v >>> 0);
+    this.writeLinear(la, bytes, v, this.cpl === 3);
     this.lo[4] = mask === 0xffff ? (this.lo[4] & ~0xffff) | sp : sp | 0;
   }
 
@@ -423,7 +498,7 @@ export class X86Cpu extends X86State implements Stateful {
     const sp = (this.lo[4] >>> 0) & mask;
     const la = ((this.segBaseLo[Seg.SS] >>> 0) + sp) >>> 0;
     if (this.watchHook !== null) this.watchHook(la, 0, bytes, false);
-    const v = bytes === 2 ? this.bus.read16(la) : this.bus.read32(la) >>> 0;
+    const v = this.readLinear(la, bytes, this.cpl === 3);
     const nsp = (sp + bytes) & mask;
     this.lo[4] = mask === 0xffff ? (this.lo[4] & ~0xffff) | nsp : nsp | 0;
     return v;
@@ -440,8 +515,8 @@ export class X86Cpu extends X86State implements Stateful {
       if (vector * 4 + 3 > this.idtLimit) fault(GP, vector * 8 + 2);
       const at = (this.idtBase + vector * 4) >>> 0;
       if (this.watchHook !== null) this.watchHook(at, 0, 4, false);
-      const offset = this.bus.read16(at);
-      const selector = this.bus.read16((at + 2) >>> 0);
+      const offset = this.readLinear(at, 2);
+      const selector = this.readLinear((at + 2) >>> 0, 2);
       // QEMU pushes with a 16-bit stack pointer in real mode whatever SS's size.
       const sb = this.stackBits;
       this.stackBits = 16;
@@ -461,8 +536,8 @@ export class X86Cpu extends X86State implements Stateful {
     if (vector * 8 + 7 > this.idtLimit) fault(GP, vector * 8 + 2 + ext);
     const at = (this.idtBase + vector * 8) >>> 0;
     if (this.watchHook !== null) this.watchHook(at, 0, 8, false);
-    const glo = this.bus.read32(at) >>> 0;
-    const ghi = this.bus.read32((at + 4) >>> 0) >>> 0;
+    const glo = this.readLinear(at, 4);
+    const ghi = this.readLinear((at + 4) >>> 0, 4);
     const type = (ghi >>> 8) & 0x1f;
     if (type !== 6 && type !== 7 && type !== 14 && type !== 15) fault(GP, vector * 8 + 2 + ext);
     if (software && ((ghi >>> 13) & 3) < this.cpl) fault(GP, vector * 8 + 2);

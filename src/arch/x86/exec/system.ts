@@ -348,7 +348,7 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
         c.trSel = sel;
         c.trBase = base;
         c.trLimit = limit;
-        c.bus.write8((at + 5) >>> 0, ((desc[1] >>> 8) | 2) & 0xff); // busy
+        c.writeLinear((at + 5) >>> 0, 1, ((desc[1] >>> 8) | 2) & 0xff); // busy
         c.trAttr = ((desc[1] >>> 8) | 2) & 0xff;
       }
     };
@@ -368,10 +368,18 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
       const v = c.lo[r] >>> 0;
       if (n === 0) {
         if ((v & 0x80000001) === 0x80000000 || (v & 0x60000000) === 0x40000000) fault(GP, 0);
+        // Turning PAE paging on (PG with CR4.PAE) loads the PDPTE registers first (#GP before CR0 changes).
+        if (v & ~c.cr0 & 0x80000000 && c.cr4 & 0x20 && !(c.efer & 0x400)) c.loadPdptes(c.cr3);
         c.cr0 = (v | 0x10) >>> 0; // ET is hardwired to 1
       } else if (n === 2) c.cr2 = v;
-      else if (n === 3) c.cr3 = v;
-      else c.cr4 = v;
+      else if (n === 3) {
+        if (c.cr0 & 0x80000000 && c.cr4 & 0x20 && !(c.efer & 0x400)) c.loadPdptes(v);
+        c.cr3 = v;
+      } else {
+        // PAE paging with a change of PAE, PSE or PGE reloads the PDPTE registers.
+        if (c.cr0 & 0x80000000 && v & 0x20 && (v ^ c.cr4) & 0xb0 && !(c.efer & 0x400)) c.loadPdptes(c.cr3);
+        c.cr4 = v;
+      }
     };
   }
   if (two && (op === 0x21 || op === 0x23) && mr) {
@@ -404,7 +412,14 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
       if (c.cpl !== 0 && c.protectedMode) fault(GP, 0);
       if (op === 0x06) c.cr0 &= ~8; // CLTS
     };
-  if (m === "invlpg") return (c) => void (c.cpl !== 0 && c.protectedMode && fault(GP, 0));
+  if (m === "invlpg") {
+    const ea = buildAddress(d, mode);
+    return (c) => {
+      if (c.cpl !== 0 && c.protectedMode) fault(GP, 0);
+      ea(c);
+      c.pager.tlb.flushPage(c.alo, c.ahi);
+    };
+  }
   if (two && op === 0xaa) return () => fault(UD); // RSM outside SMM
   if (m === "lfence" || m === "mfence" || m === "sfence" || /^prefetch/.test(m)) return () => {};
 

@@ -94,7 +94,7 @@ export class PagingUnit {
       rights &= rightsOf(pde);
       if (pde & PS && cr4 & PSE) {
         // 4 MiB page: bits 20:13 are physical address bits 39:32 (PSE-36), bit 21 is reserved.
-        if (pde & 0x200000) return this.pageFault(lo, access, user, PF_P | PF_RSVD, nxe);
+        if (pde & 0x200000) return this.pageFault(lo, access, user, PF_RSVD, nxe);
         page = ((pde >>> 13) & 0xff) * TWO32 + ((pde & 0xffc00000) >>> 0) + (lo & 0x3ff000);
         leafAt = pdeAt;
         leaf = pde;
@@ -115,7 +115,7 @@ export class PagingUnit {
         const elo = bus.read32(pml4At) >>> 0;
         const ehi = bus.read32(pml4At + 4) >>> 0;
         if (!(elo & 1)) return this.pageFault(lo, access, user, 0, nxe);
-        if (ehi & rsvdHi || elo & PS) return this.pageFault(lo, access, user, PF_P | PF_RSVD, nxe);
+        if (ehi & rsvdHi || elo & PS) return this.pageFault(lo, access, user, PF_RSVD, nxe);
         if (!(elo & ACCESSED)) bus.write32(pml4At, (elo | ACCESSED) >>> 0);
         rights &= rightsOf(elo);
         if (ehi & 0x80000000) nx = true;
@@ -123,7 +123,7 @@ export class PagingUnit {
         pdLo = bus.read32(pdptAt) >>> 0;
         pdHi = bus.read32(pdptAt + 4) >>> 0;
         if (!(pdLo & 1)) return this.pageFault(lo, access, user, 0, nxe);
-        if (pdHi & rsvdHi || pdLo & PS) return this.pageFault(lo, access, user, PF_P | PF_RSVD, nxe);
+        if (pdHi & rsvdHi || pdLo & PS) return this.pageFault(lo, access, user, PF_RSVD, nxe);
         if (!(pdLo & ACCESSED)) bus.write32(pdptAt, (pdLo | ACCESSED) >>> 0);
         rights &= rightsOf(pdLo);
         if (pdHi & 0x80000000) nx = true;
@@ -137,7 +137,7 @@ export class PagingUnit {
       const pde = bus.read32(pdeAt) >>> 0;
       const pdeHi = bus.read32(pdeAt + 4) >>> 0;
       if (!(pde & 1)) return this.pageFault(lo, access, user, 0, nxe);
-      if (pdeHi & rsvdHi || (pde & PS && pde & 0x1fe000)) return this.pageFault(lo, access, user, PF_P | PF_RSVD, nxe);
+      if (pdeHi & rsvdHi || (pde & PS && pde & 0x1fe000)) return this.pageFault(lo, access, user, PF_RSVD, nxe);
       rights &= rightsOf(pde);
       if (pdeHi & 0x80000000) nx = true;
       if (pde & PS) {
@@ -151,7 +151,7 @@ export class PagingUnit {
         leaf = bus.read32(leafAt) >>> 0;
         const pteHi = bus.read32(leafAt + 4) >>> 0;
         if (!(leaf & 1)) return this.pageFault(lo, access, user, 0, nxe);
-        if (pteHi & rsvdHi) return this.pageFault(lo, access, user, PF_P | PF_RSVD, nxe);
+        if (pteHi & rsvdHi) return this.pageFault(lo, access, user, PF_RSVD, nxe);
         rights &= rightsOf(leaf);
         if (pteHi & 0x80000000) nx = true;
         page = (pteHi & 0xff) * TWO32 + ((leaf & 0xfffff000) >>> 0);

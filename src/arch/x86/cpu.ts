@@ -209,7 +209,7 @@ export class X86Cpu extends X86State implements Stateful {
   set cr4(v: number) {
     if (v !== this.cr4Value) this.intervalFlags.note(X86IntervalFlag.Paging);
     // PSE, PAE, PGE (and SMEP, SMAP, PKE, LA57): the TLB as a whole.
-    if ((v ^ this.cr4Value) & 0x701030) this.pager.tlb.flushAll();
+    if ((v ^ this.cr4Value) & 0x7010b0) this.pager.tlb.flushAll();
     this.cr4Value = v;
   }
   get efer(): number {

@@ -5,7 +5,10 @@
  * CPU set, takes #PF on a not-present page and on a read-only page with CR0.WP (the handler prints CR2, the error
  * code and EIP, fixes the entry and returns: the instruction restarts), shows a stale TLB entry until INVLPG and a
  * MOV to CR3, maps a 4 MiB page with CR4.PSE, then PAE paging with EFER.NXE: a 2 MiB page, a fetch #PF from an XD
- * page (I/D in the error code) and a reserved-bit #PF (RSVD). It exits through isa-debug-exit; every result is
+ * page (I/D in the error code) and a reserved-bit #PF (RSVD); then long mode: 4-level tables (the same
+ * tables below, the high half at 0xffffff8000000000 too), EFER.LME and CR0.PG (IA-32e, compatibility mode), a far
+ * jump to a 64-bit code segment, a 64-bit IDT, 64-bit arithmetic, RIP-relative data, a read through the high half
+ * and a #PF whose handler maps the page and returns with IRETQ. It exits through isa-debug-exit; every result is
  * printed on the debug console (port 0x402).
  *
  *   qemu-system-x86_64 -M pc -bios paging.bin -display none -nodefaults -debugcon stdio \
@@ -21,6 +24,9 @@
         .set    PAE_PT, 0x16000         /* 0x40000000-0x401fffff */
         .set    FIXUP, 0x2100           /* what the #PF handler calls to repair the mapping */
         .set    ALIAS, 0x40000000
+        .set    PML4, 0x17000           /* 4-level paging: [0] and [511] -> PDPT64 */
+        .set    PDPT64, 0x18000         /* [0] -> PAE_PD0, [1] -> PAE_PD1 */
+        .set    IDT64, 0x3000
         .set    PDE_ALIAS, PD + (ALIAS >> 22) * 4
         .set    PDE_4M, PD + (0x80000000 >> 22) * 4
         .set    PTE_20000, PT0 + 0x20 * 4   /* the identity entry of 0x20000 */
@@ -94,6 +100,19 @@ puthex\sfx:
 .endm
 
 
+/* GATE64 vector, stub: a 64-bit interrupt gate (16 bytes) to selector 0x18, written from 32-bit code. */
+.macro GATE64 vec, stub
+        movl    $(ROM + \stub), %eax
+        movl    %eax, %edx
+        andl    $0xffff, %eax
+        orl     $0x00180000, %eax
+        movl    %eax, (IDT64 + \vec * 16)
+        andl    $0xffff0000, %edx
+        orl     $0x8e00, %edx
+        movl    %edx, (IDT64 + 4 + \vec * 16)
+        movl    $0, (IDT64 + 8 + \vec * 16)
+        movl    $0, (IDT64 + 12 + \vec * 16)
+.endm
 /* SHOW_AT "text", address: prints the 32-bit value at address. */
 .macro SHOW_AT text, addr
         movl    \addr, %eax
@@ -234,13 +253,151 @@ pm32:
         SHOW_AT "pte=", PAE_PT
         NL32
 
-        movl    $(ROM + bye), %esi
-        call    puts32
+        /* Long mode: paging off, 4-level tables, EFER.LME, paging on (IA-32e mode, still 32-bit code: compatibility
+         * mode), a 64-bit IDT, a far jump to the 64-bit code segment. */
+        movl    %cr0, %eax
+        andl    $0x7fffffff, %eax
+        movl    %eax, %cr0
+        movl    $(PDPT64 + 3), PML4
+        movl    $(PDPT64 + 3), PML4 + 511 * 8
+        movl    $(PAE_PD0 + 3), PDPT64
+        movl    $(PAE_PD1 + 3), PDPT64 + 8
+        movl    $0x12345678, 0x23000
+        movl    $0x9abcdef0, 0x23004
+        movl    $PML4, %eax
+        movl    %eax, %cr3
+        movl    $0xc0000080, %ecx
+        rdmsr
+        orl     $0x100, %eax
+        wrmsr
+        movl    %cr0, %eax
+        orl     $0x80000000, %eax
+        movl    %eax, %cr0
+        rdmsr
+        SHOW32  "ia-32e efer="
+        NL32
+        GATE64  13, gp64
+        GATE64  14, pf64
+        ljmp    $0x18, $(ROM + long64)
+
+        .code64
+long64:
+        lidt    idtr64(%rip)
+        movabsq $0x0123456789abcdef, %rax
+        movq    %rax, %rbx
+        shlq    $4, %rbx
+        addq    %rax, %rbx
+        rorq    $8, %rbx
+        movq    %rbx, %rax
+        leaq    m_long(%rip), %rsi
+        call    show64
+        movq    qvalue(%rip), %rax
+        leaq    m_rip(%rip), %rsi
+        call    show64
+        leaq    qvalue(%rip), %rax
+        leaq    m_lea(%rip), %rsi
+        call    show64
+        call    nl64
+        movabsq $0xffffff8000020000, %rbx
+        movq    (%rbx), %rax
+        leaq    m_high(%rip), %rsi
+        call    show64
+        movq    %rsp, %rax
+        leaq    m_rsp(%rip), %rsi
+        call    show64
+        call    nl64
+        movl    $(ALIAS + 0x3000), %ebx
+        movq    (%rbx), %rax
+        leaq    m_restart(%rip), %rsi
+        call    show64
+        call    nl64
+        leaq    bye(%rip), %rsi
+        call    puts64
         movw    $0xf4, %dx
         movb    $0x11, %al
         outb    %al, %dx
 1:      hlt
         jmp     1b
+
+/* 64-bit #PF: the frame is error code, RIP, CS, RFLAGS, RSP, SS (above the two registers saved here). */
+pf64:
+        pushq   %rax
+        pushq   %rsi
+        movq    %cr2, %rax
+        leaq    m_pf(%rip), %rsi
+        call    show64
+        movq    16(%rsp), %rax
+        leaq    m_code(%rip), %rsi
+        call    show64
+        movq    24(%rsp), %rax
+        leaq    m_ripf(%rip), %rsi
+        call    show64
+        movq    32(%rsp), %rax
+        leaq    m_cs(%rip), %rsi
+        call    show64
+        movq    48(%rsp), %rax
+        leaq    m_rsp(%rip), %rsi
+        call    show64
+        call    nl64
+        movl    $0x23003, PAE_PT + 3 * 8
+        invlpg  ALIAS + 0x3000
+        popq    %rsi
+        popq    %rax
+        addq    $8, %rsp
+        iretq
+gp64:
+        movq    (%rsp), %rax
+        leaq    m_gp(%rip), %rsi
+        call    show64
+        call    nl64
+        movw    $0xf4, %dx
+        movb    $0x01, %al
+        outb    %al, %dx
+1:      hlt
+        jmp     1b
+
+putc64:
+        pushq   %rdx
+        movw    $0x402, %dx
+        outb    %al, %dx
+        popq    %rdx
+        ret
+puts64:
+        movb    (%rsi), %al
+        incq    %rsi
+        testb   %al, %al
+        jz      1f
+        call    putc64
+        jmp     puts64
+1:      ret
+/* show64: the string at %rsi, then %rax as 16 hex digits and a space. */
+show64:
+        pushq   %rax
+        call    puts64
+        popq    %rax
+        pushq   %rax
+        pushq   %rcx
+        movl    $16, %ecx
+1:      rolq    $4, %rax
+        pushq   %rax
+        andb    $0x0f, %al
+        addb    $'0', %al
+        cmpb    $'9', %al
+        jbe     2f
+        addb    $('a' - '9' - 1), %al
+2:      call    putc64
+        popq    %rax
+        decl    %ecx
+        jnz     1b
+        movb    $' ', %al
+        call    putc64
+        popq    %rcx
+        popq    %rax
+        ret
+nl64:
+        movb    $'\n', %al
+        jmp     putc64
+        .code32
 
 /* #PF: prints CR2, the error code and the faulting EIP, calls the repair routine, returns to the instruction. */
 pf_handler:
@@ -289,6 +446,21 @@ clear_rsvd:
 hello:  .asciz "paging: protected mode\n"
 nx_ok:  .asciz "restarted; returned from the XD page "
 bye:    .asciz "Bye.\n"
+m_long: .asciz "long mode: 64-bit result="
+m_rip:  .asciz "rip-relative="
+m_lea:  .asciz "lea="
+m_high: .asciz "high half="
+m_rsp:  .asciz "rsp="
+m_restart: .asciz "restarted; read="
+m_pf:   .asciz "#PF cr2="
+m_code: .asciz "code="
+m_ripf: .asciz "rip="
+m_cs:   .asciz "cs="
+m_gp:   .asciz "#GP code="
+        .balign 8
+qvalue: .quad  0xfedcba9876543210
+idtr64: .word  0xff
+        .quad  IDT64
         .balign 4
 idtr:   .word  0x7f
         .long  0x1000
@@ -296,7 +468,8 @@ idtr:   .word  0x7f
 gdt:    .quad  0
         .quad  0x00cf9b000000ffff       /* 0x08: 32-bit code, flat */
         .quad  0x00cf93000000ffff       /* 0x10: 32-bit data, flat */
-gdtr:   .word  0x17
+        .quad  0x00af9b000000ffff       /* 0x18: 64-bit code (L) */
+gdtr:   .word  0x1f
         .long  ROM + gdt
 
         .code16

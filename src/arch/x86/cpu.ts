@@ -61,6 +61,7 @@ export const ATTR_S = 0x10;
 export const ATTR_DB = 0x400;
 const ATTR_G = 0x800;
 
+const LMA = 0x400;
 const IF_ = 0x200, TF_ = 0x100, NT_ = 0x4000, RF_ = 0x10000, VM_ = 0x20000, AC_ = 0x40000, ID_ = 0x200000, IOPL_ = 0x3000;
 
 /** A data access as a watchpoint sees it: linear address (lo, hi), size in bytes, write or read. */
@@ -391,9 +392,16 @@ export class X86Cpu extends X86State implements Stateful {
     this.segLimit[seg] = limit;
     this.segAttr[seg] = ((dhi >>> 8) & 0xff) | ((dhi >>> 12) & 0xf00);
     if (seg === Seg.CS) {
-      this.codeBits = dhi & 0x400000 ? 32 : 16;
+      // IA-32e mode: L = 1 is 64-bit mode (its stack is 64-bit whatever SS says); else compatibility mode.
+      if (this.eferValue & LMA && dhi & 0x200000) {
+        this.codeBits = 64;
+        this.stackBits = 64;
+      } else {
+        this.codeBits = dhi & 0x400000 ? 32 : 16;
+        if (this.stackBits === 64) this.stackBits = this.segAttr[Seg.SS] & ATTR_DB ? 32 : 16;
+      }
       this.cpl = selector & 3;
-    } else if (seg === Seg.SS) this.stackBits = dhi & 0x400000 ? 32 : 16;
+    } else if (seg === Seg.SS && this.codeBits !== 64) this.stackBits = dhi & 0x400000 ? 32 : 16;
   }
 
   private readonly desc = [0, 0];
@@ -476,7 +484,7 @@ export class X86Cpu extends X86State implements Stateful {
     // The new EIP must lie within the new code segment's limit (checked before anything changes, as QEMU does).
     let limit = (d[0] & 0xffff) | (dhi & 0xf0000);
     if (dhi & 0x800000) limit = ((limit << 12) | 0xfff) >>> 0;
-    if (offset >>> 0 > limit) fault(GP, ret ? selector & 0xfffc : 0);
+    if (offset >>> 0 > limit && !(this.eferValue & LMA && dhi & 0x200000)) fault(GP, ret ? selector & 0xfffc : 0);
     this.touchDescriptor(at, dhi);
     const cpl = this.cpl;
     this.setCache(Seg.CS, (selector & 0xfffc) | cpl, d[0], dhi | 0x100);
@@ -533,6 +541,7 @@ export class X86Cpu extends X86State implements Stateful {
       return;
     }
     const ext = software ? 0 : 1;
+    if (this.eferValue & LMA) return this.deliverLong(vector, code, returnTo, ext);
     if (vector * 8 + 7 > this.idtLimit) fault(GP, vector * 8 + 2 + ext);
     const at = (this.idtBase + vector * 8) >>> 0;
     if (this.watchHook !== null) this.watchHook(at, 0, 8, false);
@@ -564,6 +573,104 @@ export class X86Cpu extends X86State implements Stateful {
     if (!(type & 1)) this.rflags &= ~IF_;
     this.ripLo = offset | 0;
     this.ripHi = 0;
+  }
+
+  /**
+   * IA-32e delivery (SDM Vol. 3 §6.14): a 16-byte interrupt or trap gate to a 64-bit code segment; RSP aligned
+   * to 16, then SS, RSP, RFLAGS, CS, RIP and the error code pushed as quadwords. Same privilege only (CPL 0
+   * kernels; no IST, no TSS.RSP0 switch yet: an inner-privilege gate is #GP). The return RIP's high half is the
+   * current instruction's (an instruction that crosses a 4 GiB boundary is not handled).
+   */
+  private deliverLong(vector: number, code: number, returnTo: number, ext: number): void {
+    if (vector * 16 + 15 > this.idtLimit) fault(GP, vector * 8 + 2 + ext);
+    const at = (this.idtBase + vector * 16) >>> 0;
+    if (this.watchHook !== null) this.watchHook(at, 0, 16, false);
+    const glo = this.readLinear(at, 4);
+    const ghi = this.readLinear((at + 4) >>> 0, 4);
+    const offHi = this.readLinear((at + 8) >>> 0, 4);
+    const type = (ghi >>> 8) & 0x1f;
+    if (type !== 14 && type !== 15) fault(GP, vector * 8 + 2 + ext);
+    if (!ext && ((ghi >>> 13) & 3) < this.cpl) fault(GP, vector * 8 + 2);
+    if (!(ghi & 0x8000)) fault(NP, vector * 8 + 2 + ext);
+    const selector = glo >>> 16;
+    if ((selector & 0xfffc) === 0) fault(GP, ext);
+    const d = this.desc;
+    this.readDescriptor(selector, d);
+    const dhi = d[1];
+    if (!(dhi & 0x1000) || !(dhi & 0x800) || !(dhi & 0x200000) || dhi & 0x400000) fault(GP, (selector & 0xfffc) + ext);
+    if (!(dhi & 0x8000)) fault(NP, (selector & 0xfffc) + ext);
+    if (((dhi >>> 13) & 3) !== this.cpl && !(dhi & 0x400)) fault(GP, (selector & 0xfffc) + ext);
+    const retHi = this.codeBits === 64 ? this.ripHi : 0;
+    const oldSs = this.segSel[Seg.SS];
+    const spLo = this.lo[4] >>> 0;
+    const spHi = this.stackBits === 64 ? this.hi[4] >>> 0 : 0;
+    const frame = [oldSs, 0, spLo, spHi, this.rflags >>> 0, 0, this.segSel[Seg.CS], 0, returnTo >>> 0, retHi];
+    if (code >= 0) frame.push(code >>> 0, 0);
+    // The new RSP: aligned down to 16, below the frame; all written before RSP changes (a fault leaves it).
+    let lo = (spLo & ~0xf) >>> 0;
+    let hi = spHi;
+    for (let i = 0; i < frame.length; i += 2) {
+      if (lo < 8) hi = (hi - 1) >>> 0;
+      lo = (lo - 8) >>> 0;
+      this.writeLinear64(lo, hi, frame[i], frame[i + 1]);
+    }
+    this.lo[4] = lo | 0;
+    this.hi[4] = hi | 0;
+    this.setCache(Seg.CS, (selector & 0xfffc) | this.cpl, d[0], dhi);
+    this.rflags &= ~(TF_ | VM_ | RF_ | NT_);
+    if (!(type & 1)) this.rflags &= ~IF_;
+    this.ripLo = ((glo & 0xffff) | (ghi & 0xffff0000)) | 0;
+    this.ripHi = offHi | 0;
+  }
+
+  /** A quadword the CPU itself writes at a 64-bit linear address (interrupt frames). */
+  private writeLinear64(lo: number, hi: number, vlo: number, vhi: number): void {
+    if (this.pagingOn) this.pagedMem.writeAs(lo, hi, 8, vlo, vhi, this.cpl === 3);
+    else this.bus.write64(lo, vlo, vhi);
+  }
+
+  private readLinear64(lo: number, hi: number): void {
+    if (this.pagingOn) this.pagedMem.readAs(this.scratch, lo, hi, 8, this.cpl === 3);
+    else {
+      this.scratch.vlo = this.bus.read64(lo) >>> 0;
+      this.scratch.vhi = this.bus.hi >>> 0;
+    }
+  }
+
+  /**
+   * IRET in IA-32e mode (IRETQ with REX.W, else 4-byte slots; SDM Vol. 2 IRET): RIP, CS, RFLAGS, RSP and SS are
+   * all popped. Same privilege only; a null SS is kept as the null selector (allowed at CPL 0 in 64-bit mode).
+   */
+  iretLong(bytes: 4 | 8): void {
+    if (this.rflags & NT_) fault(GP, 0);
+    const slots: number[] = [];
+    let lo = this.lo[4] >>> 0;
+    let hi = this.stackBits === 64 ? this.hi[4] >>> 0 : 0;
+    for (let i = 0; i < 5; i++) {
+      this.readLinear64(lo, hi);
+      slots.push(this.scratch.vlo, bytes === 8 ? this.scratch.vhi : 0);
+      lo += bytes;
+      if (lo > 0xffffffff) {
+        lo >>>= 0;
+        hi = (hi + 1) >>> 0;
+      }
+    }
+    const cs = slots[2] & 0xffff;
+    const ss = slots[8] & 0xffff;
+    if ((cs & 3) !== this.cpl) fault(GP, cs & 0xfffc); // outer-privilege return: not yet
+    this.loadCode(cs, true, slots[0]);
+    let mask = TF_ | AC_ | ID_ | RF_ | NT_ | 0xd5 | 0x400 | 0x800;
+    if (this.cpl === 0) mask |= IOPL_ | IF_;
+    this.rflags = ((this.rflags & ~mask) | (slots[4] & mask) | 2) >>> 0;
+    if ((ss & 0xfffc) === 0 && this.codeBits === 64) {
+      this.segSel[Seg.SS] = ss;
+      this.segBaseLo[Seg.SS] = 0;
+      this.segAttr[Seg.SS] = 0;
+    } else this.loadSegment(Seg.SS, ss);
+    this.lo[4] = slots[6] | 0;
+    this.hi[4] = this.codeBits === 64 ? slots[7] | 0 : 0;
+    this.nextLo = slots[0] >>> 0;
+    this.nextHi = this.codeBits === 64 ? slots[1] >>> 0 : 0;
   }
 
   /** Takes external interrupt `vector` now (at an instruction boundary; IF is the caller's business). */

@@ -111,6 +111,9 @@ export class PagingUnit {
       let pdLo: number;
       let pdHi: number;
       if (c.efer & LMA) {
+        // A non-canonical address (bits 63:47 not all equal) is #GP(0), not a #PF.
+        const top = hi >>> 15;
+        if (top !== 0 && top !== 0x1ffff) throw new X86Fault(13, 0);
         const pml4At = ((c.cr3 & 0xfffff000) >>> 0) + ((hi >>> 7) & 0x1ff) * 8;
         const elo = bus.read32(pml4At) >>> 0;
         const ehi = bus.read32(pml4At + 4) >>> 0;

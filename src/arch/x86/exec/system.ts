@@ -152,10 +152,16 @@ function stringOp(d: Decoded, kind: string): CpuExec {
 
 /** The executor for a system or late integer instruction, or undefined (the other builders then try). */
 export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined {
-  if (mode === 64) return undefined;
   const m = d.mnemonic;
   const two = d.opcode.length === 2;
   const op = d.opcode[d.opcode.length - 1];
+  if (mode === 64) {
+    // 64-bit mode: IRETQ, and the system instructions whose 32-bit executors are right there too (MOV CRn,
+    // LGDT/LIDT with a base below 4 GiB, RDMSR/WRMSR/RDTSC, INVLPG). The rest is not 64-bit ready: undefined.
+    if (!two && op === 0xcf) return (c) => c.iretLong(d.opsize === 64 ? 8 : 4);
+    const ready = two && (op === 0x20 || op === 0x22 || op === 0x30 || op === 0x31 || op === 0x32);
+    if (!ready && m !== "lgdt" && m !== "lidt" && m !== "invlpg") return undefined;
+  }
   const w = d.opsize as 16 | 32;
   const imm = d.imm[0]?.value ?? 0;
   const mr = d.modrm;
@@ -368,14 +374,20 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
       const v = c.lo[r] >>> 0;
       if (n === 0) {
         if ((v & 0x80000001) === 0x80000000 || (v & 0x60000000) === 0x40000000) fault(GP, 0);
+        const enabling = (v & ~c.cr0 & 0x80000000) !== 0;
+        // With EFER.LME, PG enters IA-32e mode (LMA; #GP without CR4.PAE); clearing PG leaves it.
+        if (enabling && c.efer & 0x100 && !(c.cr4 & 0x20)) fault(GP, 0);
         // Turning PAE paging on (PG with CR4.PAE) loads the PDPTE registers first (#GP before CR0 changes).
-        if (v & ~c.cr0 & 0x80000000 && c.cr4 & 0x20 && !(c.efer & 0x400)) c.loadPdptes(c.cr3);
+        if (enabling && c.cr4 & 0x20 && !(c.efer & 0x100)) c.loadPdptes(c.cr3);
         c.cr0 = (v | 0x10) >>> 0; // ET is hardwired to 1
+        if (enabling && c.efer & 0x100) c.efer |= 0x400;
+        else if (!(v & 0x80000000)) c.efer &= ~0x400;
       } else if (n === 2) c.cr2 = v;
       else if (n === 3) {
         if (c.cr0 & 0x80000000 && c.cr4 & 0x20 && !(c.efer & 0x400)) c.loadPdptes(v);
         c.cr3 = v;
       } else {
+        if (c.efer & 0x400 && !(v & 0x20)) fault(GP, 0); // PAE stays on in IA-32e mode
         // PAE paging with a change of PAE, PSE or PGE reloads the PDPTE registers.
         if (c.cr0 & 0x80000000 && v & 0x20 && (v ^ c.cr4) & 0xb0 && !(c.efer & 0x400)) c.loadPdptes(c.cr3);
         c.cr4 = v;
@@ -693,6 +705,11 @@ function knownMsr(i: number): boolean {
 function readMsr(c: X86Cpu, i: number): bigint {
   if (!knownMsr(i)) return 0n;
   if (i === 0x10) return BigInt(c.tsc());
+  // FS.base and GS.base are the segment caches' bases.
+  if (i === 0xc0000100 || i === 0xc0000101) {
+    const seg = i === 0xc0000100 ? Seg.FS : Seg.GS;
+    return (BigInt(c.segBaseHi[seg] >>> 0) << 32n) | BigInt(c.segBaseLo[seg] >>> 0);
+  }
   if (i === 0xc0000080) return BigInt(c.efer);
   if (i === 0xfe) return 0x508n; // MTRRcap: 8 variable ranges, fixed ranges, write-combining
   if (i === 0x1b) return c.msrs.get(i) ?? 0xfee00900n; // APIC base: enabled, BSP
@@ -703,6 +720,13 @@ function readMsr(c: X86Cpu, i: number): bigint {
 
 function writeMsr(c: X86Cpu, i: number, v: bigint): void {
   if (!knownMsr(i) || i === 0xfe) return;
-  if (i === 0xc0000080) c.efer = Number(v & 0xd01n);
+  // EFER.LMA is the CPU's (set by CR0.PG with LME); WRMSR keeps it.
+  if (i === 0xc0000100 || i === 0xc0000101) {
+    const seg = i === 0xc0000100 ? Seg.FS : Seg.GS;
+    c.segBaseLo[seg] = Number(v & 0xffffffffn) | 0;
+    c.segBaseHi[seg] = Number((v >> 32n) & 0xffffffffn) | 0;
+    return;
+  }
+  if (i === 0xc0000080) c.efer = (Number(v & 0x901n) | (c.efer & 0x400)) >>> 0;
   else c.msrs.set(i, v);
 }

@@ -1,0 +1,83 @@
+// IA-32e interrupt delivery and IRETQ on the CPU (src/arch/x86/cpu.ts) against the Intel SDM Vol. 3 §6.14: a
+// 16-byte gate, RSP aligned down to 16 before the frame, SS and RSP pushed even at the same privilege, then RFLAGS,
+// CS, RIP and the error code, all quadwords; IF cleared by an interrupt gate; IRETQ pops all five and returns to
+// the 64-bit code with RSP as it was. Also: the L bit selects 64-bit mode only with EFER.LMA, and a non-canonical
+// address is #GP(0), not #PF.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { PcMachine } from "../../src/boards/pc/pc.js";
+import { Seg } from "../../src/arch/x86/cpu-state.js";
+import { X86Fault } from "../../src/arch/x86/cpu.js";
+import { READ } from "../../src/arch/x86/paging.js";
+
+const GDT = 0x1000, IDT = 0x2000, PML4 = 0x10000;
+
+function longMode() {
+  const m = new PcMachine({ ramSize: 16 << 20, icountShift: 7, bios: new Uint8Array(0x10000) });
+  const c = m.cpu;
+  const bus = m.bus;
+  bus.write64(GDT + 8, 0x0000ffff, 0x00af9b00); // 0x08: 64-bit code
+  bus.write64(GDT + 16, 0x0000ffff, 0x00cf9300); // 0x10: data
+  bus.write64(GDT + 24, 0x0000ffff, 0x00cf9b00); // 0x18: 32-bit code (compatibility mode)
+  // IDT[14]: interrupt gate to 0x08:0x0000000000345678 (16 bytes).
+  bus.write32(IDT + 14 * 16, 0x00085678);
+  bus.write32(IDT + 14 * 16 + 4, 0x00348e00);
+  // 4-level tables: the first 2 MiB identity (one 2 MiB page).
+  bus.write32(PML4, 0x11000 | 3);
+  bus.write32(0x11000, 0x12000 | 3);
+  bus.write32(0x12000, 0x83);
+  c.gdtBase = GDT;
+  c.gdtLimit = 0x1f;
+  c.idtBase = IDT;
+  c.idtLimit = 0xfff;
+  c.cr4 = 0x20;
+  c.cr3 = PML4;
+  c.efer = 0x500; // LME, LMA
+  c.cr0 = 0x80000011;
+  c.loadSegment(Seg.SS, 0x10);
+  c.loadCode(0x08);
+  return { m, c, bus };
+}
+
+test("CS.L selects 64-bit mode with EFER.LMA (compatibility mode without L)", () => {
+  const { c } = longMode();
+  assert.equal(c.codeBits, 64);
+  assert.equal(c.stackBits, 64);
+  c.loadCode(0x18);
+  assert.equal(c.codeBits, 32);
+  assert.equal(c.stackBits, 32);
+});
+
+test("IA-32e #PF delivery: the 16-byte gate, RSP aligned to 16, SS:RSP, RFLAGS, CS, RIP, error code; IRETQ returns", () => {
+  const { c, bus } = longMode();
+  c.lo[4] = 0x8008; // not 16-aligned
+  c.hi[4] = 0;
+  c.rflags = 0x202;
+  c.ripLo = 0x1234;
+  c.faultLo = 0x1234;
+  c.exception(new X86Fault(14, 0x6));
+  assert.equal(c.ripLo >>> 0, 0x345678);
+  assert.equal(c.ripHi, 0);
+  assert.equal(c.rflags & 0x200, 0, "an interrupt gate clears IF");
+  // Aligned to 0x8000, then six quadwords.
+  assert.equal(c.lo[4] >>> 0, 0x8000 - 6 * 8);
+  const q = (i: number) => bus.read32(0x8000 - 6 * 8 + 8 * i) >>> 0;
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map(q), [0x6, 0x1234, 0x08, 0x202, 0x8008, 0x10]);
+  // The handler pops the error code, then IRETQ.
+  c.lo[4] += 8;
+  c.iretLong(8);
+  assert.equal(c.nextLo, 0x1234);
+  assert.equal(c.lo[4] >>> 0, 0x8008);
+  assert.equal(c.rflags, 0x202);
+  assert.equal(c.codeBits, 64);
+});
+
+test("4-level paging: a non-canonical address is #GP(0)", () => {
+  const { c } = longMode();
+  assert.throws(
+    () => c.pager.translate(0, 0x8000, READ, false),
+    (e: unknown) => e instanceof X86Fault && e.vector === 13 && e.code === 0,
+  );
+  assert.equal(c.pager.translate(0x1000, 0, READ, false), 0x1000);
+});

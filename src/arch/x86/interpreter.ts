@@ -135,19 +135,21 @@ export class X86Interpreter implements ExecutionEngine {
         break;
       }
       let insn: Cached | undefined;
-      try {
-        insn = this.lookup(linear, c.codeBits === 64 ? c.ripHi : 0);
-      } catch (e) {
-        if (!(e instanceof X86Fault)) throw e;
-        // A fetch #PF: QEMU raises it translating, before the instruction exists, so neither its trace nor its
-        // icount has it. Delivering it is a step of its own that adds no time, as taking an interrupt is.
-        c.faultLo = ip;
-        clock.countInterruptStep();
-        done++;
-        if (!this.safely(() => c.exception(e))) break;
-        if (this.ended) break;
-        continue;
-      }
+      if (!c.pagingOn) insn = this.lookupPhysical(linear, linear, true);
+      else
+        try {
+          insn = this.lookupPhysical(c.fetchPhysical(linear, c.codeBits === 64 ? c.ripHi : 0), linear, false, c.codeBits === 64 ? c.ripHi : 0);
+        } catch (e) {
+          if (!(e instanceof X86Fault)) throw e;
+          // A fetch #PF: QEMU raises it translating, before the instruction exists, so neither its trace nor its
+          // icount has it. Delivering it is a step of its own that adds no time, as taking an interrupt is.
+          c.faultLo = ip;
+          clock.countInterruptStep();
+          done++;
+          if (!this.safely(() => c.exception(e))) break;
+          if (this.ended) break;
+          continue;
+        }
       if (insn === undefined) break;
       const next = ip + insn.length;
       c.faultLo = ip;
@@ -197,16 +199,11 @@ export class X86Interpreter implements ExecutionEngine {
   private codeGeneration = -1;
 
   /**
-   * The executor of the instruction at linear (linear, hi). With paging the fetch is translated first (through the
-   * TLB, so a changed mapping is seen as soon as the TLB sees it) and the cache is searched by the physical page;
-   * an instruction that crosses a linear page is then not cached (its second page may be remapped alone).
+   * The executor of the instruction at physical `pa`, linear (linear, hi). With paging the caller translated the
+   * fetch (through the TLB, so a changed mapping is seen as soon as the TLB sees it, per instruction) and the cache
+   * is searched by the physical page; an instruction that crosses a linear page is then not cached (its second page
+   * may be remapped alone).
    */
-  private lookup(linear: number, hi: number): Cached | undefined {
-    const c = this.cpu;
-    if (!c.pagingOn) return this.lookupPhysical(linear, linear, true);
-    return this.lookupPhysical(c.fetchPhysical(linear, hi), linear, false, hi);
-  }
-
   private lookupPhysical(pa: number, linear: number, unpaged: boolean, hi = 0): Cached | undefined {
     const c = this.cpu;
     const bus = c.bus;

@@ -8,8 +8,10 @@
  * page (I/D in the error code) and a reserved-bit #PF (RSVD); then long mode: 4-level tables (the same
  * tables below, the high half at 0xffffff8000000000 too), EFER.LME and CR0.PG (IA-32e, compatibility mode), a far
  * jump to a 64-bit code segment, a 64-bit IDT, 64-bit arithmetic, RIP-relative data, a read through the high half
- * and a #PF whose handler maps the page and returns with IRETQ. It exits through isa-debug-exit; every result is
- * printed on the debug console (port 0x402).
+ * and a #PF whose handler maps the page and returns with IRETQ; then user mode: SYSRET to CPL 3, SYSCALL back
+ * (SWAPGS for the kernel's GS base), a #PF at CPL 3 on a supervisor page taken on the TSS's RSP0 stack, IRETQ to
+ * CPL 3 and the read restarted. It exits through isa-debug-exit; every result is printed on the debug console
+ * (port 0x402).
  *
  *   qemu-system-x86_64 -M pc -bios paging.bin -display none -nodefaults -debugcon stdio \
  *       -global isa-debugcon.iobase=0x402 -device isa-debug-exit,iobase=0xf4,iosize=4
@@ -27,6 +29,7 @@
         .set    PML4, 0x17000           /* 4-level paging: [0] and [511] -> PDPT64 */
         .set    PDPT64, 0x18000         /* [0] -> PAE_PD0, [1] -> PAE_PD1 */
         .set    IDT64, 0x3000
+        .set    TSS64, 0x2400           /* RSP0 at +4 */
         .set    PDE_ALIAS, PD + (ALIAS >> 22) * 4
         .set    PDE_4M, PD + (0x80000000 >> 22) * 4
         .set    PTE_20000, PT0 + 0x20 * 4   /* the identity entry of 0x20000 */
@@ -258,10 +261,11 @@ pm32:
         movl    %cr0, %eax
         andl    $0x7fffffff, %eax
         movl    %eax, %cr0
-        movl    $(PDPT64 + 3), PML4
+        movl    $(PDPT64 + 7), PML4     /* user-accessible: the first 2 MiB */
         movl    $(PDPT64 + 3), PML4 + 511 * 8
-        movl    $(PAE_PD0 + 3), PDPT64
-        movl    $(PAE_PD1 + 3), PDPT64 + 8
+        movl    $(PAE_PD0 + 7), PDPT64
+        orl     $4, PAE_PD0
+        movl    $(PAE_PD1 + 3), PDPT64 + 8  /* supervisor-only: the alias */
         movl    $0x12345678, 0x23000
         movl    $0x9abcdef0, 0x23004
         movl    $PML4, %eax
@@ -278,6 +282,9 @@ pm32:
         NL32
         GATE64  13, gp64
         GATE64  14, pf64
+        movl    $0x9000, TSS64 + 4      /* RSP0 */
+        movw    $0x38, %ax
+        ltr     %ax
         ljmp    $0x18, $(ROM + long64)
 
         .code64
@@ -306,9 +313,76 @@ long64:
         leaq    m_rsp(%rip), %rsi
         call    show64
         call    nl64
+        movl    $(ROM + map_page3), FIXUP
+        movl    $0, FIXUP + 4
         movl    $(ALIAS + 0x3000), %ebx
         movq    (%rbx), %rax
         leaq    m_restart(%rip), %rsi
+        call    show64
+        call    nl64
+
+        /* User mode: STAR (SYSCALL CS 0x18, SYSRET base 0x20: CS 0x33, SS 0x2b), LSTAR, SFMASK, KERNEL_GS_BASE. */
+        movl    $0xc0000081, %ecx
+        xorl    %eax, %eax
+        movl    $0x00200018, %edx
+        wrmsr
+        movl    $0xc0000082, %ecx
+        leaq    syscall64(%rip), %rax
+        movq    %rax, %rdx
+        shrq    $32, %rdx
+        wrmsr
+        movl    $0xc0000084, %ecx
+        movl    $0x200, %eax
+        xorl    %edx, %edx
+        wrmsr
+        movl    $0xc0000102, %ecx
+        movl    $0x2200, %eax
+        wrmsr
+        movabsq $0x1122334455667788, %rax
+        movq    %rax, 0x2200
+        movl    $0xc0000080, %ecx
+        rdmsr
+        orl     $1, %eax                /* SCE */
+        wrmsr
+        movl    $(ROM + make_user), FIXUP
+        movl    $0, FIXUP + 4
+        leaq    user64(%rip), %rcx
+        movl    $0x2, %r11d
+        movl    $0x7000, %esp
+        sysretq
+
+/* CPL 3. */
+user64:
+        movl    $1, %eax
+        syscall
+        movl    $(ALIAS + 0x3000), %ebx
+        movq    (%rbx), %rbx            /* a supervisor page: #PF, the kernel lets users in, the read restarts */
+        movl    $2, %eax
+        syscall
+
+/* SYSCALL: RCX is the user's RIP, R11 its RFLAGS; the stack is still the user's (a test kernel may). */
+syscall64:
+        swapgs
+        movq    %gs:0, %r8
+        swapgs
+        cmpl    $2, %eax
+        je      1f
+        movq    %rcx, %rax
+        leaq    m_sysrcx(%rip), %rsi
+        call    show64
+        movq    %r11, %rax
+        leaq    m_sysr11(%rip), %rsi
+        call    show64
+        movq    %r8, %rax
+        leaq    m_gs(%rip), %rsi
+        call    show64
+        movq    %rsp, %rax
+        leaq    m_rsp(%rip), %rsi
+        call    show64
+        call    nl64
+        sysretq
+1:      movq    %rbx, %rax
+        leaq    m_user(%rip), %rsi
         call    show64
         call    nl64
         leaq    bye(%rip), %rsi
@@ -318,6 +392,17 @@ long64:
         outb    %al, %dx
 1:      hlt
         jmp     1b
+
+map_page3:
+        movl    $0x23003, PAE_PT + 3 * 8
+        invlpg  ALIAS + 0x3000
+        ret
+make_user:
+        orl     $4, PDPT64 + 8
+        orl     $4, PAE_PD1
+        orl     $4, PAE_PT + 3 * 8
+        invlpg  ALIAS + 0x3000
+        ret
 
 /* 64-bit #PF: the frame is error code, RIP, CS, RFLAGS, RSP, SS (above the two registers saved here). */
 pf64:
@@ -339,8 +424,7 @@ pf64:
         leaq    m_rsp(%rip), %rsi
         call    show64
         call    nl64
-        movl    $0x23003, PAE_PT + 3 * 8
-        invlpg  ALIAS + 0x3000
+        call    *FIXUP
         popq    %rsi
         popq    %rax
         addq    $8, %rsp
@@ -457,6 +541,10 @@ m_code: .asciz "code="
 m_ripf: .asciz "rip="
 m_cs:   .asciz "cs="
 m_gp:   .asciz "#GP code="
+m_sysrcx: .asciz "syscall rcx="
+m_sysr11: .asciz "r11="
+m_gs:   .asciz "swapgs gs:0="
+m_user: .asciz "cpl3 read="
         .balign 8
 qvalue: .quad  0xfedcba9876543210
 idtr64: .word  0xff
@@ -469,7 +557,12 @@ gdt:    .quad  0
         .quad  0x00cf9b000000ffff       /* 0x08: 32-bit code, flat */
         .quad  0x00cf93000000ffff       /* 0x10: 32-bit data, flat */
         .quad  0x00af9b000000ffff       /* 0x18: 64-bit code (L) */
-gdtr:   .word  0x1f
+        .quad  0x00cf93000000ffff       /* 0x20: data (SYSCALL's SS) */
+        .quad  0x00cff3000000ffff       /* 0x28: user data, DPL 3 */
+        .quad  0x00affb000000ffff       /* 0x30: user 64-bit code, DPL 3 */
+        .quad  0x0000890024000067       /* 0x38: 64-bit TSS at 0x2400 (16 bytes) */
+        .quad  0
+gdtr:   .word  0x47
         .long  ROM + gdt
 
         .code16

@@ -2,7 +2,7 @@
 // accessed/dirty bits the CPU sets, #PF on a not-present and on a read-only page (CR2, error code, the instruction
 // restarts), a stale TLB entry until INVLPG and MOV CR3, a 4 MiB page, then PAE with NXE (a 2 MiB page, a fetch #PF
 // from an XD page, a reserved-bit #PF), then long mode (4-level tables, a 64-bit code segment and IDT, RIP-relative
-// data, a #PF returned from with IRETQ). The same debug-console bytes and exit status in one run and in random
+// data, a #PF returned from with IRETQ; SYSRET/SYSCALL, SWAPGS, a #PF at CPL 3 on the TSS's RSP0 stack). The same debug-console bytes and exit status in one run and in random
 // slicings; the instruction count is QEMU's one-instruction trace plus one step per fetch #PF (QEMU raises those
 // while translating, so its trace has no line for them; Rewind delivers them in a step of their own that adds no
 // time, as it takes interrupts); states saved in the middle of paging and loaded into a fresh machine end as the
@@ -65,8 +65,8 @@ test("pc: paging.bin under qemu-system-x86_64: the same output and status, and t
   const traced = readFileSync(log, "latin1").split("\n").filter((l) => l.startsWith("Trace")).length;
   const r = run();
   assert.equal(r.icount - FETCH_FAULTS, traced);
-  // No time for the fetch #PF's step, nor for the four data #PFs (QEMU gives a run-time fault's count back).
-  assert.equal(r.ns, (traced - 4) * 128);
+  // No time for the fetch #PF's step, nor for the five data #PFs (QEMU gives a run-time fault's count back).
+  assert.equal(r.ns, (traced - 5) * 128);
 });
 
 test("guests/x86/build.sh rebuilds paging.bin byte for byte", { skip: missingTool("as", "ld") }, () => {

@@ -460,7 +460,7 @@ export class X86Cpu extends X86State implements Stateful {
    * checks a code descriptor at the same privilege (call gates and task switches raise #GP: not needed at CPL 0
    * by SeaBIOS).
    */
-  loadCode(selector: number, ret = false, offset = 0): void {
+  loadCode(selector: number, ret = false, offset = 0, outer = false): void {
     selector &= 0xffff;
     if (!this.protectedMode || this.rflags & VM_) {
       this.intervalFlags.note(X86IntervalFlag.Segments);
@@ -479,14 +479,14 @@ export class X86Cpu extends X86State implements Stateful {
     if (!(dhi & 0x1000) || !(type & 8)) fault(GP, selector & 0xfffc);
     if (type & 4) {
       if (dpl > this.cpl) fault(GP, selector & 0xfffc);
-    } else if (ret ? rpl !== this.cpl || dpl !== rpl : rpl > this.cpl || dpl !== this.cpl) fault(GP, selector & 0xfffc);
+    } else if (ret ? (outer ? rpl < this.cpl : rpl !== this.cpl) || dpl !== rpl : rpl > this.cpl || dpl !== this.cpl) fault(GP, selector & 0xfffc);
     if (!(dhi & 0x8000)) fault(NP, selector & 0xfffc);
     // The new EIP must lie within the new code segment's limit (checked before anything changes, as QEMU does).
     let limit = (d[0] & 0xffff) | (dhi & 0xf0000);
     if (dhi & 0x800000) limit = ((limit << 12) | 0xfff) >>> 0;
     if (offset >>> 0 > limit && !(this.eferValue & LMA && dhi & 0x200000)) fault(GP, ret ? selector & 0xfffc : 0);
     this.touchDescriptor(at, dhi);
-    const cpl = this.cpl;
+    const cpl = ret && outer ? rpl : this.cpl;
     this.setCache(Seg.CS, (selector & 0xfffc) | cpl, d[0], dhi | 0x100);
   }
 
@@ -599,24 +599,42 @@ export class X86Cpu extends X86State implements Stateful {
     const dhi = d[1];
     if (!(dhi & 0x1000) || !(dhi & 0x800) || !(dhi & 0x200000) || dhi & 0x400000) fault(GP, (selector & 0xfffc) + ext);
     if (!(dhi & 0x8000)) fault(NP, (selector & 0xfffc) + ext);
-    if (((dhi >>> 13) & 3) !== this.cpl && !(dhi & 0x400)) fault(GP, (selector & 0xfffc) + ext);
+    const dpl = (dhi >>> 13) & 3;
+    if (dpl > this.cpl) fault(GP, (selector & 0xfffc) + ext);
     const retHi = this.codeBits === 64 ? this.ripHi : 0;
     const oldSs = this.segSel[Seg.SS];
-    const spLo = this.lo[4] >>> 0;
-    const spHi = this.stackBits === 64 ? this.hi[4] >>> 0 : 0;
-    const frame = [oldSs, 0, spLo, spHi, this.rflags >>> 0, 0, this.segSel[Seg.CS], 0, returnTo >>> 0, retHi];
+    const oldCpl = this.cpl;
+    let spLo = this.lo[4] >>> 0;
+    let spHi = this.stackBits === 64 ? this.hi[4] >>> 0 : 0;
+    const frameSpLo = spLo;
+    const frameSpHi = spHi;
+    // To an inner privilege (non-conforming code): the stack is the 64-bit TSS's RSPn, SS the null selector.
+    const inner = dpl < oldCpl && !(dhi & 0x400);
+    if (inner) {
+      if (this.trLimit < 4 + 8 * dpl + 7) fault(TS, this.trSel & 0xfffc);
+      spLo = this.readLinear((this.trBase + 4 + 8 * dpl) >>> 0, 4);
+      spHi = this.readLinear((this.trBase + 8 + 8 * dpl) >>> 0, 4);
+    }
+    const frame = [oldSs, 0, frameSpLo, frameSpHi, this.rflags >>> 0, 0, this.segSel[Seg.CS], 0, returnTo >>> 0, retHi];
     if (code >= 0) frame.push(code >>> 0, 0);
     // The new RSP: aligned down to 16, below the frame; all written before RSP changes (a fault leaves it).
     let lo = (spLo & ~0xf) >>> 0;
     let hi = spHi;
+    const newCpl = inner ? dpl : oldCpl;
     for (let i = 0; i < frame.length; i += 2) {
       if (lo < 8) hi = (hi - 1) >>> 0;
       lo = (lo - 8) >>> 0;
-      this.writeLinear64(lo, hi, frame[i], frame[i + 1]);
+      this.writeLinear64(lo, hi, frame[i], frame[i + 1], newCpl === 3);
     }
     this.lo[4] = lo | 0;
     this.hi[4] = hi | 0;
-    this.setCache(Seg.CS, (selector & 0xfffc) | this.cpl, d[0], dhi);
+    if (inner) {
+      this.segSel[Seg.SS] = newCpl;
+      this.segBaseLo[Seg.SS] = this.segBaseHi[Seg.SS] = 0;
+      this.segAttr[Seg.SS] = 0;
+      this.cpl = newCpl;
+    }
+    this.setCache(Seg.CS, (selector & 0xfffc) | newCpl, d[0], dhi);
     this.rflags &= ~(TF_ | VM_ | RF_ | NT_);
     if (!(type & 1)) this.rflags &= ~IF_;
     this.ripLo = ((glo & 0xffff) | (ghi & 0xffff0000)) | 0;
@@ -624,8 +642,8 @@ export class X86Cpu extends X86State implements Stateful {
   }
 
   /** A quadword the CPU itself writes at a 64-bit linear address (interrupt frames). */
-  private writeLinear64(lo: number, hi: number, vlo: number, vhi: number): void {
-    if (this.pagingOn) this.pagedMem.writeAs(lo, hi, 8, vlo, vhi, this.cpl === 3);
+  private writeLinear64(lo: number, hi: number, vlo: number, vhi: number, user: boolean): void {
+    if (this.pagingOn) this.pagedMem.writeAs(lo, hi, 8, vlo, vhi, user);
     else this.bus.write64(lo, vlo, vhi);
   }
 
@@ -639,7 +657,8 @@ export class X86Cpu extends X86State implements Stateful {
 
   /**
    * IRET in IA-32e mode (IRETQ with REX.W, else 4-byte slots; SDM Vol. 2 IRET): RIP, CS, RFLAGS, RSP and SS are
-   * all popped. Same privilege only; a null SS is kept as the null selector (allowed at CPL 0 in 64-bit mode).
+   * all popped. To the same or an outer privilege (CPL 0 to 3); a null SS is kept as the null selector (allowed
+   * in 64-bit mode below CPL 3).
    */
   iretLong(bytes: 4 | 8): void {
     if (this.rflags & NT_) fault(GP, 0);
@@ -657,12 +676,13 @@ export class X86Cpu extends X86State implements Stateful {
     }
     const cs = slots[2] & 0xffff;
     const ss = slots[8] & 0xffff;
-    if ((cs & 3) !== this.cpl) fault(GP, cs & 0xfffc); // outer-privilege return: not yet
-    this.loadCode(cs, true, slots[0]);
+    if ((cs & 3) < this.cpl) fault(GP, cs & 0xfffc);
+    const oldCpl = this.cpl;
+    this.loadCode(cs, true, slots[0], true);
     let mask = TF_ | AC_ | ID_ | RF_ | NT_ | 0xd5 | 0x400 | 0x800;
-    if (this.cpl === 0) mask |= IOPL_ | IF_;
+    if (oldCpl === 0) mask |= IOPL_ | IF_;
     this.rflags = ((this.rflags & ~mask) | (slots[4] & mask) | 2) >>> 0;
-    if ((ss & 0xfffc) === 0 && this.codeBits === 64) {
+    if ((ss & 0xfffc) === 0 && this.codeBits === 64 && this.cpl < 3) {
       this.segSel[Seg.SS] = ss;
       this.segBaseLo[Seg.SS] = 0;
       this.segAttr[Seg.SS] = 0;
@@ -671,6 +691,67 @@ export class X86Cpu extends X86State implements Stateful {
     this.hi[4] = this.codeBits === 64 ? slots[7] | 0 : 0;
     this.nextLo = slots[0] >>> 0;
     this.nextHi = this.codeBits === 64 ? slots[1] >>> 0 : 0;
+  }
+
+  /** A flat segment cache as SYSCALL/SYSRET load it (no descriptor read): attr is the access byte and flags. */
+  private flatSegment(seg: number, selector: number, attr: number): void {
+    this.intervalFlags.note(X86IntervalFlag.Segments);
+    this.segSel[seg] = selector;
+    this.segBaseLo[seg] = this.segBaseHi[seg] = 0;
+    this.segLimit[seg] = 0xffffffff;
+    this.segAttr[seg] = attr;
+  }
+
+  private msrHalf(index: number, high: boolean): number {
+    const v = this.msrs.get(index) ?? 0n;
+    return Number(high ? (v >> 32n) & 0xffffffffn : v & 0xffffffffn);
+  }
+
+  /**
+   * SYSCALL from 64-bit mode (SDM Vol. 2): RCX = the next RIP, R11 = RFLAGS, RIP = LSTAR, RFLAGS &= ~SFMASK,
+   * CS = STAR[47:32] and SS = that + 8 as flat CPL 0 segments. #UD without EFER.SCE (compatibility mode, CSTAR:
+   * not supported, #UD too).
+   */
+  syscall(): void {
+    if (!(this.eferValue & 1) || this.codeBits !== 64) fault(UD);
+    this.lo[1] = this.nextLo | 0;
+    this.hi[1] = this.nextHi | 0;
+    this.lo[11] = this.rflags | 0;
+    this.hi[11] = 0;
+    const sel = this.msrHalf(0xc0000081, true) & 0xffff;
+    this.flatSegment(Seg.CS, sel & 0xfffc, 0xa9b);
+    this.flatSegment(Seg.SS, (sel + 8) & 0xfffc, 0xc93);
+    this.cpl = 0;
+    this.codeBits = this.stackBits = 64;
+    this.rflags = ((this.rflags & ~this.msrHalf(0xc0000084, false)) & ~RF_ | 2) >>> 0;
+    this.nextLo = this.msrHalf(0xc0000082, false);
+    this.nextHi = this.msrHalf(0xc0000082, true);
+  }
+
+  /** SYSRET to CPL 3: RIP = RCX, RFLAGS = R11; CS = STAR[63:48] + 16 (REX.W, 64-bit) or + 0 (32-bit), SS = + 8. */
+  sysret(to64: boolean): void {
+    if (!(this.eferValue & 1) || this.codeBits !== 64) fault(UD);
+    if (this.cpl !== 0) fault(GP, 0);
+    const top = (this.hi[1] >>> 15) & 0x1ffff;
+    if (to64 && top !== 0 && top !== 0x1ffff) fault(GP, 0);
+    const sel = this.msrHalf(0xc0000081, true) >>> 16;
+    this.rflags = ((this.lo[11] & 0x3c7fd7) | 2) >>> 0;
+    this.flatSegment(Seg.CS, ((sel + (to64 ? 16 : 0)) & 0xfffc) | 3, to64 ? 0xafb : 0xcfb);
+    this.flatSegment(Seg.SS, ((sel + 8) & 0xfffc) | 3, 0xcf3);
+    this.cpl = 3;
+    this.codeBits = to64 ? 64 : 32;
+    this.stackBits = to64 ? 64 : 32;
+    this.nextLo = this.lo[1] >>> 0;
+    this.nextHi = to64 ? this.hi[1] >>> 0 : 0;
+  }
+
+  /** SWAPGS: exchanges GS.base with IA32_KERNEL_GS_BASE (CPL 0 only). */
+  swapgs(): void {
+    if (this.cpl !== 0) fault(GP, 0);
+    const k = this.msrs.get(0xc0000102) ?? 0n;
+    this.msrs.set(0xc0000102, (BigInt(this.segBaseHi[Seg.GS] >>> 0) << 32n) | BigInt(this.segBaseLo[Seg.GS] >>> 0));
+    this.segBaseLo[Seg.GS] = Number(k & 0xffffffffn) | 0;
+    this.segBaseHi[Seg.GS] = Number(k >> 32n) | 0;
   }
 
   /** Takes external interrupt `vector` now (at an instruction boundary; IF is the caller's business). */

@@ -159,6 +159,9 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
     // 64-bit mode: IRETQ, and the system instructions whose 32-bit executors are right there too (MOV CRn,
     // LGDT/LIDT with a base below 4 GiB, RDMSR/WRMSR/RDTSC, INVLPG). The rest is not 64-bit ready: undefined.
     if (!two && op === 0xcf) return (c) => c.iretLong(d.opsize === 64 ? 8 : 4);
+    if (m === "syscall") return (c) => c.syscall();
+    if (m === "sysret") return (c) => c.sysret(d.opsize === 64);
+    if (m === "swapgs") return (c) => c.swapgs();
     const ready = two && (op === 0x20 || op === 0x22 || op === 0x30 || op === 0x31 || op === 0x32);
     if (!ready && m !== "lgdt" && m !== "lidt" && m !== "invlpg") return undefined;
   }

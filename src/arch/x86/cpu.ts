@@ -643,11 +643,13 @@ export class X86Cpu extends X86State implements Stateful {
 
   /** A quadword the CPU itself writes at a 64-bit linear address (interrupt frames). */
   private writeLinear64(lo: number, hi: number, vlo: number, vhi: number, user: boolean): void {
+    if (this.watchHook !== null) this.watchHook(lo, hi, 8, true);
     if (this.pagingOn) this.pagedMem.writeAs(lo, hi, 8, vlo, vhi, user);
     else this.bus.write64(lo, vlo, vhi);
   }
 
   private readLinear64(lo: number, hi: number): void {
+    if (this.watchHook !== null) this.watchHook(lo, hi, 8, false);
     if (this.pagingOn) this.pagedMem.readAs(this.scratch, lo, hi, 8, this.cpl === 3);
     else {
       this.scratch.vlo = this.bus.read64(lo) >>> 0;

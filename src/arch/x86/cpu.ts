@@ -428,7 +428,8 @@ export class X86Cpu extends X86State implements Stateful {
     }
     const rpl = selector & 3;
     if ((selector & 0xfffc) === 0) {
-      if (seg === Seg.SS) fault(GP, 0);
+      // A null SS is allowed in 64-bit mode below CPL 3.
+      if (seg === Seg.SS && !(this.codeBits === 64 && this.cpl < 3)) fault(GP, 0);
       this.segSel[seg] = selector;
       this.segBaseLo[seg] = 0;
       this.segLimit[seg] = 0;
@@ -577,9 +578,10 @@ export class X86Cpu extends X86State implements Stateful {
 
   /**
    * IA-32e delivery (SDM Vol. 3 §6.14): a 16-byte interrupt or trap gate to a 64-bit code segment; RSP aligned
-   * to 16, then SS, RSP, RFLAGS, CS, RIP and the error code pushed as quadwords. Same privilege only (CPL 0
-   * kernels; no IST, no TSS.RSP0 switch yet: an inner-privilege gate is #GP). The return RIP's high half is the
-   * current instruction's (an instruction that crosses a 4 GiB boundary is not handled).
+   * to 16, then SS, RSP, RFLAGS, CS, RIP and the error code pushed as quadwords. To the same privilege, or
+   * from CPL 3 to an inner one on the 64-bit TSS's RSPn stack with a null SS; the gate's IST picks ISTn. The
+   * return RIP's high half is the current instruction's (an instruction that crosses a 4 GiB boundary is not
+   * handled).
    */
   private deliverLong(vector: number, code: number, returnTo: number, ext: number): void {
     if (vector * 16 + 15 > this.idtLimit) fault(GP, vector * 8 + 2 + ext);
@@ -609,11 +611,14 @@ export class X86Cpu extends X86State implements Stateful {
     const frameSpLo = spLo;
     const frameSpHi = spHi;
     // To an inner privilege (non-conforming code): the stack is the 64-bit TSS's RSPn, SS the null selector.
+    // A gate's IST index (1-7) picks the TSS's ISTn stack whatever the privilege.
     const inner = dpl < oldCpl && !(dhi & 0x400);
-    if (inner) {
-      if (this.trLimit < 4 + 8 * dpl + 7) fault(TS, this.trSel & 0xfffc);
-      spLo = this.readLinear((this.trBase + 4 + 8 * dpl) >>> 0, 4);
-      spHi = this.readLinear((this.trBase + 8 + 8 * dpl) >>> 0, 4);
+    const ist = ghi & 7;
+    if (inner || ist) {
+      const at = ist ? 0x24 + 8 * (ist - 1) : 4 + 8 * dpl;
+      if (this.trLimit < at + 7) fault(TS, this.trSel & 0xfffc);
+      spLo = this.readLinear((this.trBase + at) >>> 0, 4);
+      spHi = this.readLinear((this.trBase + at + 4) >>> 0, 4);
     }
     const frame = [oldSs, 0, frameSpLo, frameSpHi, this.rflags >>> 0, 0, this.segSel[Seg.CS], 0, returnTo >>> 0, retHi];
     if (code >= 0) frame.push(code >>> 0, 0);

@@ -162,8 +162,17 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
     if (m === "syscall") return (c) => c.syscall();
     if (m === "sysret") return (c) => c.sysret(d.opsize === 64);
     if (m === "swapgs") return (c) => c.swapgs();
-    const ready = two && (op === 0x20 || op === 0x22 || op === 0x30 || op === 0x31 || op === 0x32);
-    if (!ready && m !== "lgdt" && m !== "lidt" && m !== "invlpg") return undefined;
+    if (!two && (op === 0xcd || op === 0xcc)) {
+      const v = op === 0xcc ? BP : (d.imm[0]?.value ?? 0) & 0xff;
+      return (c) => {
+        c.deliver(v, -1, c.nextLo, true);
+        c.nextLo = c.ripLo;
+        c.nextHi = c.ripHi;
+      };
+    }
+    // MOV Sreg and LTR (a 16-byte TSS descriptor whose base is below 4 GiB) work as in 32-bit code.
+    const ready = two ? op === 0x20 || op === 0x22 || op === 0x30 || op === 0x31 || op === 0x32 : op === 0x8e;
+    if (!ready && m !== "lgdt" && m !== "lidt" && m !== "invlpg" && m !== "ltr") return undefined;
   }
   const w = d.opsize as 16 | 32;
   const imm = d.imm[0]?.value ?? 0;

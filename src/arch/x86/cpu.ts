@@ -1,13 +1,16 @@
 // The x86 CPU: X86State plus what the system layer adds — segment registers with their descriptor caches, the
 // descriptor-table registers (GDTR, IDTR, LDTR, TR), CR0/2/3/4, EFER and the other MSRs, the current code and
-// stack sizes (CS.D, SS.B), the privilege level, the halted state and the interrupt shadow, and the memory and
-// port buses. Real mode and protected mode with segmentation and paging (paging.ts; the memory implementation is
-// swapped when CR0.PG changes, so the unpaged path stays as fast as before; long mode not yet); segment loads
-// with the SDM's checks (real mode sets only selector and base, so hidden limits survive: big real mode);
-// interrupt and exception delivery through the IVT or IDT interrupt/trap gates at the same privilege, IRET. Reset
-// state as the Intel SDM Vol. 3 §9.1.1 gives it and QEMU's pc sets it: CS.selector F000 with base FFFF0000, IP
-// FFF0, CR0 60000010, EFLAGS 2, EDX the processor signature. Not yet: privilege changes (TSS stack switches,
-// call gates, outer-level returns: #GP), task switches, VM86, data segment limit checks (QEMU's TCG has none).
+// stack sizes (CS.D, SS.B, CS.L), the privilege level, the halted state and the interrupt shadow, and the memory
+// and port buses. Real mode, protected mode with segmentation, paging (paging.ts, tlb.ts: the memory
+// implementation is swapped when CR0.PG changes, so the unpaged path stays as fast as before; the CPU's own
+// accesses to descriptor tables, the IDT and interrupt stacks are linear too) and IA-32e mode (EFER.LMA from
+// CR0.PG with LME; 64-bit and compatibility code segments; 16-byte IDT gates with the 64-bit frame, RSP0/IST
+// stacks from the 64-bit TSS, IRETQ; SYSCALL/SYSRET, SWAPGS). Segment loads with the SDM's checks (real mode sets
+// only selector and base, so hidden limits survive: big real mode); legacy interrupt and exception delivery
+// through the IVT or IDT interrupt/trap gates at the same privilege, IRET. Reset state as the Intel SDM Vol. 3
+// §9.1.1 gives it and QEMU's pc sets it: CS.selector F000 with base FFFF0000, IP FFF0, CR0 60000010, EFLAGS 2, EDX
+// the processor signature. Not yet: legacy privilege changes (32-bit TSS stack switches, call gates, outer-level
+// returns outside IA-32e mode: #GP), task switches, VM86, data segment limit checks (QEMU's TCG has none).
 
 import type { AddressSpace } from "../../core/memory.js";
 import type { PortSpace } from "../../core/ports.js";

@@ -2,7 +2,10 @@
 // builds the instruction's executor (exec/integer.ts, exec/control.ts, exec/system.ts) and runs it, one step per
 // instruction or REP iteration. Executors are cached per physical page of RAM or ROM (by offset and code size) and
 // dropped when the page is written (AddressSpace code-page tracking); an instruction crossing into the next page
-// of its region is dropped on a write to either page. Code outside RAM/ROM is decoded every time.
+// of its region is dropped on a write to either page. Code outside RAM/ROM is decoded every time. With paging the
+// fetch is translated per instruction (through the TLB), so the cache is still keyed by physical page: code
+// mapped twice is decoded once, a remapped page is followed as the TLB follows it; an instruction that crosses a
+// linear page is not cached. A fetch #PF is a step of its own that adds no time (QEMU raises it translating).
 //
 // Exceptions are thrown by executors as X86Fault and delivered here through the IVT or IDT (cpu.ts); the faulting
 // instruction is a step (QEMU's one-instruction trace shows it), and virtual time advances for it only when QEMU's

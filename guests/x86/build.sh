@@ -40,6 +40,7 @@ build_multiboot() {
   echo "built multiboot.elf multiboot-aout.bin"
 }
 
+# Guests: hello pmode tsc paging compute (BIOS images), multiboot.
 for g in ${@:-hello}; do
   if [ "$g" = multiboot ]; then build_multiboot; else build_bios "$g"; fi
 done

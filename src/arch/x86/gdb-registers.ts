@@ -23,7 +23,7 @@
 import type { RegisterInfo } from "../../core/debug.js";
 import { Seg } from "./cpu-state.js";
 import type { X86Cpu } from "./cpu.js";
-import { X86IntervalFlag } from "./translation.js";
+import { walk, X86IntervalFlag } from "./translation.js";
 
 export const X86_CORE_FEATURE = "org.gnu.gdb.i386.core";
 export const X86_SSE_FEATURE = "org.gnu.gdb.i386.sse";
@@ -265,5 +265,13 @@ function loadSelectorForDebugger(cpu: X86Cpu, seg: Seg, selector: number): void 
   const limit = ldt ? cpu.ldtLimit : cpu.gdtLimit;
   if ((selector & 0xfffc) === 0 || (selector & ~7) + 7 > limit) return;
   const at = (base + (selector & ~7)) >>> 0;
-  cpu.setCache(seg, selector, cpu.bus.read32(at) >>> 0, cpu.bus.read32((at + 4) >>> 0) >>> 0);
+  // The GDT/LDT base is linear: translated without side effects (no A bits, no CR2) when paging is on; an
+  // unmapped table leaves the register as it is.
+  const read32 = (pa: number): number | undefined => (cpu.bus.ramAt(pa, 4) === undefined ? undefined : cpu.bus.read32(pa) >>> 0);
+  const lo = walk(cpu, at, 0, read32);
+  const hi = walk(cpu, (at + 4) >>> 0, 0, read32);
+  if (lo === undefined || hi === undefined) return;
+  const dlo = cpu.bus.read32(lo) >>> 0;
+  const dhi = cpu.bus.read32(hi) >>> 0;
+  cpu.setCache(seg, selector, dlo, dhi);
 }

@@ -2,7 +2,10 @@
 // builds the instruction's executor (exec/integer.ts, exec/control.ts, exec/system.ts) and runs it, one step per
 // instruction or REP iteration. Executors are cached per physical page of RAM or ROM (by offset and code size) and
 // dropped when the page is written (AddressSpace code-page tracking); an instruction crossing into the next page
-// of its region is dropped on a write to either page. Code outside RAM/ROM is decoded every time.
+// of its region is dropped on a write to either page. Code outside RAM/ROM is decoded every time. With paging the
+// fetch is translated per instruction (through the TLB), so the cache is still keyed by physical page: code
+// mapped twice is decoded once, a remapped page is followed as the TLB follows it; an instruction that crosses a
+// linear page is not cached. A fetch #PF is a step of its own that adds no time (QEMU raises it translating).
 //
 // Exceptions are thrown by executors as X86Fault and delivered here through the IVT or IDT (cpu.ts); the faulting
 // instruction is a step (QEMU's one-instruction trace shows it), and virtual time advances for it only when QEMU's
@@ -134,7 +137,22 @@ export class X86Interpreter implements ExecutionEngine {
         this.debugStop = true;
         break;
       }
-      const insn = this.lookup(linear);
+      let insn: Cached | undefined;
+      if (!c.pagingOn) insn = this.lookupPhysical(linear, linear, true);
+      else
+        try {
+          insn = this.lookupPhysical(c.fetchPhysical(linear, c.codeBits === 64 ? c.ripHi : 0), linear, false, c.codeBits === 64 ? c.ripHi : 0);
+        } catch (e) {
+          if (!(e instanceof X86Fault)) throw e;
+          // A fetch #PF: QEMU raises it translating, before the instruction exists, so neither its trace nor its
+          // icount has it. Delivering it is a step of its own that adds no time, as taking an interrupt is.
+          c.faultLo = ip;
+          clock.countInterruptStep();
+          done++;
+          if (!this.safely(() => c.exception(e))) break;
+          if (this.ended) break;
+          continue;
+        }
       if (insn === undefined) break;
       const next = ip + insn.length;
       c.faultLo = ip;
@@ -183,10 +201,16 @@ export class X86Interpreter implements ExecutionEngine {
   private codeRam: Ram | undefined;
   private codeGeneration = -1;
 
-  private lookup(linear: number): Cached | undefined {
+  /**
+   * The executor of the instruction at physical `pa`, linear (linear, hi). With paging the caller translated the
+   * fetch (through the TLB, so a changed mapping is seen as soon as the TLB sees it, per instruction) and the cache
+   * is searched by the physical page; an instruction that crosses a linear page is then not cached (its second page
+   * may be remapped alone).
+   */
+  private lookupPhysical(pa: number, linear: number, unpaged: boolean, hi = 0): Cached | undefined {
     const c = this.cpu;
     const bus = c.bus;
-    const pageLinear = linear - (linear & PAGE_MASK);
+    const pageLinear = pa - (pa & PAGE_MASK);
     let ram: Ram | undefined;
     if (pageLinear === this.codePage && bus.mapGeneration === this.codeGeneration) ram = this.codeRam;
     else {
@@ -196,20 +220,21 @@ export class X86Interpreter implements ExecutionEngine {
         this.codePage = pageLinear;
         this.codeRam = ram;
         this.codeGeneration = bus.mapGeneration;
-      } else ram = bus.ramAt(linear, 1);
+      } else ram = bus.ramAt(pa, 1);
     }
     const modeIndex = c.codeBits === 16 ? 0 : c.codeBits === 32 ? 1 : 2;
-    if (ram === undefined) return this.decodeAt(linear);
-    const off = linear - ram.base;
+    if (ram === undefined) return this.decodeAt(pa, linear, unpaged, hi);
+    const off = pa - ram.base;
     const page = ram.pageBase + (off >>> PAGE_BITS);
     let map = this.pages[page];
     const key = ((off & PAGE_MASK) << 2) | modeIndex;
     const hit = map?.get(key);
     if (hit !== undefined) return hit;
-    const insn = this.decodeAt(linear);
+    const insn = this.decodeAt(pa, linear, unpaged, hi);
     if (insn === undefined) return undefined;
     const last = off + Math.max(insn.length, 1) - 1;
     if (last >= ram.size) return insn; // crosses into another region: not cached
+    if (!unpaged && (linear & PAGE_MASK) + insn.length > PAGE_MASK + 1) return insn;
     ram.codePages[off >>> PAGE_BITS] = 1;
     ram.codePages[last >>> PAGE_BITS] = 1;
     if (map === undefined) {
@@ -220,11 +245,24 @@ export class X86Interpreter implements ExecutionEngine {
     return insn;
   }
 
-  private decodeAt(linear: number): Cached | undefined {
+  /**
+   * Decodes the instruction at physical `pa` (linear `linear`). With paging, bytes past the linear page are
+   * fetched through the next page's translation only when the instruction reaches them (so a #PF there is raised
+   * only for an instruction that crosses into it, with CR2 in that page).
+   */
+  private decodeAt(pa: number, linear: number, unpaged: boolean, hi: number): Cached | undefined {
     const c = this.cpu;
     this.decodes++;
-    for (let i = 0; i < 15; i++) this.bytes[i] = c.bus.read8((linear + i) >>> 0);
-    const d = decode(this.bytes, 0, c.codeBits);
+    const inPage = unpaged ? 15 : Math.min(15, PAGE_MASK + 1 - (linear & PAGE_MASK));
+    for (let i = 0; i < inPage; i++) this.bytes[i] = c.bus.read8((pa + i) >>> 0);
+    for (let i = inPage; i < 15; i++) this.bytes[i] = 0;
+    let d = decode(this.bytes, 0, c.codeBits);
+    if (inPage < 15 && (!d.ok || d.length > inPage)) {
+      const next = (linear >>> 0) + inPage;
+      const pa2 = c.fetchPhysical(next >>> 0, next > 0xffffffff ? (hi + 1) >>> 0 : hi);
+      for (let i = inPage; i < 15; i++) this.bytes[i] = c.bus.read8(pa2 + i - inPage);
+      d = decode(this.bytes, 0, c.codeBits);
+    }
     if (!d.ok) return { exec: UNDEFINED, length: 0 };
     // LOCK only on the read-modify-write instructions with a memory destination (SDM Vol. 2 §2.1.1); else #UD.
     const dest = d.operands[0]?.method;
@@ -232,7 +270,7 @@ export class X86Interpreter implements ExecutionEngine {
       return { exec: UNDEFINED, length: d.length };
     const exec = buildSystem(d, c.codeBits) ?? (buildInteger(d, c.codeBits) as CpuExec | undefined) ?? buildControl(d, c.codeBits);
     if (exec === undefined) {
-      this.stuck(`unimplemented instruction ${d.mnemonic} at ${this.where(linear)}: ${hex(this.bytes.subarray(0, d.length))}`);
+      this.stuck(`unimplemented instruction ${d.mnemonic} at ${this.where(linear >>> 0)}: ${hex(this.bytes.subarray(0, d.length))}`);
       return undefined;
     }
     return { exec, length: d.length };

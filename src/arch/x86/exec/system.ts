@@ -152,10 +152,28 @@ function stringOp(d: Decoded, kind: string): CpuExec {
 
 /** The executor for a system or late integer instruction, or undefined (the other builders then try). */
 export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined {
-  if (mode === 64) return undefined;
   const m = d.mnemonic;
   const two = d.opcode.length === 2;
   const op = d.opcode[d.opcode.length - 1];
+  if (mode === 64) {
+    // 64-bit mode: IRETQ, and the system instructions whose 32-bit executors are right there too (MOV CRn,
+    // LGDT/LIDT with a base below 4 GiB, RDMSR/WRMSR/RDTSC, INVLPG). The rest is not 64-bit ready: undefined.
+    if (!two && op === 0xcf) return (c) => c.iretLong(d.opsize === 64 ? 8 : 4);
+    if (m === "syscall") return (c) => c.syscall();
+    if (m === "sysret") return (c) => c.sysret(d.opsize === 64);
+    if (m === "swapgs") return (c) => c.swapgs();
+    if (!two && (op === 0xcd || op === 0xcc)) {
+      const v = op === 0xcc ? BP : (d.imm[0]?.value ?? 0) & 0xff;
+      return (c) => {
+        c.deliver(v, -1, c.nextLo, true);
+        c.nextLo = c.ripLo;
+        c.nextHi = c.ripHi;
+      };
+    }
+    // MOV Sreg and LTR (a 16-byte TSS descriptor whose base is below 4 GiB) work as in 32-bit code.
+    const ready = two ? op === 0x20 || op === 0x22 || op === 0x30 || op === 0x31 || op === 0x32 : op === 0x8e;
+    if (!ready && m !== "lgdt" && m !== "lidt" && m !== "invlpg" && m !== "ltr") return undefined;
+  }
   const w = d.opsize as 16 | 32;
   const imm = d.imm[0]?.value ?? 0;
   const mr = d.modrm;
@@ -348,7 +366,7 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
         c.trSel = sel;
         c.trBase = base;
         c.trLimit = limit;
-        c.bus.write8((at + 5) >>> 0, ((desc[1] >>> 8) | 2) & 0xff); // busy
+        c.writeLinear((at + 5) >>> 0, 1, ((desc[1] >>> 8) | 2) & 0xff); // busy
         c.trAttr = ((desc[1] >>> 8) | 2) & 0xff;
       }
     };
@@ -368,10 +386,24 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
       const v = c.lo[r] >>> 0;
       if (n === 0) {
         if ((v & 0x80000001) === 0x80000000 || (v & 0x60000000) === 0x40000000) fault(GP, 0);
+        const enabling = (v & ~c.cr0 & 0x80000000) !== 0;
+        // With EFER.LME, PG enters IA-32e mode (LMA; #GP without CR4.PAE); clearing PG leaves it.
+        if (enabling && c.efer & 0x100 && !(c.cr4 & 0x20)) fault(GP, 0);
+        // Turning PAE paging on (PG with CR4.PAE) loads the PDPTE registers first (#GP before CR0 changes).
+        if (enabling && c.cr4 & 0x20 && !(c.efer & 0x100)) c.loadPdptes(c.cr3);
         c.cr0 = (v | 0x10) >>> 0; // ET is hardwired to 1
+        if (enabling && c.efer & 0x100) c.efer |= 0x400;
+        else if (!(v & 0x80000000)) c.efer &= ~0x400;
       } else if (n === 2) c.cr2 = v;
-      else if (n === 3) c.cr3 = v;
-      else c.cr4 = v;
+      else if (n === 3) {
+        if (c.cr0 & 0x80000000 && c.cr4 & 0x20 && !(c.efer & 0x400)) c.loadPdptes(v);
+        c.cr3 = v;
+      } else {
+        if (c.efer & 0x400 && !(v & 0x20)) fault(GP, 0); // PAE stays on in IA-32e mode
+        // PAE paging with a change of PAE, PSE or PGE reloads the PDPTE registers.
+        if (c.cr0 & 0x80000000 && v & 0x20 && (v ^ c.cr4) & 0xb0 && !(c.efer & 0x400)) c.loadPdptes(c.cr3);
+        c.cr4 = v;
+      }
     };
   }
   if (two && (op === 0x21 || op === 0x23) && mr) {
@@ -404,7 +436,14 @@ export function buildSystem(d: Decoded, mode: 16 | 32 | 64): CpuExec | undefined
       if (c.cpl !== 0 && c.protectedMode) fault(GP, 0);
       if (op === 0x06) c.cr0 &= ~8; // CLTS
     };
-  if (m === "invlpg") return (c) => void (c.cpl !== 0 && c.protectedMode && fault(GP, 0));
+  if (m === "invlpg") {
+    const ea = buildAddress(d, mode);
+    return (c) => {
+      if (c.cpl !== 0 && c.protectedMode) fault(GP, 0);
+      ea(c);
+      c.pager.tlb.flushPage(c.alo, c.ahi);
+    };
+  }
   if (two && op === 0xaa) return () => fault(UD); // RSM outside SMM
   if (m === "lfence" || m === "mfence" || m === "sfence" || /^prefetch/.test(m)) return () => {};
 
@@ -678,6 +717,11 @@ function knownMsr(i: number): boolean {
 function readMsr(c: X86Cpu, i: number): bigint {
   if (!knownMsr(i)) return 0n;
   if (i === 0x10) return BigInt(c.tsc());
+  // FS.base and GS.base are the segment caches' bases.
+  if (i === 0xc0000100 || i === 0xc0000101) {
+    const seg = i === 0xc0000100 ? Seg.FS : Seg.GS;
+    return (BigInt(c.segBaseHi[seg] >>> 0) << 32n) | BigInt(c.segBaseLo[seg] >>> 0);
+  }
   if (i === 0xc0000080) return BigInt(c.efer);
   if (i === 0xfe) return 0x508n; // MTRRcap: 8 variable ranges, fixed ranges, write-combining
   if (i === 0x1b) return c.msrs.get(i) ?? 0xfee00900n; // APIC base: enabled, BSP
@@ -688,6 +732,13 @@ function readMsr(c: X86Cpu, i: number): bigint {
 
 function writeMsr(c: X86Cpu, i: number, v: bigint): void {
   if (!knownMsr(i) || i === 0xfe) return;
-  if (i === 0xc0000080) c.efer = Number(v & 0xd01n);
+  // EFER.LMA is the CPU's (set by CR0.PG with LME); WRMSR keeps it.
+  if (i === 0xc0000100 || i === 0xc0000101) {
+    const seg = i === 0xc0000100 ? Seg.FS : Seg.GS;
+    c.segBaseLo[seg] = Number(v & 0xffffffffn) | 0;
+    c.segBaseHi[seg] = Number((v >> 32n) & 0xffffffffn) | 0;
+    return;
+  }
+  if (i === 0xc0000080) c.efer = (Number(v & 0x901n) | (c.efer & 0x400)) >>> 0;
   else c.msrs.set(i, v);
 }

@@ -21,11 +21,7 @@ import { parseQemuSize } from "./sizes.js";
 import { ENGINE_KINDS } from "../boards/board.js";
 import type {
   DriveInterface,
-  DeviceDef,
-  DeviceProps,
-  DeviceSpec,
   DriveSpec,
-  GlobalSpec,
   MachineDef,
   MachineOptions,
   MachineSelection,
@@ -35,6 +31,7 @@ import type {
   TargetSpec,
 } from "./machine-options.js";
 import { AARCH64_TARGET } from "./qemu-targets.js";
+import { DeviceOptions } from "./device-options.js";
 
 export { OptionError } from "./option-syntax.js";
 export * from "./machine-options.js";
@@ -228,10 +225,8 @@ class Parser implements OptionContext {
   private serialTexts: { text: string; opt: string }[] = [];
   private gdbText?: { text: string; opt: string };
   private defaultMonitor = true;
-  /** -device options as given: properties are merged with -global defaults and built at the end. */
-  private deviceOpts: { def: DeviceDef; params: ParamSet; opt: string }[] = [];
-  private globals: { spec: GlobalSpec; opt: string }[] = [];
-  private debugconText?: { text: string; opt: string };
+  /** -device, -global and -debugcon (device-options.ts). */
+  private readonly devices: DeviceOptions;
 
   constructor(readonly target: TargetSpec) {
     this.o = {
@@ -261,6 +256,14 @@ class Parser implements OptionContext {
       rtc: { base: "utc", clock: "host", driftfix: "none" },
       warnings: [],
     };
+    this.devices = new DeviceOptions({
+      target,
+      options: this.o,
+      option: () => this.option,
+      fail: (d) => this.fail(d),
+      failAt: (o, d) => this.failAt(o, d),
+      params: (arg, implied, keys, unsupported) => this.params(arg, implied, keys, unsupported),
+    });
   }
 
   get options(): MachineOptions {
@@ -504,90 +507,15 @@ class Parser implements OptionContext {
   }
 
   globalOpt(arg: string): void {
-    const m = /^([^.=,]+)\.([^=,]+)=(.*)$/.exec(arg) ?? /^driver=([^,]+),property=([^,]+),value=(.*)$/.exec(arg);
-    if (!m) this.fail(`invalid format '${arg}' (expected DRIVER.PROPERTY=VALUE)`);
-    const [, driver, prop, value] = m as unknown as [string, string, string, string];
-    if (driver === "virtio-mmio" && prop === "force-legacy") {
-      const on = ["on", "yes", "true", "y"].includes(value);
-      if (!on && !["off", "no", "false", "n"].includes(value)) this.fail(`Parameter 'force-legacy' expects 'on' or 'off'`);
-      this.o.virtioModern = !on;
-      return;
-    }
-    const own = this.target.boardGlobals.find((g) => g.driver === driver && g.prop === prop);
-    if (own) {
-      const problem = own.check(value);
-      if (problem) this.fail(problem);
-      this.o.boardGlobals = [...this.o.boardGlobals.filter((g) => g.driver !== driver || g.prop !== prop), { driver, prop, value }];
-      return;
-    }
-    const def = this.target.devices.find((d) => d.driver === driver);
-    const takes = def?.props.filter((k) => k !== "drive" && k !== "chardev") ?? [];
-    if (!def || !takes.includes(prop)) {
-      const offered = ["virtio-mmio.force-legacy", ...this.target.boardGlobals.map((g) => `${g.driver}.${g.prop}`), ...this.target.devices.flatMap((d) => d.props.filter((k) => k !== "drive" && k !== "chardev").map((k) => `${d.driver}.${k}`))];
-      this.fail(`${driver}.${prop} is not supported by Rewind (it takes: ${offered.join(", ")})`);
-    }
-    this.globals.push({ spec: { driver, prop, value }, opt: this.option });
+    this.devices.global(arg);
   }
 
   deviceOpt(arg: string, opt: string): void {
-    const driver = splitParams(arg, "driver")[0]?.value ?? "";
-    if (driver === "") this.fail("parameter 'driver' is missing");
-    const def = this.target.devices.find((d) => d.driver === driver);
-    if (!def) {
-      const names = this.target.devices.map((d) => d.driver).join(", ");
-      this.fail(`'${driver}' is not a device Rewind emulates (supported: ${names}; '-device help' lists them)`);
-    }
-    const params = this.params(arg, "driver", ["driver", "id", ...def.props], def.ignored ?? []);
-    const id = params.str("id");
-    if (id !== undefined && !isQemuId(id)) this.fail(`parameter 'id' expects an identifier, got '${id}'`);
-    this.deviceOpts.push({ def, params, opt });
+    this.devices.device(arg, opt);
   }
 
   debugconOpt(arg: string, opt: string): void {
-    if (!this.target.devices.some((d) => d.driver === "isa-debugcon")) this.fail(`not supported on ${this.target.program} (isa-debugcon is an x86 ISA device)`);
-    this.debugconText = { text: arg, opt }; // QEMU keeps the last -debugcon
-  }
-
-  /**
-   * Builds every -device (and -debugcon's isa-debugcon) from its properties over the -global defaults, then checks
-   * that every virtio-blk-device names a -drive (given before or after it) that no other device uses, as QEMU.
-   */
-  private finishDevices(debugconChardev: string | undefined): void {
-    const build = (def: DeviceDef, params: ParamSet | undefined, opt: string): DeviceSpec => {
-      const fail = (d: string): never => this.failAt(opt, d);
-      const value = (key: string): string | undefined => params?.str(key) ?? this.globals.filter((g) => g.spec.driver === def.driver && g.spec.prop === key).pop()?.spec.value;
-      const props: DeviceProps = {
-        str: value,
-        fail,
-        uint(key, dflt, max) {
-          const v = value(key);
-          if (v === undefined) return dflt;
-          const n = /^(?:[0-9]+|0[xX][0-9a-fA-F]+)$/.test(v) ? Number(v) : NaN;
-          if (!(n >= 0 && n <= max)) fail(`${def.driver}.${key}: '${v}' is not an integer from 0 to 0x${max.toString(16)}`);
-          return n;
-        },
-      };
-      return def.build(props);
-    };
-    const devices: { spec: DeviceSpec; opt: string }[] = this.deviceOpts.map((d) => ({ spec: build(d.def, d.params, d.opt), opt: d.opt }));
-    if (debugconChardev !== undefined) {
-      const def = this.target.devices.find((d) => d.driver === "isa-debugcon")!;
-      const params = new ParamSet((d) => this.failAt(this.debugconText!.opt, d), [{ key: "chardev", value: debugconChardev, shortForm: false }], ["chardev"], () => {});
-      devices.push({ spec: build(def, params, this.debugconText!.opt), opt: this.debugconText!.opt });
-    }
-    this.o.devices = devices.map((d) => d.spec);
-    const users = new Map<string, number>();
-    devices.forEach(({ spec: d, opt }, i) => {
-      if (d.id !== undefined && devices.some((x, j) => j < i && x.spec.id === d.id)) this.failAt(opt, `Duplicate device ID '${d.id}'`);
-      if (d.driver !== "virtio-blk-device") return;
-      const drive = this.o.drives.find((x) => x.id === d.drive);
-      if (!drive) this.failAt(opt, `Property '${d.driver}.drive' can't find value '${d.drive}'`);
-      if (users.has(d.drive)) this.failAt(opt, `Property '${d.driver}.drive' can't take value '${d.drive}', it's in use`);
-      if (drive.interface !== "none") {
-        this.failAt(opt, `drive '${d.drive}' has if=${drive.interface}: a drive for -device needs if=none`);
-      }
-      users.set(d.drive, i);
-    });
+    this.devices.debugcon(arg, opt);
   }
 
   /** QEMU's names for drives without id=: "none0", "virtio1", "ide0-hd0", "ide1-cd0". */
@@ -675,7 +603,7 @@ class Parser implements OptionContext {
     if (this.o.append !== undefined && this.o.kernel === undefined) this.failAt("-append", "only allowed with -kernel option");
     if (this.o.initrd !== undefined && this.o.kernel === undefined) this.failAt("-initrd", "only allowed with -kernel option");
     const debugcon = this.finishChardevs();
-    this.finishDevices(debugcon);
+    this.devices.finish(debugcon);
   }
 
   private finishMachine(): void {
@@ -822,15 +750,12 @@ class Parser implements OptionContext {
       serialIds.push({ id, opt: s.opt });
     }
     let debugcon: { id: string; opt: string } | undefined;
-    if (this.debugconText && this.debugconText.text !== "none") {
-      const { text, opt } = this.debugconText;
-      debugcon = { id: this.compatChardev(text, opt, "debugcon", true, add), opt };
+    const debugconText = this.devices.debugconText;
+    if (debugconText && debugconText.text !== "none") {
+      debugcon = { id: this.compatChardev(debugconText.text, debugconText.opt, "debugcon", true, add), opt: debugconText.opt };
     }
     // -device ...,chardev=ID references (isa-debugcon) resolve like the others.
-    const deviceChardevs = this.deviceOpts.flatMap((d) => {
-      const id = d.params.str("chardev");
-      return id === undefined ? [] : [{ id, opt: d.opt }];
-    });
+    const deviceChardevs = this.devices.chardevReferences();
     let gdb: { id: string; opt: string } | undefined;
     if (this.gdbText && this.gdbText.text !== "none") {
       const { text, opt } = this.gdbText;

@@ -33,7 +33,7 @@ commands:
   guests                    list the bundled guests
   help, version
 
-The QEMU-compatible emulator is 'rewind-system-aarch64' (try: rewind-system-aarch64 -h).
+The QEMU-compatible emulators are 'rewind-system-aarch64' and 'rewind-system-x86_64' (try: rewind-system-x86_64 -h).
 `;
 
 const GUESTS: Record<string, string> = {

@@ -84,35 +84,7 @@ mix:
         addl    %ecx, %eax
         ret
 
-putc:
-        pushl   %edx
-        movw    $0x402, %dx
-        outb    %al, %dx
-        popl    %edx
-        ret
-
-puts:
-        lodsb
-        testb   %al, %al
-        jz      1f
-        call    putc
-        jmp     puts
-1:      ret
-
-/* eax in hex, 8 digits. */
-puthex:
-        movl    $8, %ecx
-1:      roll    $4, %eax
-        pushl   %eax
-        andb    $0x0f, %al
-        addb    $'0', %al
-        cmpb    $'9', %al
-        jbe     2f
-        addb    $('a' - '9' - 1), %al
-2:      call    putc
-        popl    %eax
-        loop    1b
-        ret
+        .include "debugcon32.inc"
 
 result: .asciz "compute: hash 0x"
 bye:    .asciz "\nBye.\n"

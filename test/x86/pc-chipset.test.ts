@@ -192,7 +192,9 @@ test("local APIC: ID, version (0x14, six LVT entries), SVR and LVT reset values;
   assert.equal(b.read32(0xfee00020), 0);
   assert.equal(b.read32(0xfee00030), 0x00050014);
   assert.equal(b.read32(0xfee000f0), 0xff);
-  assert.equal(b.read32(0xfee00350), 0x700, "LINT0 ExtINT on the BSP");
+  // Masked like the others (QEMU 7.2: no ExtINT reset value since 2.7; guests/x86/busy.bin, which unmasks nothing,
+  // takes no 8259 interrupt under qemu-system-x86_64, test/x86/pc-busy.test.ts).
+  assert.equal(b.read32(0xfee00350), 0x10000, "LINT0 masked after reset");
   assert.equal(b.read32(0xfee00360), 0x10000);
   b.write32(0xfee000f0, 0x1ff);
   b.write32(0xfee00350, 0x8700);

@@ -57,6 +57,10 @@ export interface PcConfig {
 }
 
 const LOW_RAM = 0xa0000;
+/** IA32_APIC_BASE: the reset value (0xFEE00000, enabled, BSP) and its global enable bit. */
+const MSR_APIC_BASE = 0x1b;
+const APIC_BASE_RESET = 0xfee00900n;
+const APIC_BASE_ENABLE = 0x800n;
 const MiB = 1 << 20;
 
 export class PcMachine implements Machine, SessionMachine {
@@ -142,7 +146,12 @@ export class PcMachine implements Machine, SessionMachine {
     const port92 = new Port92(a20);
     const i8042 = new I8042(new IrqLine(pic, PC_IRQ.keyboard), new IrqLine(pic, PC_IRQ.mouse), a20);
     mapPcLegacyPorts(this.ports, { pic, pit, rtc, fwCfg, port92, i8042 });
-    this.cpu.intr = { pending: () => pic.intrPending(), acknowledge: () => pic.acknowledge() };
+    // The 8259 drives INTR through the local APIC's LINT0 (lapic.ts): the APIC check runs only when the PIC has
+    // something, so the boundary check stays one call when nothing is pending.
+    const lapic = this.chipset.lapic;
+    const cpu = this.cpu;
+    const apicEnabled = () => ((cpu.msrs.get(MSR_APIC_BASE) ?? APIC_BASE_RESET) & APIC_BASE_ENABLE) !== 0n;
+    this.cpu.intr = { pending: () => pic.intrPending() && lapic.acceptsPicInterrupt(apicEnabled()), acknowledge: () => pic.acknowledge() };
     this.pic = pic;
     if ((config.serial?.length ?? 0) > ISA_SERIAL.length) throw new RangeError(`the pc board has ${ISA_SERIAL.length} COM ports, not ${config.serial!.length}`);
     this.serialPorts = (config.serial ?? []).map((out, i) => {
@@ -229,6 +238,8 @@ export class PcMachine implements Machine, SessionMachine {
     if (!this.kernelBoot) return;
     for (const w of this.kernelBoot.writes) this.bus.writeBytes(w.addr, w.bytes);
     enterMultiboot(this.cpu, this.kernelBoot);
+    // Under QEMU SeaBIOS runs before the kernel and leaves LINT0 in ExtINT mode, so the 8259's interrupts arrive.
+    this.chipset.lapic.programVirtualWire();
   }
 
   inputChannels(): InputChannel[] {

@@ -2,8 +2,10 @@
 // layout and reset values): ID, version (0x14, 6 LVT entries), TPR, LDR/DFR, SVR, ESR, the LVT entries, ICR and
 // the timer's registers, kept and read back. Interprocessor interrupts go nowhere: there are no other CPUs, so
 // INIT and SIPI to "all excluding self" are dropped, and the delivery-status bit reads idle at once.
-// Not modelled: the APIC timer, interrupt delivery through the APIC (the 8259 drives INTR directly, as through
-// LINT0 in ExtINT mode, which QEMU's BSP has from reset), the APIC base MSR moving the window.
+// The 8259's INTR reaches the CPU through LINT0 (`acceptsPicInterrupt`): only while LINT0 is unmasked in ExtINT
+// mode, or the APIC is disabled in its base MSR — as QEMU 7.2's apic_accept_pic_intr. After reset LINT0 is masked
+// (QEMU dropped the BSP's ExtINT reset value in 2.7): the BIOS programs it (SeaBIOS: 0x8700).
+// Not modelled: the APIC timer, other LINT0 delivery modes, the APIC base MSR moving the window.
 
 import type { MmioHandler } from "../../core/memory.js";
 import type { StateFields, Stateful } from "../../core/state.js";
@@ -14,6 +16,9 @@ export const LAPIC_BASE = 0xfee00000;
 export const LAPIC_WINDOW = 0x100000;
 const LVT_COUNT = 6; // timer, thermal, performance, LINT0, LINT1, error
 const LVT_MASKED = 0x10000;
+const LINT0 = 3;
+const LINT1 = 4;
+const DELIVERY_EXTINT = 7;
 
 const STATE: StateDescription<LocalApic> = {
   version: 1,
@@ -64,7 +69,20 @@ export class LocalApic implements Stateful {
     };
   }
 
-  /** apic_reset_common: LVTs masked, except LINT0 on the BSP, which is ExtINT. */
+  /** apic_reset_common / apic_init_reset: every LVT masked. */
+  /** Whether the 8259's INTR gets to the CPU: the APIC disabled (base MSR bit 11), or LINT0 unmasked ExtINT. */
+  acceptsPicInterrupt(apicEnabled: boolean): boolean {
+    const lint0 = this.lvt[LINT0];
+    return !apicEnabled || ((lint0 & LVT_MASKED) === 0 && ((lint0 >>> 8) & 7) === DELIVERY_EXTINT);
+  }
+
+  /** LINT0 and LINT1 as a BIOS leaves them (SeaBIOS: ExtINT and NMI, level; the APIC software-enabled). */
+  programVirtualWire(): void {
+    this.svr |= 0x100;
+    this.lvt[LINT0] = 0x8700;
+    this.lvt[LINT1] = 0x8400;
+  }
+
   reset(): void {
     this.tpr = 0;
     this.ldr = 0;
@@ -72,7 +90,6 @@ export class LocalApic implements Stateful {
     this.svr = 0xff;
     this.esr = 0;
     this.lvt.fill(LVT_MASKED);
-    this.lvt[3] = 0x700;
     this.icrLow = 0;
     this.icrHigh = 0;
     this.timerInitial = 0;

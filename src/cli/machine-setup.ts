@@ -15,7 +15,7 @@ import type { DriveIdentity, RecordingConfig } from "../replay/format-types.js";
 import { RecordingSink, replaySource } from "../replay/recording.js";
 import { MachineSession } from "../session/session.js";
 import type { SessionMachine } from "../session/target.js";
-import type { DeviceSpec, MachineOptions } from "./machine-options.js";
+import type { DeviceSpec, MachineOptions, VirtioBlkDeviceSpec } from "./machine-options.js";
 
 /** Virtual time per instruction when no -icount is given (QEMU's `shift=auto` adapts; Rewind is fixed). */
 export const DEFAULT_SHIFT = 3;
@@ -114,7 +114,8 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
 
     // -device virtio-blk-device: the board opens each image read-only; guest writes stay in the device's
     // overlay (machine state) and reach the image only when a live run ends (see devices/virtio/blk.ts).
-    const virtioBlk: BlockDrive[] = o.devices.flatMap((dev) => (dev.driver === "virtio-blk-device" ? [dev] : [])).map((dev) => {
+    const blkDevices = o.devices.filter((d): d is VirtioBlkDeviceSpec => d.driver === "virtio-blk-device");
+    const virtioBlk: BlockDrive[] = blkDevices.map((dev) => {
       const i = o.drives.findIndex((d) => d.id === dev.drive);
       const d = o.drives[i]!;
       return { id: d.id, file: d.file, format: drives[i]!.format, readOnly: d.readOnly };
@@ -149,7 +150,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
     };
     let machine: SessionMachine;
     try {
-      machine = createMachine(board.name, { ...boardConfig, serial: o.serials.map(() => hooks.serialOut).slice(0, 1), debugcon: debugconOut, log: hooks.log });
+      machine = createMachine(board.name, { ...boardConfig, serial: o.serials.length ? [hooks.serialOut] : [], debugcon: debugconOut, log: hooks.log });
     } catch (e) {
       if (e instanceof BoardError) throw new SetupError(e.message);
       throw e;
@@ -189,7 +190,7 @@ export function prepareMachine(o: MachineOptions, hooks: SetupHooks, argv: reado
     });
     // A live run's disk writes go to the images when it ends (not snapshot=on drives); record and replay runs
     // leave the images as they were, so a recording replays against the disks it was made with.
-    const commitIds = mode === "live" ? o.devices.flatMap((d) => (d.driver === "virtio-blk-device" ? [o.drives.find((x) => x.id === d.drive)!] : [])).filter((d) => !d.snapshot && !d.readOnly).map((d) => d.id) : [];
+    const commitIds = mode === "live" ? blkDevices.map((d) => o.drives.find((x) => x.id === d.drive)!).filter((d) => !d.snapshot && !d.readOnly).map((d) => d.id) : [];
     let closed = false;
     const close = () => {
       if (closed) return;

@@ -62,6 +62,8 @@ export class X86Interpreter implements ExecutionEngine {
     readonly clock: VirtualClock,
     /** The guest did something this CPU cannot run: stop the machine with this reason. */
     private readonly stuck: (reason: string) => void,
+    /** A fault while delivering a double fault: the processor's shutdown cycle (a board resets on it). */
+    private readonly tripleFault: (where: string) => void = (where) => stuck(`triple fault at ${where}`),
   ) {
     cpu.tsc = () => clock.ns;
     const bus = cpu.bus;
@@ -190,7 +192,7 @@ export class X86Interpreter implements ExecutionEngine {
         return true;
       } catch (e2) {
         if (!(e2 instanceof X86Fault)) throw e2;
-        this.stuck(`triple fault at ${this.where(((c.segBaseLo[Seg.CS] >>> 0) + (c.ripLo >>> 0)) >>> 0)}`);
+        this.tripleFault(this.where(((c.segBaseLo[Seg.CS] >>> 0) + (c.ripLo >>> 0)) >>> 0));
         return false;
       }
     }

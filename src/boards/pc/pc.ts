@@ -108,7 +108,7 @@ export class PcMachine implements Machine, SessionMachine {
     this.bus.addRam(isaBios, { mapped: false }); // the i440FX's PAM routes it
     this.bus.addRam(topBios);
     this.chipset = createPcChipset({
-      bus: this.bus, ports: this.ports, clock: this.clock, ramSize: config.ramSize, isaBios, codeAddress: () => this.pc32(),
+      bus: this.bus, ports: this.ports, clock: this.clock, ramSize: config.ramSize, isaBios, codeAddress: () => Number(this.debug.pc()),
       requestReset: () => this.loop.stopAtBoundary("reset"), com1: (config.serial?.length ?? 0) > 0,
     });
 
@@ -168,17 +168,20 @@ export class PcMachine implements Machine, SessionMachine {
     const mb = config.kernel && { kernel: config.kernel, append: config.append, modules: config.modules, ram, memoryMap: seabiosMemoryMap(belowFourGiB) };
     this.kernelBoot = mb ? planMultibootBoot(mb) : undefined;
     this.loadKernel();
-    this.interp = new X86Interpreter(this.cpu, this.clock, (reason) => {
-      // A triple fault is the processor's shutdown cycle, which the pc's chipset turns into a reset (QEMU: a
-      // reset request; with -no-reboot the run ends). Anything else the CPU cannot run stops the machine.
-      if (reason.startsWith("triple fault")) {
-        config.log?.(`${reason}: the machine resets${config.noReboot ? " (-no-reboot: the run ends)" : ""}`);
+    this.interp = new X86Interpreter(
+      this.cpu,
+      this.clock,
+      (reason) => {
+        this.stuckReason = reason;
+        this.loop.stopAtBoundary("stuck");
+      },
+      // The shutdown cycle, which the pc's chipset turns into a reset (QEMU: a reset request; with -no-reboot the
+      // run ends).
+      (where) => {
+        config.log?.(`triple fault at ${where}: the machine resets${config.noReboot ? " (-no-reboot: the run ends)" : ""}`);
         this.loop.stopAtBoundary("reset");
-        return;
-      }
-      this.stuckReason = reason;
-      this.loop.stopAtBoundary("stuck");
-    });
+      },
+    );
     this.loop = new RunLoop(this.clock, this.interp, {
       guestReset: () => {
         if (config.noReboot) return false;
@@ -283,11 +286,9 @@ export class PcMachine implements Machine, SessionMachine {
     this.loop.stopAtBoundary("stopped");
   }
 
+  /** The linear PC (CS base + IP; RIP in 64-bit code), as the debugger sees it. */
   pc(): bigint {
-    return BigInt((this.cpu.segBaseLo[1] >>> 0) + (this.cpu.ripLo >>> 0));
+    return this.debug.pc();
   }
 
-  private pc32(): number {
-    return ((this.cpu.segBaseLo[1] >>> 0) + (this.cpu.ripLo >>> 0)) >>> 0;
-  }
 }

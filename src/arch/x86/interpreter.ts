@@ -198,7 +198,7 @@ export class X86Interpreter implements ExecutionEngine {
     }
   }
 
-  /** The RAM or ROM region of the code page last looked up (valid while the bus map's generation is the same). */
+  /** The RAM or ROM region of the physical code page last looked up (valid while the bus map's generation is the same). */
   private codePage = -1;
   private codeRam: Ram | undefined;
   private codeGeneration = -1;
@@ -212,14 +212,14 @@ export class X86Interpreter implements ExecutionEngine {
   private lookupPhysical(pa: number, linear: number, unpaged: boolean, hi = 0): Cached | undefined {
     const c = this.cpu;
     const bus = c.bus;
-    const pageLinear = pa - (pa & PAGE_MASK);
+    const codePage = pa - (pa & PAGE_MASK);
     let ram: Ram | undefined;
-    if (pageLinear === this.codePage && bus.mapGeneration === this.codeGeneration) ram = this.codeRam;
+    if (codePage === this.codePage && bus.mapGeneration === this.codeGeneration) ram = this.codeRam;
     else {
-      ram = bus.ramAt(pageLinear, PAGE_MASK + 1);
+      ram = bus.ramAt(codePage, PAGE_MASK + 1);
       // A page that is not all one region (MMIO, a region's edge) is looked up every time.
       if (ram !== undefined) {
-        this.codePage = pageLinear;
+        this.codePage = codePage;
         this.codeRam = ram;
         this.codeGeneration = bus.mapGeneration;
       } else ram = bus.ramAt(pa, 1);

@@ -5,6 +5,7 @@ import { benchRecord } from "./record.js";
 import { benchReverse } from "./reverse.js";
 import { benchReverseParallel } from "./reverse-parallel.js";
 import { benchX86 } from "./x86.js";
+import { benchLinux } from "./linux.js";
 
 const only = new Set(process.argv.slice(2));
 only.delete("quick");
@@ -18,3 +19,4 @@ if (want("record")) await benchRecord(guest);
 if (want("reverse")) await benchReverse(quick ? guest : "compute-long.elf", quick ? [1e4, 1e6] : [1e4, 1e6, 1e8, 1e9]);
 if (want("parallel")) await benchReverseParallel(guest);
 if (want("x86")) await benchX86();
+if (want("linux")) await benchLinux();

@@ -22,8 +22,8 @@ const HELP = `usage: rewind <command> [options]
 commands:
   demo                      record the bundled buggy guest, then go back in time to the store that corrupted it
   demo linux                record a Linux session: Debian's arm64 kernel to a busybox shell on this terminal
-  demo x86                  record SeaBIOS booting an x86 pc, then find the store that set its memory size
                             ('poweroff -f' ends it); build the guest first with scripts/build-linux-guest.sh
+  demo x86                  record SeaBIOS booting an x86 pc, then find the store that set its memory size
   run GUEST                 run a guest (a bundled name or an ELF/Image path) and describe the run
   record GUEST [-o FILE]    record a guest's execution (console on this terminal; Ctrl-A x stops)
          [--shift N] [-- QEMU-OPTIONS...]

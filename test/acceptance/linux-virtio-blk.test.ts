@@ -42,6 +42,14 @@ const EXPECTED = [
   "init: mounted /dev/vda",
   "init: hello.txt: hello from the disk",
   "init: log.txt: written by the guest",
+  // What the guest negotiated (the low 32 bits; VERSION_1 is bit 32 on a modern transport) and the block layer's limits from the config space: seg_max, geometry, blk_size,
+  // flush, topology, config-wce, discard, write-zeroes, indirect descriptors, event index (QEMU 7.2's values).
+  "init: features 00101010011101100000000000001100",
+  "init: discard 2147483136 512 1 zeroes 2147483136",
+  // HDIO_GETGEO: QEMU's geometry guess for a disk without a partition table (16 heads, 63 sectors, size / 1008).
+  "init: 32 cylinders, 16 heads, 63 sectors/track",
+  // A discard of the file system's free space (QEMU's default discard=ignore keeps the data).
+  "init: /newroot: 14394368 bytes trimmed",
   "init: unmounted",
 ];
 const initLines = (out: string) => out.split(/\r?\n/).filter((l) => l.startsWith("init:"));
@@ -70,6 +78,10 @@ const RUN_SH = [
   'echo "init: hello.txt: $(cat /newroot/hello.txt)"',
   'echo "written by the guest" > /newroot/log.txt',
   'echo "init: log.txt: $(cat /newroot/log.txt)"',
+  'echo "init: features $(cut -c1-32 /sys/block/vda/device/features)"',
+  'q=/sys/block/vda/queue; echo "init: discard $(cat $q/discard_max_bytes) $(cat $q/discard_granularity) $(cat $q/max_discard_segments) zeroes $(cat $q/write_zeroes_max_bytes)"',
+  'fdisk -l /dev/vda | grep heads | sed "s/^/init: /"',
+  'fstrim -v /newroot | sed "s/^/init: /"',
   "",
 ].join("\n");
 

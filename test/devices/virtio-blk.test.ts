@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { IrqLine } from "../../src/core/irq.js";
 import { AddressSpace, Ram } from "../../src/core/memory.js";
 import { VirtioMmio } from "../../src/devices/virtio/mmio.js";
-import { VirtioBlk } from "../../src/devices/virtio/blk.js";
+import { guessGeometry, VirtioBlk } from "../../src/devices/virtio/blk.js";
 import { RecordingController, savedThroughBytes } from "./helpers.js";
 
 const RAM_BASE = 0x4000_0000;
@@ -396,4 +396,106 @@ test("malformed rings stop the device with NEEDS_RESET instead of throwing; a re
     assert.equal(g.t.broken, false);
     assert.equal(g.read(0, 1).status, 0, `${what}: works after reset`);
   }
+});
+
+const T_DISCARD = 11, T_WRITE_ZEROES = 13;
+
+test("QEMU 7.2's feature set and config space: geometry, discard and write-zeroes limits", () => {
+  const g = setup({ sectors: 64 });
+  g.w(DEV_FEAT_SEL, 0);
+  const lo = g.r(DEV_FEAT);
+  // seg_max, geometry, blk_size, flush, topology, config-wce, discard, write-zeroes (as QEMU's virtio-blk-device)
+  for (const bit of [2, 4, 6, 9, 10, 11, 13, 14]) assert.ok(lo & (1 << bit), `feature ${bit} offered`);
+  g.init([32]);
+  const cfg = (off: number, size: number) => g.t.read(CONFIG + off, size) >>> 0;
+  assert.deepEqual([cfg(16, 2), cfg(18, 1), cfg(19, 1)], [2, 16, 63], "a 64-sector disk: at least 2 cylinders");
+  assert.equal(cfg(36, 4), 0x3fffff, "max_discard_sectors");
+  assert.equal(cfg(40, 4), 1, "max_discard_seg");
+  assert.equal(cfg(44, 4), 1, "discard_sector_alignment");
+  assert.equal(cfg(48, 4), 0x3fffff, "max_write_zeroes_sectors");
+  assert.equal(cfg(52, 4), 1, "max_write_zeroes_seg");
+  assert.equal(cfg(56, 1), 1, "write_zeroes_may_unmap");
+});
+
+test("geometry: QEMU's guess from an MS-DOS partition table, else 16 heads x 63 sectors by size", () => {
+  const mbr = (endHead: number, endSector: number, sectors: number) => {
+    const b = new Uint8Array(512);
+    b[510] = 0x55;
+    b[511] = 0xaa;
+    b[0x1be + 5] = endHead;
+    b[0x1be + 6] = endSector;
+    new DataView(b.buffer).setUint32(0x1be + 12, sectors, true);
+    return b;
+  };
+  assert.deepEqual(guessGeometry(2097152, new Uint8Array(512)), { cylinders: 2080, heads: 16, sectors: 63 });
+  assert.deepEqual(guessGeometry(1 << 30, new Uint8Array(512)), { cylinders: 16383, heads: 16, sectors: 63 });
+  assert.deepEqual(guessGeometry(2097152, mbr(15, 63, 2000000)), { cylinders: 2080, heads: 16, sectors: 63 });
+  // 2097152 / (4 * 32) = 16384 cylinders, more than 16383: the entry is skipped and the size decides.
+  assert.deepEqual(guessGeometry(2097152, mbr(3, 32, 2000000)), { cylinders: 2080, heads: 16, sectors: 63 });
+  assert.deepEqual(guessGeometry(204800, mbr(3, 32, 200000)), { cylinders: 1600, heads: 4, sectors: 32 });
+  assert.deepEqual(guessGeometry(2097152, mbr(254, 63, 2000000)), { cylinders: 2080, heads: 16, sectors: 63 }, "more than 16 heads: LBA translation");
+});
+
+/** A discard or write-zeroes request: header, one 16-byte segment, status. */
+function zeroRequest(g: ReturnType<typeof setup>, type: number, sector: number, count: number, flags = 0, segments = 1) {
+  const seg = new Uint8Array(16 * segments);
+  const v = new DataView(seg.buffer);
+  for (let i = 0; i < segments; i++) {
+    v.setUint32(16 * i, sector, true);
+    v.setUint32(16 * i + 8, count, true);
+    v.setUint32(16 * i + 12, flags, true);
+  }
+  const st = g.status();
+  g.submit([g.header(type | 0, 0), g.dataOut(seg), st]);
+  assert.equal(g.reap().length, 1);
+  return g.bus.read8(st.addr);
+}
+
+test("discard keeps the data (discard=ignore); write-zeroes zeroes sectors in the overlay, saved as runs", () => {
+  const g = setup({ sectors: 64 });
+  g.init([32, 13, 14]);
+  const before = g.backing.bytes.slice();
+  assert.equal(zeroRequest(g, T_DISCARD, 4, 8), 0);
+  assert.deepEqual(g.read(4, 8).bytes, before.slice(4 * 512, 12 * 512), "discard: data unchanged");
+  assert.equal(g.blk.dirtySectors, 0);
+  assert.equal(zeroRequest(g, T_WRITE_ZEROES, 10, 5, 1), 0);
+  assert.deepEqual(g.read(10, 5).bytes, new Uint8Array(5 * 512));
+  assert.deepEqual(g.read(15, 1).bytes, before.slice(15 * 512, 16 * 512));
+  g.request(T_OUT, 12, g.dataOut(new Uint8Array(512).fill(9)));
+  const saved = savedThroughBytes(g.t);
+  const dev = saved.device as Record<string, unknown>;
+  assert.deepEqual(dev.overlaySectors, [12]);
+  assert.deepEqual(dev.overlayZeroRuns, [10, 2, 13, 2]);
+  assert.equal(zeroRequest(g, T_WRITE_ZEROES, 0, 64), 0);
+  g.t.loadState(saved, 1);
+  const back = g.blk.readSectors(10, 5);
+  assert.deepEqual(back.slice(0, 1024), new Uint8Array(1024));
+  assert.deepEqual(back.slice(1024, 1536), new Uint8Array(512).fill(9));
+  assert.deepEqual(back.slice(1536), new Uint8Array(1024));
+  assert.deepEqual(g.blk.readSectors(0, 1), before.slice(0, 512), "the later write-zeroes is gone");
+  assert.deepEqual(g.backing.bytes, before, "the image is untouched");
+  // commitOverlay writes zeroed sectors as zeros.
+  const image = new Uint8Array(before);
+  g.blk.commitOverlay({ write: (off: number, b: Uint8Array) => image.set(b, off), flush: () => {} });
+  assert.deepEqual(image.slice(10 * 512, 12 * 512), new Uint8Array(1024));
+  assert.deepEqual(image.slice(12 * 512, 13 * 512), new Uint8Array(512).fill(9));
+});
+
+test("discard and write-zeroes as QEMU checks them: unknown flags, UNMAP on discard, ranges, segments, read-only", () => {
+  const g = setup({ sectors: 64 });
+  g.init([32, 13, 14]);
+  assert.equal(zeroRequest(g, T_WRITE_ZEROES, 0, 1, 2), 2, "unknown flag: UNSUPP");
+  assert.equal(zeroRequest(g, T_DISCARD, 0, 1, 1), 2, "discard with UNMAP: UNSUPP");
+  assert.equal(zeroRequest(g, T_DISCARD, 60, 5), 1, "past the end: IOERR");
+  assert.equal(zeroRequest(g, T_WRITE_ZEROES, 65, 0), 1, "start past the end: IOERR");
+  assert.equal(zeroRequest(g, T_WRITE_ZEROES, 0, 0x400000), 1, "more than max_write_zeroes_sectors: IOERR");
+  assert.equal(zeroRequest(g, T_DISCARD, 0, 1, 0, 2), 2, "two segments: UNSUPP");
+  assert.equal(g.t.broken, false);
+  const ro = setup({ sectors: 64, readOnly: true });
+  ro.init([32]);
+  assert.equal(zeroRequest(ro, T_WRITE_ZEROES, 0, 1), 1, "read-only: IOERR");
+  // A header without its segment stops the device, as QEMU's virtio_error.
+  const st = g.status();
+  g.submit([g.header(T_DISCARD, 0), g.dataOut(new Uint8Array(8)), st]);
+  assert.equal(g.t.broken, true);
 });

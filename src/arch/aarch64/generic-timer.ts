@@ -76,7 +76,7 @@ export class TimerChannel {
     const enabled = (this.ctl & 1) !== 0;
     const fired = enabled && this.fired;
     this.output.set(fired && (this.ctl & 2) === 0);
-    if (enabled && !fired && this.cval < Number.MAX_SAFE_INTEGER / NS_PER_COUNT) this.deadline.setNs(this.cval * NS_PER_COUNT);
+    if (enabled && !fired && this.cval < Number.MAX_SAFE_INTEGER / NS_PER_COUNT) this.deadline.setNs(this.counter.nsAt(this.cval));
     else this.deadline.cancel();
   }
 
@@ -90,10 +90,19 @@ export class TimerChannel {
 }
 
 export class SystemCounter {
-  constructor(private readonly clock: VirtualClock) {}
+  /**
+   * `start`: the count at virtual time 0. Rewind's counter starts at 0; QEMU's starts wherever its virtual clock
+   * stood when the guest began (machine setup time, different in every QEMU run), so the QEMU oracles give QEMU's
+   * start here to compare absolute counter reads and deadlines.
+   */
+  constructor(private readonly clock: VirtualClock, readonly start = 0) {}
   /** The counter value (exact up to 2^53). */
   count(): number {
-    return Math.floor(this.clock.ns / NS_PER_COUNT);
+    return Math.floor(this.clock.ns / NS_PER_COUNT) + this.start;
+  }
+  /** The virtual time (ns) at which the counter reaches `count`. */
+  nsAt(count: number): number {
+    return (count - this.start) * NS_PER_COUNT;
   }
 }
 
@@ -106,8 +115,8 @@ export class GenericTimer implements Stateful {
   readonly virt: TimerChannel;
   cntkctl = 0;
 
-  constructor(clock: VirtualClock, physIrq: IrqLine, virtIrq: IrqLine) {
-    this.counter = new SystemCounter(clock);
+  constructor(clock: VirtualClock, physIrq: IrqLine, virtIrq: IrqLine, counterStart = 0) {
+    this.counter = new SystemCounter(clock, counterStart);
     this.phys = new TimerChannel("cntp", this.counter, physIrq, clock);
     this.virt = new TimerChannel("cntv", this.counter, virtIrq, clock);
   }

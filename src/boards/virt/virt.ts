@@ -54,6 +54,11 @@ export interface VirtConfig {
   initrd?: { name: string; bytes: Uint8Array };
   /** A user-supplied device tree (-dtb). */
   dtb?: { name: string; bytes: Uint8Array };
+  /**
+   * Load `dtb` byte for byte, without setting /memory, /chosen bootargs and the initrd range. Only the QEMU oracles
+   * use it, to give the guest the very blob QEMU's dumpdtb shows (QEMU's edits leave its own NOP layout).
+   */
+  dtbVerbatim?: boolean;
   append?: string;
   /** virtio-blk-device disks, in -device order: the first takes the top slot (0x0a003e00, SPI 47), as QEMU. */
   virtioBlk?: readonly VirtDisk[];
@@ -61,6 +66,8 @@ export interface VirtConfig {
   virtioModern?: boolean;
   /** Host wall-clock seconds at boot for the RTC: an input (recorded, replayed), never read by the board. */
   rtcBootSeconds: number;
+  /** The system counter's value at virtual time 0 (default 0). Only the QEMU oracles set it, to QEMU's. */
+  counterStart?: number;
   /** Where the UART's transmitted bytes go. */
   serialOut: (byte: number) => void;
   /** Diagnostics (unimplemented instructions, boot warnings): one line each. */
@@ -174,7 +181,7 @@ export class VirtMachine implements SessionMachine, DiskOwner {
     });
     this.bus.map("gic-distributor", VIRT_MEMMAP.gicDist.base, VIRT_MEMMAP.gicDist.size, this.gic.distributor);
     this.bus.map("gic-cpu-interface", VIRT_MEMMAP.gicCpu.base, VIRT_MEMMAP.gicCpu.size, this.gic.cpuInterface);
-    this.timer = new GenericTimer(this.clock, new IrqLine(this.gic, INTID_PTIMER), new IrqLine(this.gic, INTID_VTIMER));
+    this.timer = new GenericTimer(this.clock, new IrqLine(this.gic, INTID_PTIMER), new IrqLine(this.gic, INTID_VTIMER), config.counterStart);
     this.cpu.sys.timer = this.timer;
     this.uart = new Pl011(new IrqLine(this.gic, INTID_UART), config.serialOut);
     this.bus.map("pl011", VIRT_MEMMAP.uart.base, PL011_MMIO_SIZE, this.uart);
@@ -228,7 +235,7 @@ export class VirtMachine implements SessionMachine, DiskOwner {
       ram,
       makeDtb: ({ initrd }) => {
         const params = { ramBase: ram.base, ramSize: ram.size, bootargs: c.append, initrd };
-        if (c.dtb) return prepareUserDtb(c.dtb.bytes, params);
+        if (c.dtb) return c.dtbVerbatim ? c.dtb.bytes : prepareUserDtb(c.dtb.bytes, params);
         return buildVirtDtb({ ...params, devices: VIRT_DEVICES });
       },
     });

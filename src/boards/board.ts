@@ -120,8 +120,11 @@ export interface Board {
   readonly bootFiles: Readonly<Partial<Record<BootFileKind, BootFileUse>>>;
   /** Builds the machine at power-on. Throws BoardError for a configuration it cannot build. */
   create(config: BoardConfig): SessionMachine;
-  /** The device tree the board generates for a configuration (QEMU's `-M ...,dumpdtb=FILE`), if it has one. */
-  deviceTree?(config: { ramSize?: number; append?: string }): Uint8Array;
+  /**
+   * The device tree the guest gets for a configuration (QEMU's `-M ...,dumpdtb=FILE`), if the board has one: with a
+   * kernel, as loaded for it (a -dtb file prepared, the initrd's range in /chosen), as QEMU dumps it.
+   */
+  deviceTree?(config: Pick<BoardConfig, "ramSize" | "append" | "kernel" | "initrd" | "dtb">): Uint8Array;
   /** The most virtio-blk-device disks the board takes (none when absent). */
   readonly maxVirtioBlk?: number;
   /** The board takes QEMU's ISA test devices (isa-debug-exit, isa-debugcon). */

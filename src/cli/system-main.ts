@@ -1,6 +1,6 @@
 // `rewind-system-<arch>`: QEMU's command line in front of a Rewind session.
 
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { ChardevSet, ChardevError, type CharBackend } from "../chardev/index.js";
 import { startMonitorStub } from "../chardev/monitor-stub.js";
 import { BootError } from "../boards/elf.js";
@@ -63,8 +63,19 @@ export async function systemMain(argv: readonly string[], arch: TargetArch = "aa
   if (options.machine.type === "virt" && options.machine.dumpdtb) {
     const board = requireBoard(options.machine.type);
     if (!board.deviceTree) return fail(`the ${board.name} board has no device tree to dump`);
+    let tree: Uint8Array;
     try {
-      writeFileSync(options.machine.dumpdtb, board.deviceTree({ ramSize: options.ramBytes, append: options.append }));
+      const file = (path: string | undefined) => (path === undefined ? undefined : { name: path, bytes: readFileSync(path) });
+      tree = board.deviceTree({ ramSize: options.ramBytes, append: options.append, kernel: file(options.kernel), initrd: file(options.initrd), dtb: file(options.dtb) });
+    } catch (e) {
+      const msg = userError(e);
+      if (msg !== undefined) return fail(msg);
+      const err = e as NodeJS.ErrnoException;
+      if (err.code && err.path) return fail(`cannot read '${err.path}': ${err.code === "ENOENT" ? "no such file" : err.message}`);
+      throw e;
+    }
+    try {
+      writeFileSync(options.machine.dumpdtb, tree);
       return 0;
     } catch (e) {
       return fail(`cannot write device tree: ${(e as Error).message}`);

@@ -3,10 +3,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { FdtTree } from "../../src/core/fdt.js";
+import { missingTool } from "../helpers/tools.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BIN = join(ROOT, "bin/rewind-system-aarch64.js");
@@ -56,6 +58,31 @@ test("-M dumpdtb writes the generated device tree and exits", () => {
   assert.equal(r.status, 0, r.stderr);
   const head = spawnSync("od", ["-An", "-tx1", "-N4", out], { encoding: "latin1" }).stdout.trim();
   assert.equal(head, "d0 0d fe ed");
+});
+
+test("-M dumpdtb with a kernel and an initrd writes the tree the guest gets, /chosen as QEMU 7.2 dumps it", { skip: missingTool("qemu-system-aarch64") }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "rewind-cli-"));
+  const initrd = join(dir, "initrd.bin");
+  writeFileSync(initrd, Buffer.alloc(123_457, 0x5a));
+  // A Linux Image header (arm64 booting.rst) with nothing behind it: QEMU and Rewind place it, the initrd and the
+  // tree without running it. (An ELF kernel is not Linux to QEMU: no initrd range in its tree.)
+  const image = Buffer.alloc(64 * 1024);
+  image.writeBigUInt64LE(0n, 8); // text_offset
+  image.writeBigUInt64LE(BigInt(image.length), 16); // image_size
+  image.writeBigUInt64LE(0xan, 24); // flags: little-endian, 4K pages, anywhere
+  image.write("ARM\x64", 56, "latin1");
+  const kernel = join(dir, "Image");
+  writeFileSync(kernel, image);
+  const args = ["-cpu", "cortex-a53", "-m", "256", "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyAMA0"];
+  const ours = join(dir, "ours.dtb");
+  const theirs = join(dir, "qemu.dtb");
+  const r = run(["-M", `virt,dumpdtb=${ours}`, ...args]);
+  assert.equal(r.status, 0, r.stderr);
+  const q = spawnSync("qemu-system-aarch64", ["-M", `virt,dtb-randomness=off,dumpdtb=${theirs}`, "-nographic", ...args], { encoding: "utf8" });
+  assert.equal(q.status, 0, q.stderr);
+  const chosen = (file: string) => FdtTree.fromDtb(readFileSync(file)).find("/chosen")!;
+  for (const prop of ["linux,initrd-start", "linux,initrd-end"]) assert.deepEqual(chosen(ours).getCells(prop), chosen(theirs).getCells(prop), prop);
+  assert.equal(chosen(ours).getString("bootargs"), "console=ttyAMA0");
 });
 
 test("bad input gets one clear line and a non-zero status, never a stack trace", () => {

@@ -4,7 +4,7 @@
 import { BoardError, type Board, type BoardConfig } from "../board.js";
 import type { SessionMachine } from "../../session/target.js";
 import { buildVirtDtb, VIRT_MEMMAP } from "./dtb.js";
-import { VIRT_DEVICES, VIRT_MAX_RAM, VirtMachine } from "./virt.js";
+import { planVirtBoot, VIRT_DEVICES, VIRT_MAX_RAM, VirtMachine } from "./virt.js";
 
 export const virtBoard: Board = {
   name: "virt",
@@ -41,7 +41,14 @@ export const virtBoard: Board = {
     machine.noReboot = c.noReboot ?? false;
     return machine;
   },
-  deviceTree: (c) => buildVirtDtb({ ramSize: c.ramSize ?? virtBoard.defaultRamSize, bootargs: c.append, devices: VIRT_DEVICES }),
+  deviceTree: (c) => {
+    const ramSize = c.ramSize ?? virtBoard.defaultRamSize;
+    if (!c.kernel) return buildVirtDtb({ ramSize, bootargs: c.append, devices: VIRT_DEVICES });
+    // With a kernel, the tree as loaded for it: the initrd's range in /chosen, a -dtb file prepared.
+    const dtb = planVirtBoot({ ramSize, kernel: c.kernel, initrd: c.initrd, dtb: c.dtb, append: c.append }).blobs.find((b) => b.what === "dtb");
+    if (!dtb) throw new BoardError("the device tree does not fit in RAM below the kernel");
+    return dtb.bytes;
+  },
   maxVirtioBlk: VIRT_MEMMAP.virtioMmio.count,
 };
 

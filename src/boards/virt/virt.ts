@@ -91,6 +91,23 @@ const RAM_REGION_MAX = 2 ** 31;
 /** QEMU's virt puts RAM at 1 GiB and allows up to 255 GiB with highmem; Rewind allows 64 GiB (host memory). */
 export const VIRT_MAX_RAM = 64 * 2 ** 30;
 
+/** Where the kernel, initrd and device tree go for a configuration, and the tree itself (no machine needed). */
+export function planVirtBoot(c: Pick<VirtConfig, "ramSize" | "kernel" | "initrd" | "dtb" | "dtbVerbatim" | "append">): BootPlan {
+  const ram = { base: VIRT_MEMMAP.ram.base, size: c.ramSize };
+  return planBoot({
+    kernel: c.kernel.bytes,
+    kernelName: c.kernel.name,
+    initrd: c.initrd?.bytes,
+    initrdName: c.initrd?.name,
+    ram,
+    makeDtb: ({ initrd }) => {
+      const params = { ramBase: ram.base, ramSize: ram.size, bootargs: c.append, initrd };
+      if (c.dtb) return c.dtbVerbatim ? c.dtb.bytes : prepareUserDtb(c.dtb.bytes, params);
+      return buildVirtDtb({ ...params, devices: VIRT_DEVICES });
+    },
+  });
+}
+
 export class VirtMachine implements SessionMachine, DiskOwner {
   readonly clock: VirtualClock;
   /** The board's one RAM region (at 0x4000_0000). */
@@ -225,20 +242,7 @@ export class VirtMachine implements SessionMachine, DiskOwner {
   }
 
   private planBoot(): BootPlan {
-    const c = this.config;
-    const ram = { base: VIRT_MEMMAP.ram.base, size: c.ramSize };
-    return planBoot({
-      kernel: c.kernel.bytes,
-      kernelName: c.kernel.name,
-      initrd: c.initrd?.bytes,
-      initrdName: c.initrd?.name,
-      ram,
-      makeDtb: ({ initrd }) => {
-        const params = { ramBase: ram.base, ramSize: ram.size, bootargs: c.append, initrd };
-        if (c.dtb) return c.dtbVerbatim ? c.dtb.bytes : prepareUserDtb(c.dtb.bytes, params);
-        return buildVirtDtb({ ...params, devices: VIRT_DEVICES });
-      },
-    });
+    return planVirtBoot(this.config);
   }
 
   /** Writes the boot blobs into RAM and sets the boot registers (power-on and system reset). */

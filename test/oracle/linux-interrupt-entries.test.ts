@@ -186,7 +186,7 @@ async function rewindEntries(vectors: bigint[], dtb: Uint8Array, counterStart: n
   return out;
 }
 
-test(`Linux boot: every interrupt entry in the first ${INSTRUCTIONS.toLocaleString("en-US")} instructions matches QEMU -icount shift=7`, { skip, timeout: 1_800_000 }, async () => {
+test(`Linux boot: every interrupt entry in the first ${INSTRUCTIONS.toLocaleString("en-US")} instructions matches QEMU -icount shift=7`, { skip, timeout: 1_800_000 }, async (t) => {
   const vbar = kernelVectors();
   const vectors = [vbar + 0x280n, vbar + 0x480n];
   const trees = deviceTrees(tempDir("rewind-linux-entries-"));
@@ -199,5 +199,6 @@ test(`Linux boot: every interrupt entry in the first ${INSTRUCTIONS.toLocaleStri
   assert.ok(start >= 0n && start < 1n << 40n, `QEMU's counter started at ${start}`);
   const fromRewind = await rewindEntries(vectors, dtb, Number(start), fromQemu.length);
   const el0 = fromQemu.filter((e) => e.vector === vectors[1]).length;
+  t.diagnostic(`${fromQemu.length} interrupt entries (${el0} from EL0), QEMU's counter started at ${start}`);
   for (let i = 0; i < fromQemu.length; i++) assert.equal(fromRewind[i]?.regs, fromQemu[i]!.regs, `interrupt ${i + 1} of ${fromQemu.length} (${el0} from EL0)`);
 });

@@ -479,6 +479,8 @@ class Parser implements OptionContext {
     if (!this.target.driveInterfaces.includes(iface)) {
       this.fail(`if=${iface} is not supported on this machine (supported: ${this.target.driveInterfaces.join(", ")})`);
     }
+    // QEMU's virt puts an if=virtio drive on its PCIe bus (virtio-blk-pci); this board has virtio-mmio only.
+    if (iface === "virtio") this.warn("the guest does not see this drive: the board has no PCI bus for if=virtio (QEMU's virtio-blk-pci); use if=none,id=ID with -device virtio-blk-device,drive=ID");
     const format = p.str("format");
     if (format !== undefined && format !== "qcow2" && format !== "raw") {
       this.fail(`unknown driver '${format}' (Rewind supports qcow2 and raw)`);

@@ -52,7 +52,7 @@ export async function systemMain(argv: readonly string[], arch: TargetArch = "aa
       return 0;
     }
     options = outcome.options;
-    for (const w of options.warnings) process.stderr.write(`${program}: warning: ${w}\n`);
+    for (const w of options.warnings) process.stderr.write(`${program}: ${w}\n`);
     refuseUnimplemented(options);
   } catch (e) {
     const msg = userError(e);

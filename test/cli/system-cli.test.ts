@@ -85,6 +85,16 @@ test("-M dumpdtb with a kernel and an initrd writes the tree the guest gets, /ch
   assert.equal(chosen(ours).getString("bootargs"), "console=ttyAMA0");
 });
 
+test("-drive with QEMU's default if=virtio warns that the board has no PCI bus for it, once, and runs", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rewind-cli-"));
+  const disk = join(dir, "disk.raw");
+  writeFileSync(disk, Buffer.alloc(1 << 20));
+  const r = run(["-nographic", "-kernel", guest("hello.elf"), "-drive", `file=${disk},format=raw`]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^rewind-system-aarch64: -drive: warning: the guest does not see this drive: the board has no PCI bus for if=virtio .*-device virtio-blk-device,drive=ID$/m);
+  assert.equal(r.stderr.match(/warning/g)?.length, 1, r.stderr);
+});
+
 test("bad input gets one clear line and a non-zero status, never a stack trace", () => {
   const dir = mkdtempSync(join(tmpdir(), "rewind-cli-"));
   const junk = join(dir, "junk.bin");

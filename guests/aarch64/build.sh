@@ -64,12 +64,13 @@ build() {
     busy-gic)      guest busy-gic busy-gic.c -O2 ;;
     remap)         guest remap remap.c -O2 ;;
     buggy)         guest buggy buggy.c -O0 ;; # -O0: every variable lives in memory, easy to debug
+    selfdebug)     guest selfdebug selfdebug.c -O2 ;;
     *) echo "build.sh: unknown guest '$1'" >&2; exit 2 ;;
   esac
 }
 
 # ./build.sh             builds every guest
 # ./build.sh hello ticks builds just those
-for g in ${@:-hello compute compute-small compute-long ticks echo busy busy-gic remap buggy}; do
+for g in ${@:-hello compute compute-small compute-long ticks echo busy busy-gic remap buggy selfdebug}; do
   build "$g"
 done

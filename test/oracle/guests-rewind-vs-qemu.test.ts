@@ -30,6 +30,8 @@ const CASES: { kernel: string; input?: string; icount?: string }[] = [
   { kernel: "busy-gic.elf", icount: "shift=7,sleep=off" },
   // The MMU on, page tables rewritten and TTBR0 switched while timer interrupts arrive.
   { kernel: "remap.elf", icount: "shift=7,sleep=off" },
+  // The guest's own hardware breakpoints, watchpoints and software step, from EL1 and EL0 (their ESR/FAR/ELR).
+  { kernel: "selfdebug.elf" },
 ];
 
 function console(cmd: string, pre: string[], kernel: string, input = "", icount = "shift=7") {

@@ -19,6 +19,7 @@ import { SystemRegisters, SYSREG_STATE } from "./sysregs.js";
 import { Mmu, type TlbStorage } from "./mmu.js";
 import type { Exec } from "./decoder.js";
 import { IntervalFlags } from "../../core/exec-summary.js";
+import { SelfDebug } from "./self-debug.js";
 
 /** Thrown (a single preallocated object, so throwing is cheap) after an exception has been entered. */
 export const EXCEPTION_TAKEN = { exceptionTaken: true } as const;
@@ -98,9 +99,10 @@ const pair = (name: string, lo: "spEl0Lo" | "spEl1Lo" | "pcLo", hi: "spEl0Hi" | 
 /**
  * Version 2: the generic timer saves its own section ("timer"), no longer a field of cpu0.sys. Version-1
  * states (which lack that section) are refused by loadSections with a message naming it.
+ * Version 3: PSTATE.SS ("ss", software step); version-2 states load it as 0 (what they behaved as).
  */
 const CPU_STATE: StateDescription<Cpu> = {
-  version: 2,
+  version: 3,
   fields: [
     field.i32s("xlo", 32),
     field.i32s("xhi", 32),
@@ -111,6 +113,7 @@ const CPU_STATE: StateDescription<Cpu> = {
     field.u32("daif", { max: 0xf }),
     field.u32("el", { max: 1 }),
     field.u32("spsel", { max: 1 }),
+    field.u32("ss", { max: 1, since: 3, fallback: 0 }),
     pair("spEl0", "spEl0Lo", "spEl0Hi"),
     pair("spEl1", "spEl1Lo", "spEl1Hi"),
     { ...pair("pc", "pcLo", "pcHi"), set: (c, v: Int32Array) => ((c.pcLo = v[0] >>> 0), (c.pcHi = v[1] >>> 0)) },
@@ -166,6 +169,8 @@ export class Cpu implements Stateful {
   daif = 0xf;
   el = 1;
   spsel = 1;
+  /** PSTATE.SS, the software step state (self-debug.ts): 1 = active-not-pending while step is active. */
+  ss = 0;
   /** Banked stack pointers (the current one lives in slot 31). */
   spEl0Lo = 0;
   spEl0Hi = 0;
@@ -188,6 +193,13 @@ export class Cpu implements Stateful {
   fiqLine = false;
 
   readonly sys: SystemRegisters;
+  /** The guest's own breakpoints, watchpoints and software step (self-debug.ts). */
+  readonly selfDebug: SelfDebug;
+  /** Some self-hosted debug event can happen: the interpreter asks selfDebug at each step, and the block engine
+   * runs nothing compiled. Recomputed by selfDebug.update() when the registers that arm them change. */
+  selfDebugArmed = false;
+  /** A guest watchpoint is armed: data accesses call selfDebug.checkWatch. */
+  guestWatch = false;
   /** Stage 1 translation and the TLB (used while SCTLR_EL1.M = 1). */
   readonly mmu: Mmu;
   /** Translation changes for the interval summaries (translation-summary.ts TranslationFlag); not guest state. */
@@ -239,6 +251,7 @@ export class Cpu implements Stateful {
     this.xlo = storage?.xlo ?? new Int32Array(32);
     this.xhi = storage?.xhi ?? new Int32Array(32);
     this.flags = storage?.flags ?? new Int32Array(4);
+    this.selfDebug = new SelfDebug(this);
     this.sys = new SystemRegisters(this);
     this.mmu = new Mmu(this, storage?.tlb);
     this.codeCache = new Array(bus.pageCount);
@@ -264,7 +277,9 @@ export class Cpu implements Stateful {
     this.exclusiveAddr = -1;
     this.halted = false;
     this.unprivileged = false;
+    this.ss = 0;
     this.sys.reset();
+    this.selfDebug.update();
     this.mmu.flushAll();
   }
 
@@ -283,7 +298,7 @@ export class Cpu implements Stateful {
 
   /** The PSTATE as SPSR would hold it (AArch64 format). */
   get pstate(): number {
-    return ((this.nzcv << 28) | (this.daif << 6) | (this.el << 2) | this.spsel) >>> 0;
+    return ((this.nzcv << 28) | (this.ss << 21) | (this.daif << 6) | (this.el << 2) | this.spsel) >>> 0;
   }
 
   /** Saves slot 31 into the bank of the SP currently selected. */
@@ -386,6 +401,7 @@ export class Cpu implements Stateful {
     }
     this.setMode(1, 1);
     this.daif = 0xf;
+    this.ss = 0;
     this.exclusiveAddr = -1;
     this.halted = false;
     const lo = (sys.vbarEl1Lo & ~0x7ff) >>> 0;
@@ -397,6 +413,8 @@ export class Cpu implements Stateful {
   /** A synchronous exception taken by the current instruction (ELR = this instruction unless `retNext`). */
   syncException(ec: number, iss: number, retNext = false, far?: [number, number], il = 1): never {
     const esr = ((ec << 26) | (il << 25) | (iss & 0x1ffffff)) >>> 0;
+    // A stepped SVC has been stepped (SSAdvance before the call): its SPSR.SS is 0. Other exceptions leave it.
+    if (ec === EC.Svc64 && this.ss === 1 && this.selfDebugArmed) this.selfDebug.completeSvcStep();
     const retLo = retNext ? this.nextLo : this.pcLo;
     const retHi = retNext ? this.nextHi : this.pcHi;
     this.enterException(VectorKind.Sync, retLo, retHi, esr, far);
@@ -453,6 +471,12 @@ export class Cpu implements Stateful {
    * all change after it); stores remember the bytes they overwrite, so the instruction can be taken back whole.
    */
   private watched(lo: number, hi: number, pa: number, size: number, isWrite: boolean): void {
+    if (this.watchHook !== null) this.debuggerWatched(lo, hi, pa, size, isWrite);
+    // The debugger's watchpoints first (a stop there comes before the guest sees anything), then the guest's.
+    if (this.guestWatch) this.selfDebug.checkWatch(lo, hi, size, isWrite);
+  }
+
+  private debuggerWatched(lo: number, hi: number, pa: number, size: number, isWrite: boolean): void {
     const pages = this.watchPages;
     if (pages !== null) {
       const page = lo & ~0xfff;
@@ -535,7 +559,7 @@ export class Cpu implements Stateful {
 
   read8(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
-    if (this.watchHook !== null) this.watched(lo, hi, pa, 1, false);
+    if (this.watchHook !== null || this.guestWatch) this.watched(lo, hi, pa, 1, false);
     try {
       return this.bus.read8(pa);
     } catch (e) {
@@ -546,7 +570,7 @@ export class Cpu implements Stateful {
   read16(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
     if ((lo & 0xfff) > 0xffe && this.sys.mmuEnabled) return this.readAcrossPages(lo, hi, 2, pa);
-    if (this.watchHook !== null) this.watched(lo, hi, pa, 2, false);
+    if (this.watchHook !== null || this.guestWatch) this.watched(lo, hi, pa, 2, false);
     try {
       return this.bus.read16(pa);
     } catch (e) {
@@ -557,7 +581,7 @@ export class Cpu implements Stateful {
   read32(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
     if ((lo & 0xfff) > 0xffc && this.sys.mmuEnabled) return this.readAcrossPages(lo, hi, 4, pa);
-    if (this.watchHook !== null) this.watched(lo, hi, pa, 4, false);
+    if (this.watchHook !== null || this.guestWatch) this.watched(lo, hi, pa, 4, false);
     try {
       return this.bus.read32(pa);
     } catch (e) {
@@ -569,7 +593,7 @@ export class Cpu implements Stateful {
   read64(lo: number, hi: number): number {
     const pa = this.translate(lo, hi, AccessKind.Read);
     if ((lo & 0xfff) > 0xff8 && this.sys.mmuEnabled) return this.readAcrossPages(lo, hi, 8, pa);
-    if (this.watchHook !== null) this.watched(lo, hi, pa, 8, false);
+    if (this.watchHook !== null || this.guestWatch) this.watched(lo, hi, pa, 8, false);
     try {
       const r = this.bus.read64(pa);
       this.hi = this.bus.hi;
@@ -581,7 +605,7 @@ export class Cpu implements Stateful {
   }
   write8(lo: number, hi: number, v: number): void {
     const pa = this.translate(lo, hi, AccessKind.Write);
-    if (this.watchHook !== null) this.watched(lo, hi, pa, 1, true);
+    if (this.watchHook !== null || this.guestWatch) this.watched(lo, hi, pa, 1, true);
     this.checkExclusiveClear(pa);
     try {
       this.bus.write8(pa, v);
@@ -593,7 +617,7 @@ export class Cpu implements Stateful {
   write16(lo: number, hi: number, v: number): void {
     const pa = this.translate(lo, hi, AccessKind.Write);
     if ((lo & 0xfff) > 0xffe && this.sys.mmuEnabled) return this.writeAcrossPages(lo, hi, 2, pa, v, 0);
-    if (this.watchHook !== null) this.watched(lo, hi, pa, 2, true);
+    if (this.watchHook !== null || this.guestWatch) this.watched(lo, hi, pa, 2, true);
     this.checkExclusiveClear(pa);
     try {
       this.bus.write16(pa, v);
@@ -605,7 +629,7 @@ export class Cpu implements Stateful {
   write32(lo: number, hi: number, v: number): void {
     const pa = this.translate(lo, hi, AccessKind.Write);
     if ((lo & 0xfff) > 0xffc && this.sys.mmuEnabled) return this.writeAcrossPages(lo, hi, 4, pa, v, 0);
-    if (this.watchHook !== null) this.watched(lo, hi, pa, 4, true);
+    if (this.watchHook !== null || this.guestWatch) this.watched(lo, hi, pa, 4, true);
     this.checkExclusiveClear(pa);
     try {
       this.bus.write32(pa, v);
@@ -617,7 +641,7 @@ export class Cpu implements Stateful {
   write64(lo: number, hi: number, vlo: number, vhi: number): void {
     const pa = this.translate(lo, hi, AccessKind.Write);
     if ((lo & 0xfff) > 0xff8 && this.sys.mmuEnabled) return this.writeAcrossPages(lo, hi, 8, pa, vlo, vhi);
-    if (this.watchHook !== null) this.watched(lo, hi, pa, 8, true);
+    if (this.watchHook !== null || this.guestWatch) this.watched(lo, hi, pa, 8, true);
     this.checkExclusiveClear(pa);
     try {
       this.bus.write64(pa, vlo >>> 0, vhi >>> 0);
@@ -640,6 +664,7 @@ export class Cpu implements Stateful {
       this.noteAccess(pa, first, false);
       this.noteAccess(pa2, size - first, false);
     }
+    if (this.guestWatch) this.selfDebug.checkWatch(lo, hi, size, false);
     let vlo = 0;
     let vhi = 0;
     try {
@@ -665,6 +690,7 @@ export class Cpu implements Stateful {
       this.noteAccess(pa, first, true);
       this.noteAccess(pa2, size - first, true);
     }
+    if (this.guestWatch) this.selfDebug.checkWatch(lo, hi, size, true);
     try {
       for (let i = 0; i < size; i++) {
         const b = (i < 4 ? vlo >>> (8 * i) : vhi >>> (8 * (i - 4))) & 0xff;
@@ -698,6 +724,7 @@ export class Cpu implements Stateful {
    */
   dropCaches(): void {
     this.unprivileged = false;
+    this.selfDebug.update();
     this.mmu.flushAll();
     this.fetchGeneration++;
   }

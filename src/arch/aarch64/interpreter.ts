@@ -106,6 +106,21 @@ export class Interpreter implements ExecutionEngine {
       const sum = pcLo + 4;
       c.nextLo = sum >>> 0;
       c.nextHi = sum > 0xffffffff ? (pcHi + 1) >>> 0 : pcHi;
+      // The guest's own debug events (self-debug.ts): a pending software step or a breakpoint is taken instead.
+      let stepped = false;
+      if (c.selfDebugArmed) {
+        const taken = c.selfDebug.beforeInstruction();
+        if (taken !== undefined) {
+          if (taken === "step") clock.icount++;
+          else clock.countInterruptStep(); // no instruction executed: no time passes, as under QEMU
+          c.pcLo = c.nextLo;
+          c.pcHi = c.nextHi;
+          done++;
+          if (this.entries !== null && this.entries.enter(c.pcLo, c.pcHi)) break;
+          continue;
+        }
+        stepped = c.selfDebug.stepping();
+      }
       // The step is counted before it executes: an instruction that reads the clock (CNTVCT, an RTC) sees the
       // time at its own completion, as with QEMU's icount. A fetch that faults is a step too.
       clock.icount++;
@@ -125,7 +140,8 @@ export class Interpreter implements ExecutionEngine {
           }
         }
         if (c.watchHook !== null) c.beginWatchedStep();
-        exec(c);
+        if (stepped) this.runStepped(exec, pcLo, pcHi);
+        else exec(c);
       } catch (e) {
         if (e === WATCH_STOP) {
           // Stop before this instruction: take back all it did, so nothing of it happened.
@@ -148,6 +164,15 @@ export class Interpreter implements ExecutionEngine {
     }
     this.endedEarly = false;
     return done;
+  }
+
+  /** Runs one instruction under software step (active-not-pending); the step exception follows it unless it
+   * took an exception of its own. */
+  private runStepped(exec: Exec, pcLo: number, pcHi: number): void {
+    this.fetch(pcLo, pcHi); // (just fetched, so it cannot fault) for the word: ESR.EX names a load-exclusive
+    const insn = this.lastFetchRam!.view.getUint32(this.lastFetchOffset, true);
+    exec(this.cpu);
+    this.cpu.selfDebug.completeStep(insn);
   }
 
   /** The executor for the instruction at a virtual PC (faults enter a prefetch abort and throw). */

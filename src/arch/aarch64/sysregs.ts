@@ -8,6 +8,7 @@ import type { GenericTimer } from "./generic-timer.js";
 import { COUNTER_FREQ_HZ } from "./generic-timer.js";
 import { Pmu, PMU_STATE, pmuRegisters } from "./pmu.js";
 import { TranslationFlag } from "./translation-summary.js";
+import { BREAKPOINTS, WATCHPOINTS, debugRegIndex } from "./self-debug.js";
 
 /** The 16-bit key of an encoding: op0[1:0]:op1:CRn:CRm:op2, i.e. bits [20:5] of MRS/MSR. */
 export function sysregKey(op0: number, op1: number, crn: number, crm: number, op2: number): number {
@@ -27,26 +28,32 @@ function isReservedIdRegister(key: number): boolean {
 }
 const RAZ_ID: SysregDef = { name: "ID_RAZ", key: -1, minEl: 1, read: (s) => ((s.hi = 0), 0) };
 
-/** DBGBVR/BCR (6) and DBGWVR/WCR (4), plus the debug registers Linux touches while setting up. */
+/**
+ * DBGBVR/BCR (6) and DBGWVR/WCR (4), plus the debug registers Linux touches while setting up. They read back as
+ * written, as QEMU 7.2 keeps them, except DBGBCR.BAS bits 6 and 8 (copies of 5 and 7) and DBGWVR[1:0] (RES0);
+ * every write re-arms self-hosted debug (self-debug.ts).
+ */
 function debugRegisters(): SysregDef[] {
   const k = sysregKey;
   const out: SysregDef[] = [];
-  const slot = (n: number, kind: number) => (n * 4 + kind) * 2;
-  const reg = (name: string, key: number, at: number, mask: number): SysregDef => ({
+  const reg = (name: string, key: number, at: number, fix: (lo: number) => number): SysregDef => ({
     name, key, minEl: 1,
     read: (s) => ((s.hi = s.debugRegs[at + 1]), s.debugRegs[at]),
     write: (s, lo, hi) => {
-      s.debugRegs[at] = (lo & mask) >>> 0;
-      s.debugRegs[at + 1] = mask === 0xffffffff ? hi >>> 0 : 0;
+      s.debugRegs[at] = fix(lo) >>> 0;
+      s.debugRegs[at + 1] = hi >>> 0;
+      s.cpu.selfDebug.update();
     },
   });
-  for (let n = 0; n < 6; n++) {
-    out.push(reg(`DBGBVR${n}_EL1`, k(2, 0, 0, n, 4), slot(n, 0), 0xfffffffc));
-    out.push(reg(`DBGBCR${n}_EL1`, k(2, 0, 0, n, 5), slot(n, 1), 0x00ff3fe7 & 0xffffffff));
+  const asWritten = (lo: number) => lo;
+  const basCopies = (lo: number) => (lo & ~0x140) | ((lo & 0xa0) << 1);
+  for (let n = 0; n < BREAKPOINTS; n++) {
+    out.push(reg(`DBGBVR${n}_EL1`, k(2, 0, 0, n, 4), debugRegIndex(n, 0), asWritten));
+    out.push(reg(`DBGBCR${n}_EL1`, k(2, 0, 0, n, 5), debugRegIndex(n, 1), basCopies));
   }
-  for (let n = 0; n < 4; n++) {
-    out.push(reg(`DBGWVR${n}_EL1`, k(2, 0, 0, n, 6), slot(n, 2), 0xfffffffc));
-    out.push(reg(`DBGWCR${n}_EL1`, k(2, 0, 0, n, 7), slot(n, 3), 0x1f00fffff));
+  for (let n = 0; n < WATCHPOINTS; n++) {
+    out.push(reg(`DBGWVR${n}_EL1`, k(2, 0, 0, n, 6), debugRegIndex(n, 2), (lo) => lo & ~3));
+    out.push(reg(`DBGWCR${n}_EL1`, k(2, 0, 0, n, 7), debugRegIndex(n, 3), asWritten));
   }
   out.push(
     { name: "MDRAR_EL1", key: k(2, 0, 1, 0, 0), minEl: 1, read: (s) => ((s.hi = 0), 0) },
@@ -144,7 +151,7 @@ export class SystemRegisters {
 
   timer: GenericTimer | null = null;
   readonly pmu: Pmu;
-  /** Debug breakpoint and watchpoint registers (DBGB/WVR lo, hi, DBGB/WCR per slot): stored, not yet acted on. */
+  /** Debug breakpoint and watchpoint registers (DBGBVR, DBGBCR, DBGWVR, DBGWCR per slot, each as lo, hi). */
   readonly debugRegs = new Uint32Array(DEBUG_SLOTS * 4 * 2);
   private readonly table = new Map<number, SysregDef>();
   /** Encodings already reported as unimplemented (each is reported once). */
@@ -305,6 +312,11 @@ function flushing(def: SysregDef, flush: (s: SystemRegisters) => void): SysregDe
   };
 }
 
+/** A register whose writes may arm or disarm self-hosted debug. */
+function rearming(def: SysregDef): SysregDef {
+  return flushing(def, (s) => s.cpu.selfDebug.update());
+}
+
 /** TTBRn_EL1.BADDR, bits [47:1] (the ASID above it and CnP below it do not move a translation). */
 const TTBR_BADDR: [number, number] = [0xfffffffe, 0xffff];
 
@@ -439,8 +451,9 @@ function buildTable(): SysregDef[] {
     pair("ELR_EL1", k(3, 0, 4, 0, 1), 1, "elrEl1"),
 
     // debug (enough for firmware and Linux to probe and park it)
-    word("MDSCR_EL1", k(2, 0, 0, 2, 2), 1, "mdscr"),
-    { name: "OSLAR_EL1", key: k(2, 0, 1, 0, 4), minEl: 1, write: (s, lo) => void (s.oslsr = (s.oslsr & ~2) | ((lo & 1) << 1)) },
+    rearming(word("MDSCR_EL1", k(2, 0, 0, 2, 2), 1, "mdscr")),
+    // OSLAR_EL1.OSLK sets and clears the OS lock (OSLSR_EL1.OSLK); Linux clears it at boot.
+    rearming({ name: "OSLAR_EL1", key: k(2, 0, 1, 0, 4), minEl: 1, write: (s, lo) => void (s.oslsr = (s.oslsr & ~2) | ((lo & 1) << 1)) }),
     word("OSLSR_EL1", k(2, 0, 1, 1, 4), 1, "oslsr", 0),
     { name: "OSDLR_EL1", key: k(2, 0, 1, 3, 4), minEl: 1, read: (s) => ((s.hi = 0), 0), write: () => {} },
     { name: "MDCCSR_EL0", key: k(2, 3, 0, 1, 0), minEl: 0, read: (s) => ((s.hi = 0), 0) },

@@ -58,11 +58,15 @@ function eret(c: Cpu): void {
   c.exclusiveAddr = -1;
   // Legal returns: EL0t (0b00000), EL1t (0b00100), EL1h (0b00101). Anything else (AArch32, EL2/EL3) is an
   // illegal exception return: PC still comes from ELR, PSTATE.IL would be set and the mode is unchanged.
-  if (m === 0 || m === 4 || m === 5) {
+  const legal = m === 0 || m === 4 || m === 5;
+  // PSTATE.SS from SPSR.SS, when the return enables software step (self-debug.ts); decided in the source state.
+  const ss = c.selfDebugArmed ? c.selfDebug.returnSs(spsr, legal ? m >>> 2 : c.el) : 0;
+  if (legal) {
     c.nzcv = spsr >>> 28;
     c.daif = (spsr >>> 6) & 0xf;
     c.setMode(m >>> 2, m & 1);
   }
+  c.ss = ss;
   c.nextLo = c.sys.elrEl1Lo >>> 0;
   c.nextHi = c.sys.elrEl1Hi >>> 0;
 }

@@ -149,6 +149,15 @@ export class BlockEngine implements ExecutionEngine {
         if (interp.endedEarly) break;
         continue;
       }
+      // The guest's breakpoints, watchpoints or software step are armed: only the interpreter checks them.
+      if (c.selfDebugArmed) {
+        const ran = interp.runBurst(budget - done);
+        done += ran;
+        stats.interpretedSteps += ran;
+        prev = undefined;
+        if (interp.endedEarly) break;
+        continue;
+      }
       const pcLo = c.pcLo;
       const pcHi = c.pcHi;
       if (interp.breakpointHere(pcLo, pcHi)) {

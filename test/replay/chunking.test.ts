@@ -15,6 +15,7 @@ import { machineDigest } from "../../src/core/machine.js";
 import { EventKind } from "../../src/replay/format-types.js";
 import type { VirtMachine } from "../../src/boards/virt/virt.js";
 import { newMachine, recordSession, replaySession, tempDir } from "../helpers/sessions.js";
+import { PROPERTY_SCALE, runInChunks, SEED_OFFSET } from "../helpers/properties.js";
 
 /** A cheap fingerprint of the CPU at a boundary: time, PC and every general register. */
 function fingerprint(m: VirtMachine): string {
@@ -35,9 +36,7 @@ interface Reference {
 
 const references = new Map<string, Reference>();
 
-/** REWIND_PROPERTY_SCALE=N runs N times as many cases (and another seed per scale), for deeper checks by hand. */
-const SCALE = Math.max(1, Number(process.env.REWIND_PROPERTY_SCALE ?? 1) || 1);
-const SEED_OFFSET = SCALE === 1 ? 0 : SCALE;
+const SCALE = PROPERTY_SCALE;
 
 /** The oracle: the guest single-stepped to its end by the interpreter, one run() call per step (the runs under
  * test use the default engine, compiled blocks). */
@@ -73,12 +72,7 @@ for (const guest of ["busy.elf", "busy-gic.elf"]) {
         runs++;
         const g = newMachine(guest);
         const m = g.machine;
-        for (let i = 0; ; i++) {
-          const reason = m.run(atIcount(m.clock.icount + chunks[i % chunks.length]));
-          if (reason === "poweroff") break;
-          assert.equal(reason, "limit");
-          assert.equal(fingerprint(m), ref.fingerprints[m.clock.icount], `after run ${i} at icount ${m.clock.icount}`);
-        }
+        runInChunks(m, chunks, (i) => assert.equal(fingerprint(m), ref.fingerprints[m.clock.icount], `after run ${i} at icount ${m.clock.icount}`));
         assert.equal(m.clock.icount, ref.end);
         assert.equal(g.output(), ref.output);
         assert.equal(machineDigest(m), ref.digest);

@@ -15,6 +15,7 @@ import type { EngineKind } from "../../src/boards/board.js";
 import type { VirtMachine } from "../../src/boards/virt/virt.js";
 import type { BlockEngine } from "../../src/arch/aarch64/jit/block-engine.js";
 import { newMachine, recordSession, replaySession, tempDir } from "../helpers/sessions.js";
+import { PROPERTY_SCALE, runInChunks, SEED_OFFSET } from "../helpers/properties.js";
 
 const GUEST = "selfdebug.elf";
 
@@ -73,20 +74,15 @@ for (const engine of ["interp", "fast"] as EngineKind[]) {
         runs++;
         const g = newMachine(GUEST, 7, engine);
         const m = g.machine;
-        for (let i = 0; ; i++) {
-          const reason = m.run(atIcount(m.clock.icount + chunks[i % chunks.length]));
-          if (reason === "poweroff") break;
-          assert.equal(reason, "limit");
-          assert.equal(fingerprint(m), ref.fingerprints[m.clock.icount], `after run ${i} at icount ${m.clock.icount}`);
-        }
+        runInChunks(m, chunks, (i) => assert.equal(fingerprint(m), ref.fingerprints[m.clock.icount], `after run ${i} at icount ${m.clock.icount}`));
         assert.equal(m.clock.icount, ref.end);
         assert.equal(g.output(), ref.output);
         assert.equal(machineDigest(m), ref.digest);
         if (engine === "fast") compiled += (m.engine as BlockEngine).stats.compiledSteps;
       }),
-      { numRuns: 6, seed: 0x5d5d },
+      { numRuns: 6 * PROPERTY_SCALE, seed: 0x5d5d + SEED_OFFSET },
     );
-    assert.equal(runs, 6);
+    assert.equal(runs, 6 * PROPERTY_SCALE);
     if (engine === "fast") assert.ok(compiled > 0, "the fast tier ran compiled code between the tests");
   });
 }

@@ -23,11 +23,11 @@ import { RecordingReader } from "../../src/replay/format-reader.js";
 import { RecordingSink, replaySource } from "../../src/replay/recording.js";
 import { ROOT, tempDir } from "../helpers/sessions.js";
 import { missingTool } from "../helpers/tools.js";
+import { PROPERTY_SCALE, SEED_OFFSET } from "../helpers/properties.js";
 
 const BUSY = join(ROOT, "guests/x86/busy.bin");
 const TICKS = 0x500;
-const SCALE = Math.max(1, Number(process.env.REWIND_PROPERTY_SCALE ?? 1) || 1);
-const SEED_OFFSET = SCALE === 1 ? 0 : SCALE;
+const SCALE = PROPERTY_SCALE;
 
 function machine(out?: (b: number) => void): PcMachine {
   return new PcMachine({ ramSize: 16 << 20, icountShift: 7, bios: readFileSync(BUSY), debugcon: out ?? (() => {}), debugExit: { iobase: 0xf4, iosize: 4 }, rtcBootSeconds: 1_700_000_000 });

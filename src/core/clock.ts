@@ -88,6 +88,14 @@ export class VirtualClock implements Stateful {
   /** Counts a step that took an interrupt: a step, but no instruction ran, so virtual time stands still. */
   countInterruptStep(): void {
     this.icount++;
+    this.stepAddsNoTime();
+  }
+
+  /**
+   * The step already counted adds no virtual time after all (an instruction QEMU's icount gives back: a fault
+   * raised while it runs, a watchpoint exception before its access): icount keeps it, the time does not.
+   */
+  stepAddsNoTime(): void {
     this.idleTicks--;
   }
 

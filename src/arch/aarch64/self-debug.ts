@@ -241,7 +241,7 @@ export class SelfDebug {
       if (far === undefined) continue;
       const ec = c.el === 0 ? EC.WatchpointLower : EC.WatchpointSame;
       // The step adds no time: QEMU gives the instruction back to its icount before taking the exception.
-      c.clock.idleTicks--;
+      c.clock.stepAddsNoTime();
       c.syncException(ec, (isWrite ? 1 << 6 : 0) | DEBUG_EVENT_FSC, false, far);
     }
   }

@@ -171,7 +171,7 @@ export class X86Interpreter implements ExecutionEngine {
         if (!(f instanceof X86Fault)) throw e;
         // A step, but QEMU's icount gives a fault raised at run time back: virtual time stands still (as for
         // steps that take an interrupt, VirtualClock.countInterruptStep).
-        if (!f.atTranslation) clock.idleTicks--;
+        if (!f.atTranslation) clock.stepAddsNoTime();
         if (!this.safely(() => c.exception(f))) break;
       }
       if (this.ended) break;
